@@ -1,0 +1,1 @@
+"""Thin Lambda handlers: parse and validate, call one function in shared_utils, map the result."""

@@ -1,0 +1,51 @@
+"""Baskets: a trader's containers of strategies, with the capital they may deploy."""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambda_functions.common import Limit, NextToken, build_app, caller_id, caller_name, configuration, no_content
+from shared_utils.models import Basket, BasketCreate, BasketDetail, BasketUpdate, ItemList
+
+logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
+router = Router()
+
+
+@router.get("/options/baskets", tags=["Baskets"], summary="The caller's baskets")
+def list_baskets(limit: Limit = None, next_token: NextToken = None) -> ItemList[Basket]:
+    baskets, token = configuration().list_baskets(caller_id(router), limit, next_token)
+    return ItemList[Basket](items=baskets, next_token=token)
+
+
+@router.post("/options/baskets", status_code=201, tags=["Baskets"], summary="Create a basket")
+def create_basket(basket: BasketCreate) -> Basket:
+    created = configuration().create_basket(caller_id(router), basket, caller_name(router))
+    metrics.add_metric(name="BasketsCreated", unit=MetricUnit.Count, value=1)
+    return created
+
+
+@router.get("/options/baskets/<basket_id>", tags=["Baskets"], summary="A basket with its strategies")
+def get_basket(basket_id: str) -> BasketDetail:
+    basket, strategies = configuration().get_basket(caller_id(router), basket_id)
+    return BasketDetail(**basket.model_dump(), strategies=strategies)
+
+
+@router.put("/options/baskets/<basket_id>", tags=["Baskets"], summary="Change a basket (fields sent are changed)")
+def update_basket(basket_id: str, changes: BasketUpdate) -> Basket:
+    return configuration().update_basket(caller_id(router), basket_id, changes)
+
+
+@router.delete("/options/baskets/<basket_id>", tags=["Baskets"], summary="Delete a basket with no active strategies")
+def delete_basket(basket_id: str):
+    configuration().delete_basket(caller_id(router), basket_id)
+    return no_content()
+
+
+app = build_app(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

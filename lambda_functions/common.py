@@ -1,0 +1,118 @@
+"""What every API handler shares: the resolver with the error contract, the caller, the services.
+
+Errors always have the shape {"error": {"code", "message", "details"}} (DESIGN.md section 5).
+Collaborators are built on first use, never at import, from the environment the stack (or the
+local platform) gives the function.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from http import HTTPStatus
+from typing import Annotated, Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from shared_utils.clock import clock_from_environment
+from shared_utils.configuration import ConfigurationService
+from shared_utils.errors import Conflict, InvalidInput, NotFound
+from shared_utils.repository import ConfigurationRepository
+from shared_utils.validation import field_details
+
+logger = Logger()
+
+PAGE_LIMIT_MAX = 100
+
+
+def error(status: HTTPStatus, code: str, message: str, details: list | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": code, "message": message, "details": details or []}},
+    )
+
+
+def build_app(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"), max_age=600),
+    )
+    for router in routers:
+        app.include_router(router)
+    app.use(middlewares=[_require_caller])
+
+    @app.exception_handler(RequestValidationError)
+    def _bad_request(exc: RequestValidationError):
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error(HTTPStatus.BAD_REQUEST, "BAD_REQUEST", "the body is not valid JSON")
+        details = field_details(errors, skip_first=True)
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, details)
+
+    @app.exception_handler(InvalidInput)
+    def _invalid(exc: InvalidInput):
+        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", exc.message, exc.details)
+
+    @app.exception_handler(NotFound)
+    def _not_found(exc: NotFound):
+        return error(HTTPStatus.NOT_FOUND, "NOT_FOUND", exc.message)
+
+    @app.exception_handler(Conflict)
+    def _conflict(exc: Conflict):
+        return error(HTTPStatus.CONFLICT, "CONFLICT", exc.message, exc.details)
+
+    @app.not_found
+    def _no_route(_exc):
+        return error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no route {app.current_event.http_method} {app.current_event.path}")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception):
+        logger.exception("unhandled error")
+        return error(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "something went wrong; it has been logged")
+
+    return app
+
+
+def _require_caller(app: APIGatewayRestResolver, next_middleware):
+    if not _claims(app).get("sub"):
+        return error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token")
+    return next_middleware(app)
+
+
+def _claims(app) -> dict[str, Any]:
+    authorizer = app.current_event.request_context.authorizer
+    return dict(authorizer.claims or {}) if authorizer else {}
+
+
+def caller_id(router: Router) -> str:
+    """The user is the verified token's `sub` and nothing else."""
+    return _claims(router)["sub"]
+
+
+def caller_name(router: Router) -> str | None:
+    claims = _claims(router)
+    return claims.get("name") or claims.get("email") or claims.get("cognito:username")
+
+
+def page(items, next_token: str | None) -> dict:
+    return {"items": [item.model_dump(mode="json") for item in items], "next_token": next_token}
+
+
+def no_content() -> Response:
+    return Response(status_code=HTTPStatus.NO_CONTENT, body=None)
+
+
+@lru_cache(maxsize=1)
+def configuration() -> ConfigurationService:
+    client = boto3.session.Session().client("dynamodb")
+    return ConfigurationService(ConfigurationRepository(client, os.environ["TABLE_NAME"]), clock_from_environment())
+
+
+Limit = Annotated[int | None, Query(ge=1, le=PAGE_LIMIT_MAX, description="Page size")]
+NextToken = Annotated[str | None, Query(description="The next_token of the previous page")]

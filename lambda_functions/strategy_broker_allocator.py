@@ -1,0 +1,66 @@
+"""Broker allocations: which account trades which legs of a strategy, with how many lots."""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambda_functions.common import build_app, caller_id, configuration, no_content
+from shared_utils.models import AdvancedAllocationsRequest, Allocation, AllocationInput, AllocationUpdate, ItemList
+
+logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
+router = Router()
+
+
+@router.get("/options/strategies/<strategy_id>/allocations", tags=["Allocations"], summary="A strategy's broker allocations")
+def list_allocations(strategy_id: str) -> ItemList[Allocation]:
+    return ItemList[Allocation](items=configuration().list_allocations(caller_id(router), strategy_id))
+
+
+@router.post(
+    "/options/strategies/<strategy_id>/allocations",
+    status_code=201,
+    tags=["Allocations"],
+    summary="Allocate the strategy to one account (strategy level: every leg x strategy_lots_multiplier)",
+)
+def create_allocation(strategy_id: str, allocation: AllocationInput) -> Allocation:
+    created = configuration().create_allocations(caller_id(router), strategy_id, [allocation], field_prefix="")
+    metrics.add_metric(name="AllocationsCreated", unit=MetricUnit.Count, value=1)
+    return created[0]
+
+
+@router.post(
+    "/options/strategies/<strategy_id>/allocations/advanced",
+    status_code=201,
+    tags=["Allocations"],
+    summary="Allocate legs to accounts with lots per leg (all or none)",
+)
+def create_advanced_allocations(strategy_id: str, body: AdvancedAllocationsRequest) -> ItemList[Allocation]:
+    created = configuration().create_allocations(caller_id(router), strategy_id, body.allocations)
+    metrics.add_metric(name="AllocationsCreated", unit=MetricUnit.Count, value=len(created))
+    return ItemList[Allocation](items=created)
+
+
+@router.get("/options/strategies/<strategy_id>/allocations/summary", tags=["Allocations"], summary="Lots per account and per leg")
+def allocation_summary(strategy_id: str) -> dict:
+    return configuration().allocation_summary(caller_id(router), strategy_id)
+
+
+@router.put("/options/strategies/<strategy_id>/allocations/<client_id>", tags=["Allocations"], summary="Change an allocation")
+def update_allocation(strategy_id: str, client_id: str, changes: AllocationUpdate) -> Allocation:
+    return configuration().update_allocation(caller_id(router), strategy_id, client_id, changes)
+
+
+@router.delete("/options/strategies/<strategy_id>/allocations/<client_id>", tags=["Allocations"], summary="Remove an allocation")
+def delete_allocation(strategy_id: str, client_id: str):
+    configuration().delete_allocation(caller_id(router), strategy_id, client_id)
+    return no_content()
+
+
+app = build_app(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,76 @@
+"""Time, injected: logic asks a Clock for "now" so the local platform can run a simulated day."""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware datetime in UTC."""
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FixedClock:
+    """A clock that moves only when told to; for tests."""
+
+    def __init__(self, at: datetime):
+        self._at = _aware(at)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, **delta: float) -> None:
+        self._at += timedelta(**delta)
+
+
+class SimulatedClock:
+    """Simulated time: `start` at the real instant `anchor` (epoch seconds), running `speed` times
+    faster. Processes that share start, speed and anchor agree on the time."""
+
+    def __init__(self, start: datetime, speed: float = 1.0, anchor: float | None = None):
+        if speed <= 0:
+            raise ValueError("clock speed must be positive")
+        self.start = _aware(start)
+        self.speed = speed
+        self.anchor = time.time() if anchor is None else anchor
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.time() - self.anchor) * self.speed)
+
+
+def clock_from_environment(environ: dict[str, str] | None = None) -> Clock:
+    """The local platform sets PLATFORM_CLOCK_START/SPEED/ANCHOR; in AWS none is set."""
+    env = os.environ if environ is None else environ
+    start = env.get("PLATFORM_CLOCK_START")
+    if not start:
+        return SystemClock()
+    anchor = env.get("PLATFORM_CLOCK_ANCHOR")
+    return SimulatedClock(
+        datetime.fromisoformat(start),
+        float(env.get("PLATFORM_CLOCK_SPEED", "1")),
+        float(anchor) if anchor else None,
+    )
+
+
+def utc_iso(moment: datetime) -> str:
+    """The one format in which times are stored: UTC ISO-8601 with milliseconds and a Z."""
+    return _aware(moment).astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ist_date(moment: datetime):
+    return _aware(moment).astimezone(IST).date()
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous here: give an offset")
+    return moment.astimezone(timezone.utc)

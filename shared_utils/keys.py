@@ -1,0 +1,76 @@
+"""Key patterns of the single table, kept exactly as the spec writes them, plus what we add.
+
+Main table: PK `user_id`, SK `sort_key`. GSI1 (AllocationsByStrategy) and GSI2 (UserExecutionSchedule)
+have generic key attributes (GSI1PK/GSI1SK, GSI2PK/GSI2SK) so other access patterns can overload them.
+"""
+from __future__ import annotations
+
+import hashlib
+
+PK, SK = "user_id", "sort_key"
+GSI1, GSI1_PK, GSI1_SK = "AllocationsByStrategy", "GSI1PK", "GSI1SK"
+GSI2, GSI2_PK, GSI2_SK = "UserExecutionSchedule", "GSI2PK", "GSI2SK"
+
+# Discovery of everything due at one slot queries every shard of that slot in parallel: the number
+# of requests depends on this number, never on the number of users. Writers and readers must agree
+# on it, so changing it means rewriting every schedule item.
+SCHEDULE_SHARDS = 8
+
+
+def basket(basket_id: str) -> str:
+    return f"BASKET#{basket_id}"
+
+
+def strategy(strategy_id: str) -> str:
+    return f"STRATEGY#{strategy_id}"
+
+
+def legs_of(strategy_id: str) -> str:
+    return f"LEG#{strategy_id}#"
+
+
+def leg(strategy_id: str, leg_no: int) -> str:
+    return f"{legs_of(strategy_id)}{leg_no}"
+
+
+def allocations_of(strategy_id: str) -> str:
+    return f"ALLOCATION#{strategy_id}#"
+
+
+def allocation(strategy_id: str, client_id: str) -> str:
+    return f"{allocations_of(strategy_id)}{client_id}"
+
+
+def broker_account(client_id: str) -> str:
+    return f"BROKER_ACCOUNT#{client_id}"
+
+
+def allocation_index(strategy_id: str, priority: int, client_id: str) -> dict[str, str]:
+    """GSI1: a strategy's allocations in priority order (the spec's AllocationsByStrategy)."""
+    return {GSI1_PK: strategy_id, GSI1_SK: f"ALLOCATION#{priority:03d}#{client_id}"}
+
+
+def schedule(execution_type: str, hhmm: str, strategy_id: str, weekday: str) -> str:
+    """The per-user schedule view of the spec: `begins_with(SK, "ENTRY#09:30#")` on the main table."""
+    return f"{execution_type}#{hhmm}#{strategy_id}#{weekday}"
+
+
+def schedule_prefix(execution_type: str, hhmm: str | None = None) -> str:
+    return f"{execution_type}#" if hhmm is None else f"{execution_type}#{hhmm}#"
+
+
+def schedule_shard(strategy_id: str) -> int:
+    digest = hashlib.sha256(strategy_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % SCHEDULE_SHARDS
+
+
+def schedule_slot(execution_type: str, weekday: str, hhmm: str, shard: int) -> str:
+    """GSI2 partition: one time slot on one weekday, one shard of it."""
+    return f"SLOT#{execution_type}#{weekday}#{hhmm}#{shard:02d}"
+
+
+def schedule_index(execution_type: str, weekday: str, hhmm: str, user_id: str, strategy_id: str) -> dict[str, str]:
+    return {
+        GSI2_PK: schedule_slot(execution_type, weekday, hhmm, schedule_shard(strategy_id)),
+        GSI2_SK: f"{user_id}#{strategy_id}",
+    }
