@@ -7,6 +7,7 @@ local platform) gives the function.
 from __future__ import annotations
 
 import os
+import warnings
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -25,6 +26,9 @@ from shared_utils.repository import ConfigurationRepository
 from shared_utils.validation import field_details
 
 logger = Logger()
+
+# Reads add no business metric; Powertools would warn about that on every one of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 PAGE_LIMIT_MAX = 100
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import (
     AfterValidator,
@@ -58,7 +58,7 @@ def _decimal(*, gt=None, ge=None, le=None, lt=None, places: int = 2):
     return Annotated[
         Decimal,
         Field(gt=gt, ge=ge, le=le, lt=lt, decimal_places=places, allow_inf_nan=False),
-        PlainSerializer(_json_number, return_type=float, when_used="json"),
+        PlainSerializer(_json_number, return_type=Union[int, float], when_used="json"),
     ]
 
 
@@ -191,7 +191,7 @@ class Basket(StoredModel):
     created_by_type: Literal["USER"] = "USER"
     creator_name: str | None = None
     creator_user_id: str
-    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=float)]]
+    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]]
     strategy_count: int = 0
     status: Status
     created_at: Timestamp
@@ -275,7 +275,7 @@ class Strategy(StrategySettings, StoredModel):
     basket_id: str | None = None
     created_by_type: Literal["USER"] = "USER"
     execution_schedule: ExecutionSchedule
-    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=float)]]
+    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]]
     created_at: Timestamp
     updated_at: Timestamp
     version: int
@@ -579,7 +579,7 @@ class Allocation(AllocationInput, StoredModel):
     strategy_id: str
     broker: str
     mode: str
-    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=float)]]
+    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]]
     calculated_totals: CalculatedTotals
     created_at: Timestamp
     updated_at: Timestamp

@@ -1,0 +1,164 @@
+"""An HTTP front on loopback that does what API Gateway does for a REST API with a Cognito
+authorizer and Lambda proxy integrations: match the route from the wiring table, verify the ID
+token, build the proxy event AWS would send, and call the function's handler in this process."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from local_platform.auth import IdTokenVerifier
+from local_platform.wiring import Wiring
+
+STAGE = "local"
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Authorization,Content-Type,X-Amz-Date,X-Api-Key,X-Amz-Security-Token",
+    "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
+    "Access-Control-Max-Age": "600",
+}
+
+
+@dataclass
+class LambdaContext:
+    """The attributes Powertools reads from a Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:ap-south-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+class LocalApiGateway:
+    def __init__(self, wiring: Wiring, verifier: IdTokenVerifier):
+        self.wiring = wiring
+        self.verifier = verifier
+        # Like Lambda, one request at a time per function instance: the handlers keep per-request state.
+        self._function_locks = {name: threading.Lock() for name in wiring.functions}
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: str | None, source_ip: str = "127.0.0.1") -> Reply:
+        url = urlsplit(target)
+        path = url.path if url.path.startswith("/") else "/" + url.path
+        if method == "OPTIONS":
+            if any(route.match(route.method, path) is not None for route in self.wiring.routes):
+                return Reply(HTTPStatus.NO_CONTENT, dict(CORS_HEADERS), "")
+            return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no resource at {path}")
+        resolved = self.wiring.resolve(method, path)
+        if resolved is None:
+            allowed = sorted({r.method for r in self.wiring.routes if r.match(r.method, path) is not None})
+            if allowed:
+                return _error(HTTPStatus.METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", f"{path} allows {', '.join(allowed)}")
+            return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no route {method} {path}")
+        route, path_parameters = resolved
+        claims = self.verifier.claims(_header(headers, "Authorization"))
+        if claims is None:
+            return _error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token as 'Authorization: Bearer <token>'")
+        event = proxy_event(method, path, route.resource, path_parameters, url.query, headers, body, claims, source_ip)
+        handler = self.wiring.handler(route.function)
+        with self._function_locks[route.function]:
+            result = handler(event, LambdaContext(function_name=route.function))
+        reply_headers = {**CORS_HEADERS, **(result.get("headers") or {})}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            reply_headers[name] = ", ".join(values)
+        return Reply(int(result.get("statusCode", 200)), reply_headers, result.get("body") or "")
+
+
+def proxy_event(method, path, resource, path_parameters, query, headers, body, claims, source_ip) -> dict[str, Any]:
+    """The REST API (v1) proxy event, with the authorizer's claims as strings as API Gateway gives them."""
+    multi_query = parse_qs(query, keep_blank_values=True) if query else {}
+    now = time.time()
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": dict(headers),
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/{STAGE}{path}",
+            "stage": STAGE,
+            "requestId": str(uuid.uuid4()),
+            "accountId": "123456789012",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+            "requestTime": formatdate(now, usegmt=True),
+            "requestTimeEpoch": int(now * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": _header(headers, "User-Agent")},
+            "authorizer": {"claims": {name: _claim_text(value) for name, value in claims.items()}},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _claim_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == lowered), None)
+
+
+def _error(status: int, code: str, message: str) -> Reply:
+    body = json.dumps({"error": {"code": code, "message": message, "details": []}})
+    return Reply(status, {**CORS_HEADERS, "Content-Type": "application/json"}, body)
+
+
+def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _dispatch(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+            try:
+                reply = gateway.handle(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+            except Exception as exc:  # the front must answer even when a handler blows up outside its resolver
+                reply = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+            payload = reply.body.encode()
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch
+
+        def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="api-gateway", daemon=True).start()
+    return server

@@ -1,0 +1,169 @@
+"""The AWS APIs the platform uses (DynamoDB, Cognito), served on loopback by a moto server.
+
+moto keeps its state in memory; to let data survive a restart with the same --data-dir, the
+backends are pickled into the data dir every few seconds and when the platform stops, and loaded
+back before the server starts.
+"""
+from __future__ import annotations
+
+import copyreg
+import json
+import logging
+import os
+import pickle
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local_platform import wiring
+
+REGION = "ap-south-1"
+STATE_FILE = "aws-state.pickle"
+RESOURCES_FILE = "resources.json"
+SERVICES = ("dynamodb", "cognito-idp")
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+
+
+def _load_private_key(pem: bytes):
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(pem, None)
+
+
+def _register_key_pickling() -> None:
+    """moto's user pools hold a `cryptography` RSA key, which does not pickle; it does as PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+    def reduce(private_key):
+        pem = private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return _load_private_key, (pem,)
+
+    copyreg.pickle(type(key), reduce)
+
+
+def _backends() -> dict[str, Any]:
+    from moto.backends import get_backend
+
+    return {service: get_backend(service) for service in SERVICES}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LocalAws:
+    def __init__(self, data_dir: Path, region: str = REGION):
+        self.data_dir = data_dir
+        self.region = region
+        self.endpoint_url = ""
+        self._server = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._saver: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> str:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        _register_key_pickling()
+        state = self.data_dir / STATE_FILE
+        if state.exists():
+            saved = pickle.loads(state.read_bytes())
+            backends = _backends()
+            for service, backend in saved.items():
+                backends[service][DEFAULT_ACCOUNT_ID][self.region] = backend
+        port = free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        self.endpoint_url = f"http://127.0.0.1:{port}"
+        return self.endpoint_url
+
+    def start_autosave(self, interval_seconds: float = 5.0) -> None:
+        def loop():
+            while not self._stop.wait(interval_seconds):
+                self.save()
+
+        self._saver = threading.Thread(target=loop, name="aws-state-saver", daemon=True)
+        self._saver.start()
+
+    def save(self) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        with self._lock:
+            for _attempt in range(5):
+                try:
+                    data = pickle.dumps(
+                        {service: backend[DEFAULT_ACCOUNT_ID][self.region] for service, backend in _backends().items()}
+                    )
+                    break
+                except RuntimeError:  # a request changed a dict while it was being pickled; try again
+                    continue
+            else:
+                return
+            temporary = self.data_dir / (STATE_FILE + ".tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, self.data_dir / STATE_FILE)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._saver:
+            self._saver.join(timeout=10)
+        self.save()
+        if self._server:
+            self._server.stop()
+
+    # -- clients and resources -----------------------------------------------------------------
+    def client(self, service: str):
+        return boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name=self.region
+        ).client(service, endpoint_url=self.endpoint_url)
+
+    def ensure_resources(self, stack_name: str) -> dict[str, str]:
+        """The table, user pool and app client: created on first start, found again after that."""
+        recorded_file = self.data_dir / RESOURCES_FILE
+        recorded = json.loads(recorded_file.read_text()) if recorded_file.exists() else {}
+        table_name = recorded.get("TableName") or f"{stack_name}-{wiring.load().table['name']}"
+        dynamodb = self.client("dynamodb")
+        if table_name not in dynamodb.list_tables()["TableNames"]:
+            wiring.create_table(dynamodb, table_name)
+        cognito = self.client("cognito-idp")
+        pools = {pool["Id"] for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]}
+        pool_id = recorded.get("UserPoolId")
+        if pool_id not in pools:
+            pool_id = cognito.create_user_pool(
+                PoolName=f"{stack_name}-users",
+                Policies={"PasswordPolicy": {"MinimumLength": 8, "RequireNumbers": True}},
+                AutoVerifiedAttributes=["email"],
+            )["UserPool"]["Id"]
+            recorded.pop("UserPoolClientId", None)
+        client_id = recorded.get("UserPoolClientId")
+        if not client_id:
+            client_id = cognito.create_user_pool_client(
+                UserPoolId=pool_id,
+                ClientName=f"{stack_name}-web",
+                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
+                GenerateSecret=False,
+            )["UserPoolClient"]["ClientId"]
+        resources = {"TableName": table_name, "UserPoolId": pool_id, "UserPoolClientId": client_id}
+        recorded_file.write_text(json.dumps(resources, indent=2))
+        self.save()
+        return resources
+
+    def jwks_url(self, pool_id: str) -> str:
+        return f"{self.endpoint_url}/{pool_id}/.well-known/jwks.json"
+
+    def issuer(self, pool_id: str) -> str:
+        """What moto writes into `iss`: the AWS issuer, as a real pool's tokens carry."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{pool_id}"
