@@ -448,7 +448,14 @@ class Leg(LegInput, StoredModel):
 # --------------------------------------------------------------------------------------------
 # Allocations: which broker account trades which legs, with how many lots
 # --------------------------------------------------------------------------------------------
-LegKey = Annotated[str, Field(pattern=r"^[1-6]$")]
+def _leg_key(value: Any) -> str:
+    text = str(value).strip()
+    if text not in {str(n) for n in range(1, MAX_LEGS_PER_STRATEGY + 1)}:
+        raise ValueError(f"{text!r} is not a leg number; legs are numbered 1 to {MAX_LEGS_PER_STRATEGY}")
+    return text
+
+
+LegKey = Annotated[str, BeforeValidator(_leg_key)]
 
 
 class LegOverride(ApiModel):

@@ -1,0 +1,64 @@
+"""Fixtures shared by every layer of tests. No test reaches the network: AWS is moto."""
+import os
+
+# Before anything imports boto3 or Powertools: fake credentials, no metrics or traces leave the process.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "ap-south-1",
+        "POWERTOOLS_SERVICE_NAME": "options-strategy-platform-tests",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from datetime import datetime  # noqa: E402
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from local_platform.wiring import create_table  # noqa: E402
+from shared_utils.clock import IST, FixedClock  # noqa: E402
+from shared_utils.configuration import ConfigurationService  # noqa: E402
+from shared_utils.repository import ConfigurationRepository  # noqa: E402
+
+TABLE_NAME = "test-trading-configurations"
+MONDAY_BEFORE_OPEN = datetime(2026, 3, 2, 9, 25, tzinfo=IST)
+
+
+@pytest.fixture
+def dynamodb():
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="ap-south-1")
+        create_table(client, TABLE_NAME)
+        yield client
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(MONDAY_BEFORE_OPEN)
+
+
+@pytest.fixture
+def repository(dynamodb):
+    return ConfigurationRepository(dynamodb, TABLE_NAME)
+
+
+@pytest.fixture
+def service(repository, clock):
+    return ConfigurationService(repository, clock)
+
+
+def all_items(client, table_name=TABLE_NAME):
+    items, request = [], {"TableName": table_name}
+    while True:
+        page = client.scan(**request)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
