@@ -18,8 +18,16 @@ _JWKS_HEADERS = {
 
 
 class IdTokenVerifier:
-    def __init__(self, jwks_url: str, issuer: str, audience: str, now: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        jwks_url: str,
+        issuer: str,
+        audience: str,
+        now: Callable[[], float] = time.time,
+        fetch_jwks: Callable[[str], dict] | None = None,
+    ):
         self.jwks_url, self.issuer, self.audience, self._now = jwks_url, issuer, audience, now
+        self._fetch_jwks = fetch_jwks or _fetch_from_pool
         self._keys: KeySet | None = None
         self._lock = threading.Lock()
 
@@ -51,7 +59,11 @@ class IdTokenVerifier:
     def _key_set(self) -> KeySet:
         with self._lock:
             if self._keys is None:
-                response = requests.get(self.jwks_url, headers=_JWKS_HEADERS, timeout=10)
-                response.raise_for_status()
-                self._keys = KeySet.import_key_set(response.json())
+                self._keys = KeySet.import_key_set(self._fetch_jwks(self.jwks_url))
             return self._keys
+
+
+def _fetch_from_pool(url: str) -> dict:
+    response = requests.get(url, headers=_JWKS_HEADERS, timeout=10)
+    response.raise_for_status()
+    return response.json()

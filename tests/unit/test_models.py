@@ -1,0 +1,134 @@
+"""The rules a trader expects of what they send."""
+import copy
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from shared_utils.models import (
+    AdvancedAllocationsRequest,
+    AllocationInput,
+    BasketCreate,
+    LegInput,
+    LegsCreate,
+    StrategyCreate,
+)
+from shared_utils.validation import field_details
+from tests.journey import ALLOCATIONS, LEGS, STRATEGY
+
+
+def fields_of(error: ValidationError) -> set[str]:
+    return {d["field"] for d in field_details(error.errors())}
+
+
+@given(st.integers(0, 23), st.integers(0, 59))
+def test_entry_time_is_accepted_exactly_inside_the_session(hour, minute):
+    text = f"{hour:02d}:{minute:02d}"
+    inside = "09:15" <= text <= "15:30"
+    try:
+        StrategyCreate.model_validate({**STRATEGY, "entry_time": text})
+        accepted = True
+    except ValidationError as error:
+        assert fields_of(error) == {"entry_time"}
+        accepted = False
+    assert accepted == inside
+
+
+@given(st.text(max_size=8))
+def test_anything_not_hh_mm_is_refused(text):
+    if len(text) == 5 and text[2] == ":" and text[:2].isdigit() and text[3:].isdigit() and text.isascii():
+        return
+    with pytest.raises(ValidationError):
+        StrategyCreate.model_validate({**STRATEGY, "exit_time": text})
+
+
+def test_the_specs_payloads_are_accepted_exactly_as_written():
+    strategy = StrategyCreate.model_validate(STRATEGY)
+    assert strategy.is_intra_day is False
+    legs = LegsCreate.model_validate(LEGS).legs
+    assert [leg.strike_selection_config.method for leg in legs] == ["DELTA", "STRIKE_DISTANCE", "DELTA", "STRIKE_DISTANCE"]
+    allocations = AdvancedAllocationsRequest.model_validate(ALLOCATIONS).allocations
+    assert [a.allocation_config.type for a in allocations] == ["LEG_LEVEL", "LEG_LEVEL"]
+
+
+def test_is_intra_day_is_derived_from_product():
+    body = {k: v for k, v in STRATEGY.items() if k != "is_intra_day"}
+    assert StrategyCreate.model_validate({**body, "product": "MIS", "exit_days": ["MONDAY"]}).is_intra_day is True
+    assert StrategyCreate.model_validate(body).is_intra_day is False
+
+
+def test_days_are_normalised_and_ordered():
+    strategy = StrategyCreate.model_validate({**STRATEGY, "entry_days": ["friday", "Monday"]})
+    assert strategy.entry_days == ["MONDAY", "FRIDAY"]
+
+
+def test_server_owned_fields_are_ignored_and_unknown_ones_refused():
+    basket = BasketCreate.model_validate({"basket_name": "b", "initial_capital": 1, "user_id": "x", "created_at": "y"})
+    assert not hasattr(basket, "user_id")
+    with pytest.raises(ValidationError) as error:
+        BasketCreate.model_validate({"basket_name": "b", "initial_capital": 1, "capital": 5})
+    assert fields_of(error.value) == {"capital"}
+
+
+def test_money_keeps_its_decimals_and_refuses_more():
+    assert BasketCreate.model_validate({"basket_name": "b", "initial_capital": "1000.25"}).initial_capital == Decimal("1000.25")
+    with pytest.raises(ValidationError):
+        BasketCreate.model_validate({"basket_name": "b", "initial_capital": "1000.255"})
+    with pytest.raises(ValidationError):
+        BasketCreate.model_validate({"basket_name": "b", "initial_capital": "NaN"})
+
+
+def leg(**changes):
+    data = copy.deepcopy(LEGS["legs"][0])
+    data.update(changes)
+    return data
+
+
+def test_strike_selection_follows_entry_by_and_must_agree_with_it():
+    assert LegInput.model_validate(leg(entry_by="ATM_DISTANCE")).strike_selection_config.method == "STRIKE_DISTANCE"
+    configured = LegInput.model_validate(
+        {k: v for k, v in leg(strike_selection_config={"method": "PREMIUM", "premium": 40}).items() if k != "entry_by"}
+    )
+    assert configured.entry_by == "PREMIUM" and configured.strike_selection_config.premium == 40
+    with pytest.raises(ValidationError) as error:
+        LegInput.model_validate(leg(strike_selection_config={"method": "ATM_OFFSET", "atm_offset": 2}))
+    assert "strike_selection_config.method" in fields_of(error.value)
+    with pytest.raises(ValidationError) as error:
+        LegInput.model_validate(leg(strike_selection_config={"method": "DELTA", "atm_offset": 2}))
+    assert "strike_selection_config.atm_offset" in fields_of(error.value)
+
+
+def test_category_defaults_from_the_side_and_spread_is_allowed_either_way():
+    assert LegInput.model_validate({k: v for k, v in leg().items() if k != "category"}).category == "SHORT"
+    assert LegInput.model_validate(leg(category="SPREAD")).category == "SPREAD"
+
+
+def test_position_sizing_bounds_the_base_lots():
+    with pytest.raises(ValidationError) as error:
+        LegInput.model_validate(leg(lots=3, position_sizing={"lot_increment": 2}))
+    assert fields_of(error.value) == {"lots"}
+    with pytest.raises(ValidationError) as error:
+        LegInput.model_validate(leg(position_sizing={"min_lots": 5, "max_lots": 2}))
+    assert fields_of(error.value) == {"position_sizing.max_lots"}
+
+
+def test_allocations_accept_the_flat_and_the_nested_form_alike():
+    flat = AllocationInput.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 2}}})
+    nested = AllocationInput.model_validate(
+        {"client_id": "Z12", "allocation_config": {"type": "LEG_LEVEL", "leg_overrides": {"1": {"lots": 2}}}}
+    )
+    assert flat == nested
+    simple = AllocationInput.model_validate({"client_id": "Z12", "strategy_lots_multiplier": 2})
+    assert simple.allocation_config.type == "STRATEGY_LEVEL"
+    assert AllocationInput.model_validate({"client_id": "Z12"}).allocation_config.strategy_lots_multiplier == 1
+    single = AdvancedAllocationsRequest.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 2}}})
+    assert len(single.allocations) == 1
+
+
+def test_a_disabled_override_may_carry_zero_lots_an_enabled_one_may_not():
+    AllocationInput.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 0, "enabled": False}}})
+    with pytest.raises(ValidationError) as error:
+        AllocationInput.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 0}}})
+    assert fields_of(error.value) == {"allocation_config.leg_overrides.1.lots"}
