@@ -191,10 +191,16 @@ class ConfigurationService:
     def create_strategy(self, user_id: str, request: StrategyCreate, basket_id: str | None = None) -> Strategy:
         if basket_id and request.basket_id and request.basket_id != basket_id:
             raise InvalidInput.at("basket_id", f"the body names basket {request.basket_id} but the path names {basket_id}")
+        from_body = basket_id is None and request.basket_id is not None
         basket_id = basket_id or request.basket_id
         writes = []
         if basket_id:
-            basket = self._basket(user_id, basket_id)
+            try:
+                basket = self._basket(user_id, basket_id)
+            except NotFound:
+                if from_body:
+                    raise InvalidInput.at("basket_id", f"basket {basket_id} does not exist") from None
+                raise
             if basket.strategy_count >= MAX_STRATEGIES_PER_BASKET:
                 raise InvalidInput.at(
                     "basket_id", f"basket {basket_id} already holds {MAX_STRATEGIES_PER_BASKET} strategies, the most a basket may hold"

@@ -164,3 +164,10 @@ def test_unknown_routes_and_methods(alice, anonymous):
     assert alice.get("/options/nothing-here").status == 404
     assert alice.call("PATCH", "/options/baskets").status == 405
     assert anonymous.call("OPTIONS", "/options/baskets").status == 204
+
+
+def test_a_basket_that_does_not_exist_is_422_in_a_body_and_404_in_a_path(alice, dynamodb):
+    in_body = alice.post("/options/strategies", {**STRATEGY, "basket_id": "no-such-basket"})
+    assert in_body.status == 422 and in_body.error["details"][0]["field"] == "basket_id"
+    assert alice.post("/options/baskets/no-such-basket/strategies", STRATEGY).status == 404
+    assert all_items(dynamodb) == []
