@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 
 from lambda_functions import basket_manager, broker_account_manager, strategy_broker_allocator, strategy_manager
-from lambda_functions.common import build_app
+from lambda_functions.common import build_app, resolve
 
 logger, tracer = Logger(), Tracer()
 router = Router()
@@ -87,4 +87,4 @@ app = build_app(router)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
-    return app.resolve(event, context)
+    return resolve(app, event, context)

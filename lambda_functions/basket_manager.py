@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import Limit, NextToken, build_app, caller_id, caller_name, configuration, no_content
+from lambda_functions.common import Limit, NextToken, build_app, caller_id, caller_name, configuration, no_content, resolve
 from shared_utils.models import Basket, BasketCreate, BasketDetail, BasketUpdate, ItemList
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
@@ -48,4 +48,4 @@ app = build_app(router)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -3,7 +3,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.logging import correlation_paths
 
-from lambda_functions.common import Limit, NextToken, build_app, caller_id, configuration, no_content
+from lambda_functions.common import Limit, NextToken, build_app, caller_id, configuration, no_content, resolve
 from shared_utils.models import BrokerAccount, BrokerAccountCreate, ItemList
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
@@ -34,4 +34,4 @@ app = build_app(router)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -6,6 +6,7 @@ local platform) gives the function.
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from functools import lru_cache
@@ -44,7 +45,7 @@ def error(status: HTTPStatus, code: str, message: str, details: list | None = No
 def build_app(*routers: Router) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,
-        cors=CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"), max_age=600),
+        cors=CORSConfig(allow_origin=_cors_origin(), max_age=600),
     )
     for router in routers:
         app.include_router(router)
@@ -81,6 +82,41 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
         return error(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "something went wrong; it has been logged")
 
     return app
+
+
+def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
+    """The one entry of every API handler. A body must be JSON: curl's default form encoding would
+    otherwise be parsed as a form and fail with a confusing message about missing fields."""
+    content_type = _header(event.get("headers") or {}, "content-type")
+    if event.get("body") and content_type and not _is_json(content_type):
+        return {
+            "statusCode": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON, "Access-Control-Allow-Origin": _cors_origin()},
+            "body": json.dumps(
+                {
+                    "error": {
+                        "code": "UNSUPPORTED_MEDIA_TYPE",
+                        "message": f"send the body as JSON with 'Content-Type: application/json', not {content_type}",
+                        "details": [],
+                    }
+                }
+            ),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)
+
+
+def _cors_origin() -> str:
+    return os.environ.get("CORS_ALLOW_ORIGIN", "*")
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _header(headers: dict, name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
 def _require_caller(app: APIGatewayRestResolver, next_middleware):

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         os.replace(temporary, outputs_file)
         print(
             f"Options Strategy Platform (local) is up.\n"
-            f"  REST API      http://127.0.0.1:{args.port}/   (OpenAPI: /openapi.json)\n"
+            f"  REST API      http://127.0.0.1:{args.port}/   (OpenAPI: /openapi.json, Swagger UI: /swagger)\n"
             f"  AWS endpoint  {endpoint}  (DynamoDB, Cognito)\n"
             f"  user pool     {resources['UserPoolId']}  client {resources['UserPoolClientId']}\n"
             f"  clock         {clock_start.isoformat()} x{args.clock_speed:g}\n"

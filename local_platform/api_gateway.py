@@ -9,8 +9,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -65,6 +67,8 @@ class LocalApiGateway:
             if any(route.match(route.method, path) is not None for route in self.wiring.routes):
                 return Reply(HTTPStatus.NO_CONTENT, dict(CORS_HEADERS), "")
             return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no resource at {path}")
+        if method == "GET" and path == "/swagger":
+            return Reply(HTTPStatus.OK, {"Content-Type": "text/html; charset=utf-8"}, swagger_page())
         resolved = self.wiring.resolve(method, path)
         if resolved is None:
             allowed = sorted({r.method for r in self.wiring.routes if r.match(r.method, path) is not None})
@@ -83,6 +87,27 @@ class LocalApiGateway:
         for name, values in (result.get("multiValueHeaders") or {}).items():
             reply_headers[name] = ", ".join(values)
         return Reply(int(result.get("statusCode", 200)), reply_headers, result.get("body") or "")
+
+
+@lru_cache(maxsize=1)
+def swagger_page() -> str:
+    """Swagger UI for the API, locally only (deployed, every route stays behind the authorizer).
+    The document is embedded, and Powertools ships Swagger UI's assets, so no network is needed;
+    "Authorize" takes an ID token for "Try it out"."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+    from lambda_functions.api_docs import openapi_document
+
+    assets = Path(swagger_ui.__file__).parent
+    return generate_swagger_html(
+        openapi_document(),
+        (assets / "swagger-ui-bundle.min.js").read_text(),
+        (assets / "swagger-ui.min.css").read_text(),
+        swagger_base_url="",
+        oauth2_config=None,
+        persist_authorization=True,
+    )
 
 
 def proxy_event(method, path, resource, path_parameters, query, headers, body, claims, source_ip) -> dict[str, Any]:

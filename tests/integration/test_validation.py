@@ -171,3 +171,25 @@ def test_a_basket_that_does_not_exist_is_422_in_a_body_and_404_in_a_path(alice, 
     assert in_body.status == 422 and in_body.error["details"][0]["field"] == "basket_id"
     assert alice.post("/options/baskets/no-such-basket/strategies", STRATEGY).status == 404
     assert all_items(dynamodb) == []
+
+
+def test_a_body_that_is_not_json_by_its_media_type_is_415(gateway, dynamodb):
+    reply = gateway.handle(
+        "POST", "/options/baskets",
+        {"Authorization": "Bearer alice", "Content-Type": "application/x-www-form-urlencoded"},
+        '{"basket_name": "b", "initial_capital": 1}',
+    )
+    assert reply.status == 415 and "application/json" in reply.body
+    assert all_items(dynamodb) == []
+    charset = gateway.handle(
+        "POST", "/options/baskets",
+        {"Authorization": "Bearer alice", "Content-Type": "application/json; charset=utf-8"},
+        '{"basket_name": "b", "initial_capital": 1}',
+    )
+    assert charset.status == 201
+
+
+def test_swagger_ui_is_served_locally_with_the_document_embedded(gateway):
+    reply = gateway.handle("GET", "/swagger", {}, None)
+    assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/html")
+    assert "SwaggerUIBundle" in reply.body and "/options/strategies/{strategy_id}/allocations/advanced" in reply.body
