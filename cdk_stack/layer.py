@@ -1,0 +1,75 @@
+"""The functions' third-party dependencies as a layer built without Docker.
+
+CDK's local bundling runs pip on this machine for the Lambda platform (manylinux2014_x86_64, the
+runtime's Python, binary wheels only), from the same requirements.txt the tests run against.
+The AWS SDK is left out: the Lambda runtime provides it.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from cdk_stack.config import ROOT
+
+PYTHON_VERSION = "3.14"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
+
+
+@jsii.implements(ILocalBundling)
+class PipForLambda:
+    def try_bundle(self, output_dir: str, *, image, **_options) -> bool:
+        target = Path(output_dir) / "python"
+        subprocess.run(
+            [
+                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                "--target", str(target),
+                "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                "--python-version", PYTHON_VERSION, "--only-binary=:all:",
+                "-r", str(ROOT / "requirements.txt"),
+            ],
+            check=True,
+        )
+        for package in target.iterdir():
+            if package.name.split("-")[0] in PROVIDED_BY_RUNTIME:
+                shutil.rmtree(package) if package.is_dir() else package.unlink()
+        return True
+
+
+def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
+    return lambda_.LayerVersion(
+        scope,
+        construct_id,
+        description="Powertools, pydantic and their dependencies, pinned by requirements.txt",
+        compatible_runtimes=[RUNTIME],
+        code=lambda_.Code.from_asset(
+            str(ROOT),
+            exclude=["*", "!requirements.txt"],
+            asset_hash_type=AssetHashType.SOURCE,
+            bundling=BundlingOptions(
+                # Only used if local bundling is impossible; local bundling always succeeds or raises.
+                image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"),
+                local=PipForLambda(),
+            ),
+        ),
+    )
+
+
+def handler_code() -> lambda_.Code:
+    """The handlers and the domain, as a plain asset: no build step."""
+    return lambda_.Code.from_asset(
+        str(ROOT),
+        exclude=[
+            "*",
+            "!lambda_functions", "!lambda_functions/**",
+            "!shared_utils", "!shared_utils/**",
+            "**/__pycache__", "**/__pycache__/**", "**/*.pyc",
+        ],
+    )
