@@ -21,6 +21,9 @@ from cdk_stack.config import ROOT
 PYTHON_VERSION = "3.14"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
+# CDK's "*" does not match dotfiles (.venv, .git, .hypothesis): left in, they would ship and make the
+# asset hash change with every test run.
+HIDDEN = (".*", "**/.*")
 
 
 @jsii.implements(ILocalBundling)
@@ -51,7 +54,7 @@ def dependencies_layer(scope: Construct, construct_id: str) -> lambda_.LayerVers
         compatible_runtimes=[RUNTIME],
         code=lambda_.Code.from_asset(
             str(ROOT),
-            exclude=["*", "!requirements.txt"],
+            exclude=["*", "!requirements.txt", *HIDDEN],
             asset_hash_type=AssetHashType.SOURCE,
             bundling=BundlingOptions(
                 # Only used if local bundling is impossible; local bundling always succeeds or raises.
@@ -71,5 +74,6 @@ def handler_code() -> lambda_.Code:
             "!lambda_functions", "!lambda_functions/**",
             "!shared_utils", "!shared_utils/**",
             "**/__pycache__", "**/__pycache__/**", "**/*.pyc",
+            *HIDDEN,
         ],
     )

@@ -1,0 +1,202 @@
+"""What the synthesized templates must hold (issue 3's checks), asserted on the templates themselves."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Match
+
+from tests.infrastructure.conftest import ROOT, resources
+
+WIRING = json.loads((ROOT / "wiring.json").read_text())
+
+
+def test_one_table_with_the_specs_keys_and_both_indexes(dev):
+    dev.resource_count_is("AWS::DynamoDB::Table", 1)
+    dev.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}, {"AttributeName": "sort_key", "KeyType": "RANGE"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "GlobalSecondaryIndexes": [
+                {"IndexName": "AllocationsByStrategy", "KeySchema": [
+                    {"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}],
+                 "Projection": {"ProjectionType": "ALL"}},
+                {"IndexName": "UserExecutionSchedule", "KeySchema": [
+                    {"AttributeName": "GSI2PK", "KeyType": "HASH"}, {"AttributeName": "GSI2SK", "KeyType": "RANGE"}],
+                 "Projection": {"ProjectionType": "ALL"}},
+            ],
+        },
+    )
+
+
+def test_data_is_retained_and_protected_outside_dev(templates):
+    for env, protected in (("dev", False), ("staging", True), ("prod", True)):
+        (table,) = resources(templates[env], "AWS::DynamoDB::Table").values()
+        assert table["Properties"].get("DeletionProtectionEnabled", False) is protected
+        assert table["DeletionPolicy"] == ("Retain" if protected else "Delete")
+
+
+def test_every_method_but_preflight_is_behind_the_cognito_authorizer(dev):
+    methods = resources(dev, "AWS::ApiGateway::Method")
+    routed = [m for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS"]
+    preflight = [m for m in methods.values() if m["Properties"]["HttpMethod"] == "OPTIONS"]
+    expected = sum(len(f.get("routes", [])) for f in WIRING["functions"].values())
+    assert len(routed) == expected
+    assert preflight and all(m["Properties"]["AuthorizationType"] == "NONE" for m in preflight)
+    (authorizer_id,) = resources(dev, "AWS::ApiGateway::Authorizer")
+    for method in routed:
+        assert method["Properties"]["AuthorizationType"] == "COGNITO_USER_POOLS"
+        assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
+        assert "RequestValidatorId" in method["Properties"]
+    dev.has_resource_properties("AWS::ApiGateway::Authorizer", {"Type": "COGNITO_USER_POOLS", "IdentitySource": "method.request.header.Authorization"})
+
+
+def test_the_stage_logs_throttles_and_is_behind_a_firewall(dev):
+    dev.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {"StageName": "dev", "TracingEnabled": True, "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+         "MethodSettings": [Match.object_like({"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100})]},
+    )
+    dev.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+    dev.has_resource_properties("AWS::ApiGateway::GatewayResponse", {"ResponseType": "UNAUTHORIZED"})
+
+
+def _function_logical_id(template, wiring_name: str) -> str:
+    handler = WIRING["functions"][wiring_name]["handler"]
+    (logical_id,) = [k for k, v in resources(template, "AWS::Lambda::Function").items() if v["Properties"]["Handler"] == handler]
+    return logical_id
+
+
+def test_the_four_rules_route_the_specs_events_to_their_handlers(dev):
+    (bus_id,) = resources(dev, "AWS::Events::EventBus")
+    rules = [r for r in resources(dev, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    assert len(rules) == 4
+    expected = {(r["source"], r["detail_type"]): r["target"] for r in WIRING["events"]["rules"]}
+    assert set(expected) == {
+        ("options.trading.scheduler", "Schedule Strategy Trigger"),
+        ("options.trading.risk", "Check Stop Loss"),
+        ("options.trading.validation", "Check Duplicate Orders"),
+        ("options.trading.market", "Refresh Market Data"),
+    }
+    for rule in rules:
+        properties = rule["Properties"]
+        assert properties["EventBusName"] == {"Ref": bus_id}
+        pattern = properties["EventPattern"]
+        target_name = expected[(pattern["source"][0], pattern["detail-type"][0])]
+        (target,) = properties["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": [_function_logical_id(dev, target_name), "Arn"]}
+        assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+
+
+def _definition(outdir, machine) -> dict:
+    """from_file definitions are S3 assets: the file staged in the cloud assembly, named by its hash."""
+    key = machine["Properties"]["DefinitionS3Location"]["Key"]
+    return json.loads((outdir / f"asset.{key}").read_text())
+
+
+def test_the_master_timer_is_standard_and_waits_for_an_absolute_timestamp(dev, cloud_assembly):
+    outdir, _ = cloud_assembly
+    machines = {m["Properties"]["StateMachineName"]: m for m in resources(dev, "AWS::StepFunctions::StateMachine").values()}
+    timer = machines["ql-algo-trading-dev-options-master-timer"]
+    assert timer["Properties"]["StateMachineType"] == "STANDARD"
+    states = _definition(outdir, timer)["States"]
+    waits = [s for s in states.values() if s["Type"] == "Wait"]
+    assert waits == [{"Type": "Wait", "TimestampPath": "$.next_tick", "Next": "EmitEvents"}]
+    assert states["MarketStillOpen"]["Type"] == "Choice"
+    assert states["EmitEvents"]["Parameters"]["FunctionName"] == "${EventEmitterArn}"
+    assert timer["Properties"]["DefinitionSubstitutions"] == {
+        "EventEmitterArn": {"Fn::GetAtt": [_function_logical_id(dev, "event_emitter"), "Arn"]}
+    }
+    assert timer["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+    workflow = machines["ql-algo-trading-dev-options-execution-workflow"]
+    assert workflow["Properties"]["StateMachineType"] == "EXPRESS"
+    assert _definition(outdir, workflow)["States"]["WaitUntilExecutionTime"]["TimestampPath"] == "$.execute_at"
+    assert workflow["Properties"]["DefinitionSubstitutions"] == {
+        "StrategyExecutorArn": {"Fn::GetAtt": [_function_logical_id(dev, "strategy_executor"), "Arn"]}
+    }
+
+
+def test_the_daily_start_is_0330_utc_on_weekdays_and_targets_the_timer_starter(dev):
+    (rule,) = [r for r in resources(dev, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
+    assert rule["Properties"]["ScheduleExpression"] == "cron(30 3 ? * MON-FRI *)"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [_function_logical_id(dev, "timer_starter"), "Arn"]}
+
+
+def test_every_function_runs_the_latest_python_with_the_dependency_layer(dev):
+    functions = resources(dev, "AWS::Lambda::Function")
+    assert len(functions) == len(WIRING["functions"])
+    for function in functions.values():
+        assert function["Properties"]["Runtime"] == "python3.14"
+        assert len(function["Properties"]["Layers"]) == 1
+        assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_log_retention_follows_the_environment(templates):
+    for env, days in (("dev", 7), ("staging", 30), ("prod", 90)):
+        groups = resources(templates[env], "AWS::Logs::LogGroup").values()
+        assert {g["Properties"]["RetentionInDays"] for g in groups} == {days}
+
+
+def test_no_policy_grants_a_wildcard_resource_beyond_what_has_no_resource_level_permissions(templates):
+    allowed = ("xray:", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+               "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+    for template in templates.values():
+        for policy in resources(template, "AWS::IAM::Policy").values():
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                if "*" in targets:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    assert all(a.startswith(allowed) for a in actions), statement
+
+
+def test_prod_requires_mfa_and_threat_protection(templates):
+    templates["prod"].has_resource_properties("AWS::Cognito::UserPool", {"MfaConfiguration": "ON"})
+    templates["dev"].has_resource_properties("AWS::Cognito::UserPool", {"MfaConfiguration": "OPTIONAL"})
+
+
+def test_outputs_carry_the_local_platforms_keys(dev):
+    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "Region", "TableName"} <= set(dev.find_outputs("*"))
+
+
+def test_cdk_nag_reports_no_unacknowledged_finding(cloud_assembly):
+    outdir, _ = cloud_assembly  # the fixture's synth would have raised on any unacknowledged error
+    report = json.loads((outdir / "validation-report.json").read_text())
+    assert all(r["conclusion"] == "success" and not r.get("violations") for r in report["pluginReports"])
+
+
+def test_cdk_nag_does_fail_a_synth_with_an_unacknowledged_finding(tmp_path):
+    from aws_cdk import App, Stack, Validations
+    from aws_cdk import aws_sqs as sqs
+    from cdk_nag import AwsSolutionsChecks
+
+    app = App(outdir=str(tmp_path))
+    sqs.Queue(Stack(app, "Careless"), "PlainQueue")  # no DLQ, no TLS-only policy
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match="AwsSolutions-SQS4"):
+        app.synth()
+
+
+def test_cfn_lint_finds_no_error(cloud_assembly):
+    outdir, _ = cloud_assembly
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", *map(str, sorted(outdir.glob("*.template.json")))],
+        capture_output=True, text=True, check=False,
+    )
+    findings = json.loads(result.stdout or "[]")
+    errors = [f for f in findings if f["Level"] == "Error"]
+    assert errors == [], errors
+    assert result.returncode in (0, 4, 8, 12), result.stderr  # warnings and informational notes only
+
+
+@pytest.mark.parametrize("bad", ["qa", "local"])
+def test_an_unknown_environment_is_refused_with_the_known_ones(bad):
+    from cdk_stack.config import EnvironmentConfig
+
+    environments = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]
+    with pytest.raises(ValueError, match="dev, prod, staging"):
+        EnvironmentConfig.from_context(environments, bad)
