@@ -6,12 +6,11 @@ import json
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from cdk_stack.config import EnvironmentConfig, wiring
-from cdk_stack.functions import RETENTION, Functions
+from cdk_stack.functions import Functions, log_group
 from cdk_stack.nag import acknowledge
 
 ERROR_TEMPLATE = json.dumps(
@@ -38,12 +37,7 @@ class Api(Construct):
         user_pool: cognito.IUserPool,
     ):
         super().__init__(scope, construct_id)
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=RETENTION[config.log_retention_days],
-            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
-        )
+        access_logs = log_group(self, "AccessLogs", config)
         origins = list(config.cors_allow_origins)
         self.rest_api = apigateway.RestApi(
             self,

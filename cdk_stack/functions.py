@@ -14,6 +14,16 @@ from cdk_stack.nag import acknowledge
 RETENTION = {7: logs.RetentionDays.ONE_WEEK, 30: logs.RetentionDays.ONE_MONTH, 90: logs.RetentionDays.THREE_MONTHS}
 
 
+def log_group(scope: Construct, construct_id: str, config: EnvironmentConfig) -> logs.LogGroup:
+    """Retention by environment (7/30/90 days); kept with the data outside dev."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=RETENTION[config.log_retention_days],
+        removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+    )
+
+
 class Functions(Construct):
     def __init__(self, scope: Construct, construct_id: str, config: EnvironmentConfig, environment: dict[str, str]):
         super().__init__(scope, construct_id)
@@ -21,12 +31,7 @@ class Functions(Construct):
         layer = dependencies_layer(self, "Dependencies")
         code = handler_code()
         for name, spec in wiring()["functions"].items():
-            log_group = logs.LogGroup(
-                self,
-                f"{_camel(name)}Logs",
-                retention=RETENTION[config.log_retention_days],
-                removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
-            )
+            logs_of_function = log_group(self, f"{_camel(name)}Logs", config)
             role = iam.Role(
                 self,
                 f"{_camel(name)}Role",
@@ -34,7 +39,7 @@ class Functions(Construct):
                 description=f"{name}: its log group, and what wiring.json says it uses",
             )
             role.add_to_policy(
-                iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn])
+                iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[logs_of_function.log_group_arn])
             )
             function = lambda_.Function(
                 self,
@@ -49,7 +54,7 @@ class Functions(Construct):
                 memory_size=config.lambda_memory_mb,
                 timeout=Duration.seconds(config.lambda_timeout_seconds),
                 tracing=lambda_.Tracing.ACTIVE,
-                log_group=log_group,
+                log_group=logs_of_function,
                 role=role,
                 environment={
                     **environment,

@@ -1,16 +1,15 @@
 """The master timer (Standard), its daily start, and the Express execution workflow."""
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk_stack.config import ROOT, EnvironmentConfig, wiring
-from cdk_stack.functions import RETENTION, Functions
+from cdk_stack.functions import Functions, log_group
 from cdk_stack.nag import acknowledge
 
 
@@ -21,12 +20,7 @@ class Timing(Construct):
         super().__init__(scope, construct_id)
         self.state_machines: dict[str, sfn.StateMachine] = {}
         for name, spec in wiring()["state_machines"].items():
-            log_group = logs.LogGroup(
-                self,
-                f"{name}Logs",
-                retention=RETENTION[config.log_retention_days],
-                removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
-            )
+            machine_logs = log_group(self, f"{name}Logs", config)
             invoked = {placeholder: functions[function] for placeholder, function in spec["invokes"].items()}
             machine = sfn.StateMachine(
                 self,
@@ -35,7 +29,7 @@ class Timing(Construct):
                 state_machine_type=sfn.StateMachineType[spec["type"]],
                 definition_body=sfn.DefinitionBody.from_file(str(ROOT / spec["definition"])),
                 definition_substitutions={placeholder: f.function_arn for placeholder, f in invoked.items()},
-                logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+                logs=sfn.LogOptions(destination=machine_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
                 tracing_enabled=True,
             )
             for function in invoked.values():

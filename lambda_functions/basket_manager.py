@@ -1,13 +1,12 @@
 """Baskets: a trader's containers of strategies, with the capital they may deploy."""
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import Limit, NextToken, build_app, caller_id, caller_name, configuration, no_content, resolve
+from lambda_functions.common import Limit, NextToken, api_function, caller_id, caller_name, configuration, no_content
 from shared_utils.models import Basket, BasketCreate, BasketDetail, BasketUpdate, ItemList
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
+metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()
 
 
@@ -41,11 +40,4 @@ def delete_basket(basket_id: str):
     return no_content()
 
 
-app = build_app(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event, context):
-    return resolve(app, event, context)
+app, lambda_handler = api_function(router, metrics=metrics)

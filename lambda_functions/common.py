@@ -14,11 +14,12 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
 
 from shared_utils.clock import clock_from_environment
 from shared_utils.configuration import ConfigurationService
@@ -82,6 +83,20 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
         return error(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "something went wrong; it has been logged")
 
     return app
+
+
+def api_function(*routers: Router, metrics: Metrics | None = None):
+    """The resolver for these routers and the Lambda entry that serves it, with structured logs
+    (correlated by API Gateway's request id), traces and, where a handler adds them, metrics."""
+    app = build_app(*routers)
+    tracer = Tracer()
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    def handler(event, context):
+        return resolve(app, event, context)
+
+    return app, (metrics.log_metrics(handler) if metrics else handler)
 
 
 def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:

@@ -1,13 +1,12 @@
 """Strategies and their legs: what to trade, when to enter and exit, how each leg picks its strike."""
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import Limit, NextToken, build_app, caller_id, configuration, no_content, resolve
+from lambda_functions.common import Limit, NextToken, api_function, caller_id, configuration, no_content
 from shared_utils.models import (
     ItemList,
     Leg,
@@ -19,7 +18,7 @@ from shared_utils.models import (
     StrategyUpdate,
 )
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
+metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()
 LegNumber = Annotated[int, Path(ge=1, le=6, description="The leg number, 1 to 6")]
 
@@ -93,11 +92,4 @@ def _created(strategy: Strategy) -> Strategy:
     return strategy
 
 
-app = build_app(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event, context):
-    return resolve(app, event, context)
+app, lambda_handler = api_function(router, metrics=metrics)

@@ -158,16 +158,7 @@ class ConfigurationService:
         if active:
             names = ", ".join(f"{s.strategy_name} ({s.strategy_id})" for s in active)
             raise Conflict(f"basket {basket_id} still has active strategies: {names}; pause, archive or delete them first")
-        writes = [
-            db.Write(
-                "Delete",
-                {keys.PK: user_id, keys.SK: keys.basket(basket_id)},
-                condition="#version = :v",
-                names={"#version": "version"},
-                values={":v": basket.version},
-                on_condition_failure=self._stale(f"basket {basket_id}"),
-            )
-        ]
+        writes = [db.delete_versioned(user_id, keys.basket(basket_id), basket.version, self._stale(f"basket {basket_id}"))]
         # Paused and archived strategies outlive their basket as standalone strategies.
         now = utc_iso(self.clock.now())
         for strategy, schedule_keys in self._strategies_in_basket(user_id, basket_id, with_schedule_keys=True):
@@ -255,14 +246,7 @@ class ConfigurationService:
         before = self._aggregate(user_id, strategy_id)
         strategy = before.strategy
         writes = [
-            db.Write(
-                "Delete",
-                {keys.PK: user_id, keys.SK: keys.strategy(strategy_id)},
-                condition="#version = :v",
-                names={"#version": "version"},
-                values={":v": strategy.version},
-                on_condition_failure=self._stale(f"strategy {strategy_id}"),
-            )
+            db.delete_versioned(user_id, keys.strategy(strategy_id), strategy.version, self._stale(f"strategy {strategy_id}"))
         ]
         writes += [db.delete(user_id, keys.leg(strategy_id, leg_no)) for leg_no in before.legs]
         for client_id in before.allocations:

@@ -9,14 +9,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Iterable
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared_utils import keys
-from shared_utils.errors import Conflict, DomainError, InvalidInput, NotFound
+from shared_utils.errors import Conflict, DomainError, InvalidInput
 
 MAX_TRANSACTION_ACTIONS = 100
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
@@ -54,6 +53,17 @@ def put_versioned(item: dict[str, Any], expected_version: int, on_stale: DomainE
         "Put",
         _key_of(item),
         item=item,
+        condition="#version = :expected_version",
+        names={"#version": "version"},
+        values={":expected_version": expected_version},
+        on_condition_failure=on_stale,
+    )
+
+
+def delete_versioned(user_id: str, sort_key: str, expected_version: int, on_stale: DomainError) -> Write:
+    return Write(
+        "Delete",
+        {keys.PK: user_id, keys.SK: sort_key},
         condition="#version = :expected_version",
         names={"#version": "version"},
         values={":expected_version": expected_version},
@@ -237,7 +247,3 @@ def _decode_token(token: str, user_id: str, prefix: str) -> dict[str, Any]:
     if not valid:
         raise InvalidInput.at("next_token", "is not a token this listing issued")
     return serialize(plain)
-
-
-def as_decimal(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))

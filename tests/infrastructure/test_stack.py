@@ -200,3 +200,22 @@ def test_an_unknown_environment_is_refused_with_the_known_ones(bad):
     environments = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]
     with pytest.raises(ValueError, match="dev, prod, staging"):
         EnvironmentConfig.from_context(environments, bad)
+
+
+def test_the_auth_stacks_user_pool_can_be_imported_instead(tmp_path):
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+
+    import app as entry
+
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    dev = {**context["environments"]["dev"], "auth": {"mode": "import", "user_pool_id_export": "UserAuthStack-UserPoolId"}}
+    app = App(outdir=str(tmp_path), context={**context, "environments": {"dev": dev}, "env": "dev",
+                                              "aws:cdk:bundling-stacks": []})
+    (stack,) = entry.build(app)
+    app.synth()
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Cognito::UserPool", 0)
+    (authorizer,) = resources(template, "AWS::ApiGateway::Authorizer").values()
+    assert "UserAuthStack-UserPoolId" in json.dumps(authorizer["Properties"]["ProviderARNs"])
+    assert "UserPoolClientId" not in template.find_outputs("*")

@@ -4,7 +4,7 @@ import json
 from shared_utils import keys
 from shared_utils.repository import ConfigurationRepository
 from tests.conftest import TABLE_NAME
-from tests.journey import ALLOCATIONS, BASKET, LEGS, STRATEGY
+from tests.journey import BASKET, STRATEGY
 
 
 def test_step_1_basket_is_created_with_the_platforms_fields(alice):
