@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -43,6 +44,9 @@ SERVER_OWNED_FIELDS = frozenset(
         "execution_schedule",
         "last_used",
         "strategy_count",
+        "deployable_capital",
+        "broker",
+        "mode",
         "legs",
         "allocations",
         "strategies",
@@ -55,10 +59,13 @@ def _json_number(value: Decimal) -> int | float:
 
 
 def _decimal(*, gt=None, ge=None, le=None, lt=None, places: int = 2):
+    """A decimal that the API documents as a JSON number (a numeric string is accepted too)."""
+    bounds = {"exclusiveMinimum": gt, "minimum": ge, "maximum": le, "exclusiveMaximum": lt}
     return Annotated[
         Decimal,
         Field(gt=gt, ge=ge, le=le, lt=lt, decimal_places=places, allow_inf_nan=False),
         PlainSerializer(_json_number, return_type=Union[int, float], when_used="json"),
+        WithJsonSchema({"type": "number", **{k: float(v) for k, v in bounds.items() if v is not None}}),
     ]
 
 
@@ -97,7 +104,12 @@ def _unique_days(days: list[str]) -> list[str]:
 SessionTime = Annotated[str, AfterValidator(_session_time)]
 Weekday = Annotated[Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"], BeforeValidator(_upper)]
 Weekdays = Annotated[list[Weekday], Field(min_length=1, max_length=5), AfterValidator(_unique_days)]
-Underlying = Annotated[str, BeforeValidator(_upper), AfterValidator(_known_underlying)]
+Underlying = Annotated[
+    str,
+    BeforeValidator(_upper),
+    AfterValidator(_known_underlying),
+    WithJsonSchema({"type": "string", "enum": built_in_catalog().underlyings, "description": "From the instrument list"}),
+]
 Status = Annotated[Literal["ACTIVE", "PAUSED", "ARCHIVED"], BeforeValidator(_upper)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Description = Annotated[str, Field(max_length=1000)]
@@ -178,6 +190,7 @@ class BasketUpdate(ApiModel):
     creator_name: Annotated[str, Field(max_length=100)] | None = None
     status: Status | None = None
     version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
+    basket_id: str | None = Field(None, description="If sent, must be the path's")
 
 
 class Basket(StoredModel):
@@ -259,6 +272,8 @@ class StrategyUpdate(ApiModel):
     category: StrategyCategory | None = None
     status: Status | None = None
     version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
+    strategy_id: str | None = Field(None, description="If sent, must be the path's")
+    basket_id: str | None = Field(None, description="If sent, must be the strategy's: strategies do not move between baskets")
 
 
 class ExecutionSchedule(BaseModel):
@@ -290,7 +305,7 @@ StrikeMethod = Literal["DELTA", "STRIKE_DISTANCE", "ATM_OFFSET", "PREMIUM"]
 
 def _entry_by(value: Any) -> Any:
     value = _upper(value)
-    return ENTRY_BY_ALIASES.get(value, value)
+    return ENTRY_BY_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
 class StrikeSelection(ApiModel):
@@ -434,6 +449,8 @@ class LegUpdate(ApiModel):
     position_sizing: PositionSizing | None = None
     enabled: bool | None = None
     version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
+    leg_no: int | None = Field(None, description="If sent, must be the path's")
+    strategy_id: str | None = Field(None, description="If sent, must be the path's")
 
 
 class Leg(LegInput, StoredModel):
@@ -566,16 +583,19 @@ class AllocationUpdate(ApiModel):
     execution_config: ExecutionConfig | None = None
     status: Status | None = None
     version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
+    client_id: str | None = Field(None, description="If sent, must be the path's")
+    strategy_id: str | None = Field(None, description="If sent, must be the path's")
 
     _flatten = model_validator(mode="before")(classmethod(lambda cls, data: _flat_allocation(data)))
 
 
 class CalculatedTotals(BaseModel):
+    """Lots only: units depend on the lot size of the contract traded, so they are computed when read
+    (the allocation summary), never stored where a lot-size change would leave them stale."""
+
     total_lots_per_execution: int
     legs_enabled: int
     lots_per_leg: dict[str, int] = Field(description="Lots this account trades, by leg number")
-    quantity_per_leg: dict[str, int] = Field(description="Units (lots x lot size in force), by leg number")
-    lot_size: int
     estimated_margin_required: Money | None = Field(
         None, description="Not estimated until market data is available to price the legs"
     )

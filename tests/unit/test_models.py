@@ -132,3 +132,10 @@ def test_a_disabled_override_may_carry_zero_lots_an_enabled_one_may_not():
     with pytest.raises(ValidationError) as error:
         AllocationInput.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 0}}})
     assert fields_of(error.value) == {"allocation_config.leg_overrides.1.lots"}
+
+
+@pytest.mark.parametrize("entry_by", [{"method": "DELTA"}, ["DELTA"], 3])
+def test_an_entry_by_that_is_not_text_is_a_validation_error_not_a_crash(entry_by):
+    with pytest.raises(ValidationError) as error:
+        LegInput.model_validate(leg(entry_by=entry_by))
+    assert "entry_by" in fields_of(error.value)
