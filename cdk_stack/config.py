@@ -16,6 +16,15 @@ def wiring() -> dict[str, Any]:
     return json.loads((ROOT / "wiring.json").read_text())
 
 
+def missing_handlers() -> list[str]:
+    """Wired functions whose handler module is not in the repository (by path; nothing is imported)."""
+    return [
+        name
+        for name, function in wiring()["functions"].items()
+        if not (ROOT / (function["handler"].rsplit(".", 1)[0].replace(".", "/") + ".py")).exists()
+    ]
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     name: str

@@ -1,9 +1,10 @@
 """Alarms on what would make a trader miss an entry or an exit, and one dashboard."""
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -28,13 +29,23 @@ class Monitoring(Construct):
         api: Api,
     ):
         super().__init__(scope, construct_id)
-        self.topic = sns.Topic(
+        # CloudWatch cannot publish to a topic under the AWS managed SNS key (its policy cannot
+        # admit cloudwatch.amazonaws.com), so the alarms get a key of their own that does.
+        key = kms.Key(
             self,
-            "Alarms",
-            topic_name=f"{config.prefix}-alarms",
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
-            enforce_ssl=True,
+            "AlarmsKey",
+            description=f"{config.prefix} alarm notifications",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+            )
+        )
+        self.topic = sns.Topic(self, "Alarms", topic_name=f"{config.prefix}-alarms", master_key=key, enforce_ssl=True)
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from local_platform.auth import IdTokenVerifier
 from local_platform.wiring import Wiring
@@ -57,8 +57,11 @@ class LocalApiGateway:
     def __init__(self, wiring: Wiring, verifier: IdTokenVerifier):
         self.wiring = wiring
         self.verifier = verifier
-        # Like Lambda, one request at a time per function instance: the handlers keep per-request state.
-        self._function_locks = {name: threading.Lock() for name in wiring.functions}
+        # One request at a time, gateway-wide. Powertools keeps the current event in a slot that every
+        # resolver in this process shares (in Lambda, one request per instance makes that safe), so two
+        # functions running at once here could read each other's caller; moto's backends, in this
+        # process too, are not thread-safe either.
+        self._invocation = threading.Lock()
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: str | None, source_ip: str = "127.0.0.1") -> Reply:
         url = urlsplit(target)
@@ -73,15 +76,19 @@ class LocalApiGateway:
         if resolved is None:
             allowed = sorted({r.method for r in self.wiring.routes if r.match(r.method, path) is not None})
             if allowed:
-                return _error(HTTPStatus.METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", f"{path} allows {', '.join(allowed)}")
+                reply = _error(HTTPStatus.METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", f"{path} allows {', '.join(allowed)}")
+                reply.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
+                return reply
             return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no route {method} {path}")
-        route, path_parameters = resolved
+        route, encoded_parameters = resolved
+        # API Gateway hands the function URL-decoded path parameters (and path).
+        path_parameters = {name: unquote(value) for name, value in encoded_parameters.items()}
         claims = self.verifier.claims(_header(headers, "Authorization"))
         if claims is None:
             return _error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token as 'Authorization: Bearer <token>'")
-        event = proxy_event(method, path, route.resource, path_parameters, url.query, headers, body, claims, source_ip)
+        event = proxy_event(method, unquote(path), route.resource, path_parameters, url.query, headers, body, claims, source_ip)
         handler = self.wiring.handler(route.function)
-        with self._function_locks[route.function]:
+        with self._invocation:
             result = handler(event, LambdaContext(function_name=route.function))
         reply_headers = {**CORS_HEADERS, **(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():

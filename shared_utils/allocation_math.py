@@ -50,19 +50,18 @@ def lots_per_leg(config: AllocationConfig, legs: Mapping[int, Leg]) -> dict[int,
     return traded
 
 
-def calculated_totals(config: AllocationConfig, legs: Mapping[int, Leg], lot_size: int) -> CalculatedTotals:
+def calculated_totals(config: AllocationConfig, legs: Mapping[int, Leg]) -> CalculatedTotals:
     traded = lots_per_leg(config, legs)
     return CalculatedTotals(
         total_lots_per_execution=sum(traded.values()),
         legs_enabled=len(traded),
         lots_per_leg={str(leg_no): lots for leg_no, lots in traded.items()},
-        quantity_per_leg={str(leg_no): lots * lot_size for leg_no, lots in traded.items()},
-        lot_size=lot_size,
     )
 
 
 def summary(strategy_id: str, underlying: str, lot_size: int, legs: Mapping[int, Leg], allocations: Iterable) -> dict:
-    """Lots and quantities per broker account and per leg, over the ACTIVE allocations."""
+    """Lots and quantities per broker account and per leg, over the ACTIVE allocations; quantities at
+    `lot_size`, the lot size in force when the summary is read."""
     brokers, per_leg = [], {
         leg_no: {
             "leg_no": leg_no,
@@ -86,7 +85,8 @@ def summary(strategy_id: str, underlying: str, lot_size: int, legs: Mapping[int,
                 "status": allocation.status,
                 "allocation_type": allocation.allocation_config.type,
                 "total_lots_per_execution": totals.total_lots_per_execution,
-                "total_quantity_per_execution": sum(totals.quantity_per_leg.values()),
+                "total_quantity_per_execution": totals.total_lots_per_execution * lot_size,
+                "quantity_per_leg": {leg: lots * lot_size for leg, lots in totals.lots_per_leg.items()},
                 "legs_enabled": totals.legs_enabled,
                 "lots_per_leg": totals.lots_per_leg,
                 "estimated_margin_required": totals.estimated_margin_required,

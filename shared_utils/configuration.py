@@ -50,6 +50,17 @@ BASKET_METRICS = ("total_return", "sharpe_ratio", "max_drawdown", "win_rate", "m
 ALLOCATION_METRICS = ("total_trades_executed", "success_rate", "average_execution_time", "total_pnl")
 
 
+IDENTITY_FIELDS = {"basket_id", "strategy_id", "leg_no", "client_id", "version"}
+
+
+def _check_identity(request, **path_values) -> None:
+    """An update body may carry the entity's identity (a GET body sent back); it must be this one."""
+    for name, expected in path_values.items():
+        sent = getattr(request, name, None)
+        if sent is not None and sent != expected:
+            raise InvalidInput.at(name, f"the body says {sent!r} but this is {expected!r}")
+
+
 def _metrics(names: Iterable[str]) -> dict[str, int]:
     return {name: 0 for name in names}
 
@@ -141,8 +152,9 @@ class ConfigurationService:
 
     def update_basket(self, user_id: str, basket_id: str, request: BasketUpdate) -> Basket:
         current = self._basket(user_id, basket_id)
+        _check_identity(request, basket_id=basket_id)
         self._check_version(request.version, current.version, f"basket {basket_id}")
-        patch = request.model_dump(exclude_unset=True, exclude={"version"})
+        patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
         merged = current.model_dump() | patch
         merged["deployable_capital"] = _deployable(merged["current_capital"], merged["deployable_percentage"])
         merged.update(updated_at=utc_iso(self.clock.now()), version=current.version + 1)
@@ -229,8 +241,9 @@ class ConfigurationService:
     def update_strategy(self, user_id: str, strategy_id: str, request: StrategyUpdate) -> Strategy:
         before = self._aggregate(user_id, strategy_id)
         current = before.strategy
+        _check_identity(request, strategy_id=strategy_id, basket_id=current.basket_id)
         self._check_version(request.version, current.version, f"strategy {strategy_id}")
-        patch = request.model_dump(exclude_unset=True, exclude={"version"})
+        patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
         merged = current.model_dump() | patch
         if "product" in patch and "is_intra_day" not in patch:
             merged["is_intra_day"] = None  # derived again from the new product
@@ -300,8 +313,9 @@ class ConfigurationService:
     def update_leg(self, user_id: str, strategy_id: str, leg_no: int, request: LegUpdate) -> Leg:
         before = self._aggregate(user_id, strategy_id)
         current = self._leg(before, leg_no)
+        _check_identity(request, leg_no=leg_no, strategy_id=strategy_id)
         self._check_version(request.version, current.version, f"leg {leg_no}")
-        patch = request.model_dump(exclude_unset=True, exclude={"version"})
+        patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
         merged = current.model_dump() | patch
         if "entry_by" in patch and "strike_selection_config" not in patch:
             merged["strike_selection_config"] = None  # a new method starts from its defaults
@@ -382,8 +396,9 @@ class ConfigurationService:
         current = before.allocations.get(client_id)
         if current is None:
             raise NotFound(f"strategy {strategy_id} has no allocation to {client_id}")
+        _check_identity(request, client_id=client_id, strategy_id=strategy_id)
         self._check_version(request.version, current.version, f"allocation to {client_id}")
-        patch = request.model_dump(exclude_unset=True, exclude={"version"})
+        patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
         merged = current.model_dump() | patch
         merged.update(updated_at=self._now_iso, version=current.version + 1)
         allocation = _validate(Allocation, merged)
@@ -433,8 +448,11 @@ class ConfigurationService:
         refreshed: dict[str, Allocation] = {}
         for client_id, allocation in allocations.items():
             totals = self._totals(allocation.allocation_config, legs, strategy, where.get(client_id, f"allocations.{client_id}"))
-            if totals != allocation.calculated_totals:
-                allocation = allocation.model_copy(update={"calculated_totals": totals, "updated_at": now})
+            allocation = allocation.model_copy(update={"calculated_totals": totals})
+            stored = before.allocations.get(client_id)
+            if stored is not None and allocation != stored and allocation.version == stored.version:
+                # Changed as a consequence (a leg deleted, totals moved): a client's copy is now stale.
+                allocation = allocation.model_copy(update={"version": stored.version + 1, "updated_at": now})
             refreshed[client_id] = allocation
 
         schedule_items = compile_schedule(user_id, strategy, legs, refreshed.values())
@@ -527,7 +545,7 @@ class ConfigurationService:
 
     def _totals(self, config, legs, strategy: Strategy, where: str):
         try:
-            return calculated_totals(config, legs, self._lot_size(strategy.underlying))
+            return calculated_totals(config, legs)
         except AllocationRuleBroken as broken:
             raise InvalidInput.at(_join(where, broken.field_path), broken.message) from None
 

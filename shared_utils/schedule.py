@@ -15,10 +15,15 @@ from shared_utils.models import Allocation, Leg, Strategy
 ENTRY, EXIT = "ENTRY", "EXIT"
 
 
-def execution_plan(user_id: str, strategy: Strategy, legs: Mapping[int, Leg], allocations: Iterable[Allocation]) -> dict:
-    trading = [
-        a for a in sorted(allocations, key=lambda a: (a.priority, a.client_id))
-        if a.status == "ACTIVE" and a.calculated_totals.total_lots_per_execution > 0
+def execution_plan(
+    user_id: str, strategy: Strategy, legs: Mapping[int, Leg], allocations: Iterable[Allocation], *, for_exit: bool = False
+) -> dict:
+    """What the engine needs at one execution. An entry trades the enabled legs on the ACTIVE accounts
+    that trade them; an exit must reach every leg and account that may hold a position, whatever has
+    been paused or disabled since the entry."""
+    ordered = sorted(allocations, key=lambda a: (a.priority, a.client_id))
+    trading = ordered if for_exit else [
+        a for a in ordered if a.status == "ACTIVE" and a.calculated_totals.total_lots_per_execution > 0
     ]
     return {
         "user_id": user_id,
@@ -30,7 +35,7 @@ def execution_plan(user_id: str, strategy: Strategy, legs: Mapping[int, Leg], al
         "legs": [
             leg.model_dump(mode="python", exclude={"created_at", "updated_at", "version", "strategy_id"})
             for _, leg in sorted(legs.items())
-            if leg.enabled
+            if leg.enabled or for_exit
         ],
         "allocations": [
             {
@@ -50,14 +55,19 @@ def execution_plan(user_id: str, strategy: Strategy, legs: Mapping[int, Leg], al
 def compile_schedule(user_id: str, strategy: Strategy, legs: Mapping[int, Leg], allocations: Iterable[Allocation]) -> list[dict]:
     """Entries exist while the strategy is ACTIVE and some account trades some leg. Exits exist while
     it is ACTIVE or PAUSED and has legs: pausing stops new entries, never the closing of positions."""
-    plan = execution_plan(user_id, strategy, legs, allocations)
+    allocations = list(allocations)
+    plans = {
+        ENTRY: execution_plan(user_id, strategy, legs, allocations),
+        EXIT: execution_plan(user_id, strategy, legs, allocations, for_exit=True),
+    }
     slots: list[tuple[str, str, str]] = []
-    if strategy.status == "ACTIVE" and plan["allocations"] and plan["legs"]:
+    if strategy.status == "ACTIVE" and plans[ENTRY]["allocations"] and plans[ENTRY]["legs"]:
         slots += [(ENTRY, strategy.entry_time, day) for day in strategy.entry_days]
     if strategy.status in ("ACTIVE", "PAUSED") and legs:
         slots += [(EXIT, strategy.exit_time, day) for day in strategy.exit_days]
     items = []
     for execution_type, hhmm, weekday in slots:
+        plan = plans[execution_type]
         items.append(
             {
                 keys.PK: user_id,

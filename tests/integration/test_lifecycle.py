@@ -1,6 +1,8 @@
 """Changes after creation: versions, deletes, and the rules that keep the aggregate true."""
 import copy
 
+from boto3.dynamodb.types import TypeDeserializer
+
 from shared_utils import keys
 from tests.conftest import all_items
 from tests.journey import BASKET, LEGS, STRATEGY
@@ -191,3 +193,59 @@ def test_removing_every_allocation_removes_the_entries_but_not_the_exits(iron_co
     assert alice.delete(f"/options/strategies/{sid}/allocations/ANGELONE456").status == 204
     assert alice.delete(f"/options/strategies/{sid}/allocations/ANGELONE456").status == 404
     assert _schedule_keys(dynamodb) == [f"EXIT#15:20#{sid}#FRIDAY"]
+
+
+def test_what_get_returned_can_be_put_back_and_identity_must_match(iron_condor, alice):
+    basket, strategy = iron_condor
+    sid = strategy["strategy_id"]
+    for path in (f"/options/baskets/{basket['basket_id']}", f"/options/strategies/{sid}/legs/1",
+                 f"/options/strategies/{sid}/allocations/ZERODHA123"):
+        current = alice.get(path).body if "allocations" not in path else next(
+            a for a in alice.get(f"/options/strategies/{sid}/allocations").body["items"] if a["client_id"] == "ZERODHA123")
+        if "legs/1" in path:
+            current = next(leg for leg in alice.get(f"/options/strategies/{sid}/legs").body["items"] if leg["leg_no"] == 1)
+        current.pop("strategies", None)
+        assert alice.put(path, current).status == 200, (path, alice.put(path, current).body)
+    whole = {k: v for k, v in alice.get(f"/options/strategies/{sid}").body.items() if k not in ("legs", "allocations")}
+    assert alice.put(f"/options/strategies/{sid}", whole).status == 200
+    wrong = alice.put(f"/options/strategies/{sid}/legs/1", {"leg_no": 2, "lots": 3})
+    assert wrong.status == 422 and wrong.error["details"][0]["field"] == "leg_no"
+    moved = alice.put(f"/options/strategies/{sid}", {"basket_id": "another-basket"})
+    assert moved.status == 422 and moved.error["details"][0]["field"] == "basket_id"
+
+
+def test_an_allocation_changed_by_a_leg_deletion_gets_a_new_version(iron_condor, alice):
+    _, strategy = iron_condor
+    sid = strategy["strategy_id"]
+    read = next(a for a in alice.get(f"/options/strategies/{sid}/allocations").body["items"] if a["client_id"] == "ZERODHA123")
+    assert alice.delete(f"/options/strategies/{sid}/legs/4").status == 204
+    stale = alice.put(f"/options/strategies/{sid}/allocations/ZERODHA123",
+                      {"allocation_config": read["allocation_config"], "version": read["version"]})
+    assert stale.status == 409
+
+
+def test_the_exit_plan_reaches_paused_accounts_and_disabled_legs(iron_condor, alice, dynamodb):
+    _, strategy = iron_condor
+    sid = strategy["strategy_id"]
+    alice.put(f"/options/strategies/{sid}/allocations/ZERODHA123", {"status": "PAUSED"})
+    alice.put(f"/options/strategies/{sid}/legs/1", {"enabled": False})
+    plans = {i["sort_key"]["S"]: TypeDeserializer().deserialize(i["plan"]) for i in all_items(dynamodb) if "plan" in i}
+    entry, exit_ = plans[f"ENTRY#09:30#{sid}#MONDAY"], plans[f"EXIT#15:20#{sid}#FRIDAY"]
+    assert [a["client_id"] for a in entry["allocations"]] == ["ANGELONE456"]
+    assert [leg["leg_no"] for leg in entry["legs"]] == [2, 3, 4]
+    assert [a["client_id"] for a in exit_["allocations"]] == ["ZERODHA123", "ANGELONE456"]
+    assert [leg["leg_no"] for leg in exit_["legs"]] == [1, 2, 3, 4]
+
+
+def test_quantities_follow_the_lot_size_in_force_when_read(iron_condor, alice, monkeypatch):
+    _, strategy = iron_condor
+    sid = strategy["strategy_id"]
+    assert alice.get(f"/options/strategies/{sid}/allocations/summary").body["lot_size"] == 65
+    from lambda_functions import common
+
+    monkeypatch.setenv("PLATFORM_CLOCK_START", "2025-06-02T09:25:00+05:30")  # NIFTY contracts then: 75
+    common.configuration.cache_clear()
+    summary = alice.get(f"/options/strategies/{sid}/allocations/summary").body
+    assert summary["lot_size"] == 75
+    assert summary["total_quantity_per_execution"] == 18 * 75
+    assert {b["client_id"]: b["total_quantity_per_execution"] for b in summary["brokers"]} == {"ZERODHA123": 600, "ANGELONE456": 750}

@@ -70,3 +70,27 @@ def test_a_pagination_token_from_another_user_is_refused(alice, bob):
     assert bob.get(f"/options/baskets?next_token={first['next_token']}").status == 422
     rest = alice.get(f"/options/baskets?limit=2&next_token={first['next_token']}").body
     assert len(rest["items"]) == 1 and rest["next_token"] is None
+
+
+def test_concurrent_requests_to_different_functions_keep_their_own_callers(alice, bob, dynamodb):
+    """Powertools keeps the current event in a process-wide slot; the local front must not let two
+    requests share it (in Lambda, one request per instance does the same)."""
+    import threading
+
+    statuses: list[int] = []
+
+    def run(client, path, body_of):
+        for n in range(30):
+            statuses.append(client.post(path, body_of(n)).status)
+
+    threads = [
+        threading.Thread(target=run, args=(alice, "/options/baskets", lambda n: {**BASKET, "basket_name": f"a{n}"})),
+        threading.Thread(target=run, args=(bob, "/options/broker-accounts", lambda n: {"client_id": f"BOB{n:03d}", "broker": "PAPER"})),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(201) == 60
+    owners = {(item["user_id"]["S"], item["entity_type"]["S"]) for item in all_items(dynamodb)}
+    assert owners == {("sub-alice", "BASKET"), ("sub-bob", "BROKER_ACCOUNT")}

@@ -193,3 +193,13 @@ def test_swagger_ui_is_served_locally_with_the_document_embedded(gateway):
     reply = gateway.handle("GET", "/swagger", {}, None)
     assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/html")
     assert "SwaggerUIBundle" in reply.body and "/options/strategies/{strategy_id}/allocations/advanced" in reply.body
+
+
+def test_a_method_a_resource_does_not_have_is_405_with_allow(gateway):
+    reply = gateway.handle("PATCH", "/options/baskets", {"Authorization": "Bearer alice"}, None)
+    assert reply.status == 405 and reply.headers["Allow"] == "GET, POST, OPTIONS"
+
+
+def test_path_parameters_reach_the_handler_url_decoded(alice):
+    reply = alice.get("/options/strategies/a%20b")
+    assert reply.status == 404 and "strategy a b not found" in reply.error["message"]

@@ -26,12 +26,12 @@ def journey_legs():
 def test_the_specs_leg_level_allocations_total_8_and_10():
     legs = journey_legs()
     totals = [
-        calculated_totals(AllocationConfig.model_validate(a["allocation_config"]), legs, 65)
+        calculated_totals(AllocationConfig.model_validate(a["allocation_config"]), legs)
         for a in ALLOCATIONS["allocations"]
     ]
     assert [t.total_lots_per_execution for t in totals] == [8, 10]
     assert [t.legs_enabled for t in totals] == [4, 4]
-    assert totals[1].quantity_per_leg == {"1": 65, "2": 65, "3": 260, "4": 260}
+    assert totals[1].lots_per_leg == {"1": 1, "2": 1, "3": 4, "4": 4}
 
 
 leg_sets = st.dictionaries(
@@ -56,10 +56,10 @@ def test_leg_level_trades_exactly_the_listed_enabled_legs(legs_spec, overrides_s
     traded = lots_per_leg(config, legs)
     expected = {n: lots for n, (lots, on) in overrides_spec.items() if on and legs[n].enabled}
     assert traded == expected
-    totals = calculated_totals(config, legs, 75)
+    totals = calculated_totals(config, legs)
     assert totals.total_lots_per_execution == sum(expected.values())
     assert totals.legs_enabled == len(expected)
-    assert all(q == traded[int(n)] * 75 for n, q in totals.quantity_per_leg.items())
+    assert totals.lots_per_leg == {str(n): lots for n, lots in traded.items()}
 
 
 @given(leg_sets, st.decimals(min_value=Decimal("0.25"), max_value=Decimal("8"), places=2))
@@ -92,7 +92,7 @@ def test_summary_counts_only_active_allocations_in_the_totals():
             Allocation(
                 **{**raw, "status": status},
                 strategy_id="s", broker="ZERODHA", mode="PAPER", performance_metrics={},
-                calculated_totals=calculated_totals(config, legs, 65), created_at=NOW, updated_at=NOW,
+                calculated_totals=calculated_totals(config, legs), created_at=NOW, updated_at=NOW,
             )
         )
     result = summary("s", "NIFTY", 65, legs, allocations)
@@ -100,3 +100,5 @@ def test_summary_counts_only_active_allocations_in_the_totals():
     assert result["brokers_involved"] == ["ZERODHA123"]
     assert len(result["brokers"]) == 2
     assert result["legs"][2]["lots_by_client"] == {"ZERODHA123": 1}
+    assert result["legs"][2]["total_quantity"] == 65
+    assert result["brokers"][1]["quantity_per_leg"] == {"1": 65, "2": 65, "3": 260, "4": 260}

@@ -25,7 +25,7 @@ def allocations(status="ACTIVE"):
     return [
         Allocation(
             **{**raw, "status": status}, strategy_id="strategy-789", broker="ZERODHA", mode="PAPER",
-            performance_metrics={}, calculated_totals=calculated_totals(AllocationConfig.model_validate(raw["allocation_config"]), legs, 65),
+            performance_metrics={}, calculated_totals=calculated_totals(AllocationConfig.model_validate(raw["allocation_config"]), legs),
             created_at=NOW, updated_at=NOW,
         )
         for raw in ALLOCATIONS["allocations"]
