@@ -317,7 +317,7 @@ class ConfigurationService:
         self._check_version(request.version, current.version, f"leg {leg_no}")
         patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
         merged = current.model_dump() | patch
-        if "entry_by" in patch and "strike_selection_config" not in patch:
+        if "entry_by" in patch and "strike_selection_config" not in patch and patch["entry_by"] != current.entry_by:
             merged["strike_selection_config"] = None  # a new method starts from its defaults
         if "strike_selection_config" in patch and "entry_by" not in patch:
             merged["entry_by"] = None

@@ -249,3 +249,15 @@ def test_quantities_follow_the_lot_size_in_force_when_read(iron_condor, alice, m
     assert summary["lot_size"] == 75
     assert summary["total_quantity_per_execution"] == 18 * 75
     assert {b["client_id"]: b["total_quantity_per_execution"] for b in summary["brokers"]} == {"ZERODHA123": 600, "ANGELONE456": 750}
+
+
+def test_changing_how_a_leg_picks_its_strike_keeps_or_resets_the_value_as_it_should(iron_condor, alice):
+    _, strategy = iron_condor
+    path = f"/options/strategies/{strategy['strategy_id']}/legs/1"
+    configured = alice.put(path, {"strike_selection_config": {"method": "DELTA", "delta_value": 0.16}}).body
+    assert configured["entry_by"] == "DELTA" and configured["strike_selection_config"]["delta_value"] == 0.16
+    same = alice.put(path, {"entry_by": "DELTA", "lots": 3}).body
+    assert same["strike_selection_config"]["delta_value"] == 0.16
+    other = alice.put(path, {"entry_by": "PREMIUM"}).body
+    assert other["strike_selection_config"] == {"method": "PREMIUM", "delta_value": None, "strike_distance": None,
+                                                "atm_offset": None, "premium": None}
