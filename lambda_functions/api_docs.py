@@ -6,12 +6,24 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from lambda_functions import basket_manager, broker_account_manager, strategy_broker_allocator, strategy_manager
+from lambda_functions import (
+    basket_manager,
+    broker_account_manager,
+    market_reference_api,
+    strategy_broker_allocator,
+    strategy_manager,
+)
 from lambda_functions.common import api_function, build_app
 
 router = Router()
 TITLE, VERSION = "Options Strategy Platform API", "1.0.0"
-API_ROUTERS = (basket_manager.router, strategy_manager.router, strategy_broker_allocator.router, broker_account_manager.router)
+API_ROUTERS = (
+    basket_manager.router,
+    strategy_manager.router,
+    strategy_broker_allocator.router,
+    broker_account_manager.router,
+    market_reference_api.router,
+)
 
 
 ERROR_SCHEMA = {

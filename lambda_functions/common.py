@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from datetime import date
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -21,10 +22,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from shared_utils.clock import clock_from_environment
+from shared_utils.clock import clock_from_environment, ist_date
 from shared_utils.configuration import ConfigurationService
 from shared_utils.errors import Conflict, InvalidInput, NotFound
+from shared_utils.expiries import ExpiryCalendar
+from shared_utils.instruments import built_in_catalog
+from shared_utils.market_reference import MarketReference
 from shared_utils.repository import ConfigurationRepository
+from shared_utils.trading_calendar import built_in_calendar
 from shared_utils.validation import field_details
 
 logger = Logger()
@@ -171,3 +176,13 @@ def configuration() -> ConfigurationService:
 
 Limit = Annotated[int | None, Query(ge=1, le=PAGE_LIMIT_MAX, description="Page size")]
 NextToken = Annotated[str | None, Query(description="The next_token of the previous page")]
+
+
+@lru_cache(maxsize=1)
+def market_reference() -> MarketReference:
+    return MarketReference(built_in_catalog(), ExpiryCalendar(built_in_calendar()))
+
+
+def today() -> date:
+    """The trading date (IST) on the platform's clock."""
+    return ist_date(clock_from_environment().now())
