@@ -32,6 +32,8 @@ class Instrument:
     freeze_quantity: int
     lot_sizes: tuple[tuple[date, int], ...]  # (first expiry it applies to, lot size), ascending
     expiry_rules: tuple[ExpiryRule, ...]  # ascending by effective_from
+    reference_price: float | None = None  # the simulated market's level (not market data)
+    atm_volatility: float | None = None
 
     def lot_size_for_expiry(self, expiry: date) -> int:
         """The lot size of the contract that expires on `expiry`."""
@@ -53,9 +55,10 @@ class Instrument:
 
 
 class InstrumentCatalog:
-    def __init__(self, instruments: dict[str, Instrument], as_of: str):
+    def __init__(self, instruments: dict[str, Instrument], as_of: str, simulation: dict | None = None):
         self._instruments = instruments
         self.as_of = as_of
+        self.simulation = simulation or {}
 
     @property
     def underlyings(self) -> list[str]:
@@ -93,8 +96,10 @@ class InstrumentCatalog:
                         key=lambda r: r.effective_from,
                     )
                 ),
+                reference_price=spec.get("simulation", {}).get("reference_price"),
+                atm_volatility=spec.get("simulation", {}).get("atm_volatility"),
             )
-        return cls(instruments, raw["as_of"])
+        return cls(instruments, raw["as_of"], raw.get("simulation"))
 
 
 @lru_cache(maxsize=1)

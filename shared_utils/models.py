@@ -327,6 +327,8 @@ class StrikeSelection(ApiModel):
         for method, name in values.items():
             if method != self.method and getattr(self, name) is not None:
                 raise ValueError(f"{name}: belongs to method {method}, not {self.method}")
+        if self.method == "PREMIUM" and self.premium is None:
+            raise ValueError("premium: the PREMIUM method needs the premium to aim at")
         return self
 
 
@@ -386,6 +388,8 @@ class LegSettings(ApiModel):
         if self.entry_by is None and self.strike_selection_config is None:
             raise ValueError("entry_by: say how the strike is chosen (DELTA, STRIKE_DISTANCE, ATM_OFFSET or PREMIUM)")
         if self.strike_selection_config is None:
+            if self.entry_by == "PREMIUM":
+                raise ValueError("strike_selection_config: PREMIUM needs the premium to aim at, e.g. {\"method\": \"PREMIUM\", \"premium\": 40}")
             self.strike_selection_config = StrikeSelection(method=self.entry_by)
         elif self.entry_by is None:
             self.entry_by = self.strike_selection_config.method

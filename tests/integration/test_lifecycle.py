@@ -258,6 +258,8 @@ def test_changing_how_a_leg_picks_its_strike_keeps_or_resets_the_value_as_it_sho
     assert configured["entry_by"] == "DELTA" and configured["strike_selection_config"]["delta_value"] == 0.16
     same = alice.put(path, {"entry_by": "DELTA", "lots": 3}).body
     assert same["strike_selection_config"]["delta_value"] == 0.16
-    other = alice.put(path, {"entry_by": "PREMIUM"}).body
-    assert other["strike_selection_config"] == {"method": "PREMIUM", "delta_value": None, "strike_distance": None,
+    other = alice.put(path, {"entry_by": "ATM_OFFSET"}).body
+    assert other["strike_selection_config"] == {"method": "ATM_OFFSET", "delta_value": None, "strike_distance": None,
                                                 "atm_offset": None, "premium": None}
+    premium = alice.put(path, {"entry_by": "PREMIUM"})
+    assert premium.status == 422 and premium.error["details"][0]["field"] == "strike_selection_config"
