@@ -1,7 +1,8 @@
 """The functions' third-party dependencies as a layer built without Docker.
 
-CDK's local bundling runs pip on this machine for the Lambda platform (manylinux2014_x86_64, the
-runtime's Python, binary wheels only), from the same requirements.txt the tests run against.
+CDK's local bundling runs pip on this machine for the Lambda platform (manylinux2014 and
+manylinux_2_28 x86_64, the runtime's Python, binary wheels only), from the same requirements.txt the
+tests run against.
 The AWS SDK is left out: the Lambda runtime provides it.
 """
 from __future__ import annotations
@@ -34,7 +35,9 @@ class PipForLambda:
             [
                 sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                 "--target", str(target),
-                "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                # The runtime is Amazon Linux 2023 (glibc 2.34): manylinux2014 wheels and the newer
+                # manylinux_2_28 ones (numpy's only wheels for 3.14) both run on it.
+                "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "--implementation", "cp",
                 "--python-version", PYTHON_VERSION, "--only-binary=:all:",
                 "-r", str(ROOT / "requirements.txt"),
             ],

@@ -1,0 +1,272 @@
+"""The broker interface, and the paper broker that fills like a real market.
+
+What traders complain other paper modes lack, the paper broker does:
+- a MARKET order fills at the ask (buy) or the bid (sell), not at the last price;
+- a LIMIT order fills only when the market crosses it: at once (at the better touch) if it is
+  marketable when placed, else at its limit when the market later reaches it;
+- SL orders wait for their trigger, then work as a LIMIT; SL-M orders then fill as MARKET;
+- an order above the freeze quantity, or not in whole lots, is rejected as the exchange would;
+- every order carries the client tag (at most 20 letters and digits) and can be found by it.
+Its orders and positions are items in the table, per user and account, so they survive restarts.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Callable, Protocol
+
+from pydantic import BaseModel, Field
+
+from shared_utils import keys
+from shared_utils import repository as db
+from shared_utils.clock import Clock, utc_iso
+from shared_utils.errors import Conflict, NotFound
+from shared_utils.instruments import InstrumentCatalog
+from shared_utils.market_data import MarketDataProvider, OptionQuote
+from shared_utils.repository import ConfigurationRepository
+
+TAG = re.compile(r"^[A-Za-z0-9]{1,20}$")
+OPEN, TRIGGER_PENDING, COMPLETE, REJECTED, CANCELLED = "OPEN", "TRIGGER_PENDING", "COMPLETE", "REJECTED", "CANCELLED"
+WORKING = (OPEN, TRIGGER_PENDING)
+
+
+class OrderRequest(BaseModel):
+    tradingsymbol: str
+    underlying: str
+    expiry: date
+    strike: Decimal
+    option_type: str  # CALL | PUT
+    transaction_type: str  # BUY | SELL
+    quantity: int = Field(gt=0)
+    order_type: str  # MARKET | LIMIT | SL | SL-M
+    product: str = "NRML"
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    tag: str
+
+
+class BrokerOrder(OrderRequest):
+    order_id: str
+    client_id: str
+    status: str
+    status_message: str | None = None
+    filled_quantity: int = 0
+    average_price: Decimal | None = None
+    placed_at: str
+    updated_at: str
+    version: int = 1
+
+
+class Position(BaseModel):
+    client_id: str
+    tradingsymbol: str
+    underlying: str
+    expiry: date
+    strike: Decimal
+    option_type: str
+    quantity: int  # net: negative when short
+    average_price: Decimal
+    realised_pnl: Decimal = Decimal(0)
+    version: int = 1
+
+
+class Broker(Protocol):
+    def place_order(self, request: OrderRequest) -> BrokerOrder: ...
+    def modify_order(self, order_id: str, *, price: Decimal | None = None, trigger_price: Decimal | None = None) -> BrokerOrder: ...
+    def cancel_order(self, order_id: str) -> BrokerOrder: ...
+    def order_status(self, order_id: str) -> BrokerOrder: ...
+    def order_book(self) -> list[BrokerOrder]: ...
+    def orders_by_tag(self, tag: str) -> list[BrokerOrder]: ...
+    def positions(self) -> list[Position]: ...
+
+
+class PaperBroker:
+    def __init__(
+        self,
+        repository: ConfigurationRepository,
+        market: MarketDataProvider,
+        catalog: InstrumentCatalog,
+        clock: Clock,
+        user_id: str,
+        client_id: str,
+        new_order_id: Callable[[], str] = lambda: uuid.uuid4().hex[:16].upper(),
+    ):
+        self.repository, self.market, self.catalog, self.clock = repository, market, catalog, clock
+        self.user_id, self.client_id, self.new_order_id = user_id, client_id, new_order_id
+
+    # -- the interface -------------------------------------------------------------------------
+    def place_order(self, request: OrderRequest) -> BrokerOrder:
+        now = utc_iso(self.clock.now())
+        order = BrokerOrder(
+            **request.model_dump(), order_id=self.new_order_id(), client_id=self.client_id,
+            status=OPEN, placed_at=now, updated_at=now,
+        )
+        problem = self._rejection(request)
+        if problem:
+            order = order.model_copy(update={"status": REJECTED, "status_message": problem})
+            self.repository.commit([db.put_new(self._order_item(order), Conflict("order id collision"))])
+            return order
+        if order.order_type in ("SL", "SL-M"):
+            order = order.model_copy(update={"status": TRIGGER_PENDING})
+        self.repository.commit([db.put_new(self._order_item(order), Conflict("order id collision"))])
+        return self._work(order, arriving=True)
+
+    def modify_order(self, order_id: str, *, price: Decimal | None = None, trigger_price: Decimal | None = None) -> BrokerOrder:
+        order = self.order_status(order_id)
+        if order.status not in WORKING:
+            raise Conflict(f"order {order_id} is {order.status}; only an open order can be modified")
+        changes = {"updated_at": utc_iso(self.clock.now()), "version": order.version + 1}
+        if price is not None:
+            changes["price"] = price
+        if trigger_price is not None:
+            changes["trigger_price"] = trigger_price
+        modified = order.model_copy(update=changes)
+        self.repository.commit([db.put_versioned(self._order_item(modified), order.version, self._changed(order_id))])
+        return self._work(modified, arriving=True)
+
+    def cancel_order(self, order_id: str) -> BrokerOrder:
+        order = self.order_status(order_id)
+        if order.status not in WORKING:
+            raise Conflict(f"order {order_id} is {order.status}; only an open order can be cancelled")
+        cancelled = order.model_copy(update={"status": CANCELLED, "updated_at": utc_iso(self.clock.now()), "version": order.version + 1})
+        self.repository.commit([db.put_versioned(self._order_item(cancelled), order.version, self._changed(order_id))])
+        return cancelled
+
+    def order_status(self, order_id: str) -> BrokerOrder:
+        item = self.repository.get(self.user_id, self._order_key(order_id))
+        if item is None:
+            raise NotFound(f"no order {order_id} on {self.client_id}")
+        return self._work(BrokerOrder.model_validate(item))
+
+    def order_book(self) -> list[BrokerOrder]:
+        items, _ = self.repository.query_prefix(self.user_id, self._order_key(""))
+        return [self._work(BrokerOrder.model_validate(item)) for item in items]
+
+    def orders_by_tag(self, tag: str) -> list[BrokerOrder]:
+        items, _ = self.repository.query_prefix(self.user_id, self._order_key(""), filters={"tag": tag})
+        return [self._work(BrokerOrder.model_validate(item)) for item in items]
+
+    def positions(self) -> list[Position]:
+        self.order_book()  # resting orders the market has reached fill first
+        items, _ = self.repository.query_prefix(self.user_id, self._position_key(""))
+        return [Position.model_validate(item) for item in items]
+
+    # -- matching ------------------------------------------------------------------------------
+    def _rejection(self, request: OrderRequest) -> str | None:
+        if not TAG.match(request.tag):
+            return "tag must be 1 to 20 letters and digits"
+        if request.underlying not in self.catalog:
+            return f"unknown underlying {request.underlying}"
+        instrument = self.catalog.get(request.underlying)
+        lot_size = instrument.lot_size_for_expiry(request.expiry)
+        if request.quantity % lot_size:
+            return f"quantity {request.quantity} is not a whole number of lots of {lot_size}"
+        if request.quantity > instrument.freeze_quantity:
+            return f"quantity {request.quantity} is above the freeze quantity {instrument.freeze_quantity}"
+        if request.order_type in ("LIMIT", "SL") and (request.price is None or request.price <= 0):
+            return f"a {request.order_type} order needs a positive price"
+        if request.order_type in ("SL", "SL-M") and (request.trigger_price is None or request.trigger_price <= 0):
+            return f"a {request.order_type} order needs a positive trigger price"
+        if request.order_type not in ("MARKET", "LIMIT", "SL", "SL-M"):
+            return f"unknown order type {request.order_type}"
+        return None
+
+    def _work(self, order: BrokerOrder, arriving: bool = False) -> BrokerOrder:
+        """Bring a working order up to the market now: trigger it, fill it, or leave it waiting.
+        An order arriving (placed, modified, or just triggered) that is marketable fills at the
+        touch; a resting order the market reaches later fills at its own limit."""
+        if order.status not in WORKING:
+            return order
+        quote = self._quote(order)
+        buying = order.transaction_type == "BUY"
+        if order.status == TRIGGER_PENDING:
+            triggered = quote.last >= order.trigger_price if buying else quote.last <= order.trigger_price
+            if not triggered:
+                return order
+            arriving = True
+        kind = {"SL": "LIMIT", "SL-M": "MARKET"}.get(order.order_type, order.order_type)
+        touch = quote.ask if buying else quote.bid
+        if kind == "MARKET":
+            if touch <= 0:
+                return self._save(order, status=OPEN, message="no bid to sell into; waiting")
+            return self._fill(order, touch)
+        crossed = touch > 0 and (touch <= order.price if buying else touch >= order.price)
+        if not crossed:
+            return self._save(order, status=OPEN) if order.status == TRIGGER_PENDING else order
+        return self._fill(order, touch if arriving else order.price)
+
+    def _quote(self, order: BrokerOrder) -> OptionQuote:
+        chain = self.market.chain(order.underlying, order.expiry, self.clock.now())
+        return chain.quote(order.strike, order.option_type)
+
+    def _save(self, order: BrokerOrder, status: str, message: str | None = None) -> BrokerOrder:
+        updated = order.model_copy(update={"status": status, "status_message": message,
+                                           "updated_at": utc_iso(self.clock.now()), "version": order.version + 1})
+        self.repository.commit([db.put_versioned(self._order_item(updated), order.version, self._changed(order.order_id))])
+        return updated
+
+    def _fill(self, order: BrokerOrder, price: Decimal) -> BrokerOrder:
+        filled = order.model_copy(update={
+            "status": COMPLETE, "filled_quantity": order.quantity, "average_price": price,
+            "updated_at": utc_iso(self.clock.now()), "version": order.version + 1,
+        })
+        item = self.repository.get(self.user_id, self._position_key(order.tradingsymbol))
+        position = Position.model_validate(item) if item else None
+        signed = order.quantity if order.transaction_type == "BUY" else -order.quantity
+        updated = _apply_fill(position, order, signed, price, self.client_id)
+        position_write = (
+            db.put_versioned(self._position_item(updated), position.version, self._changed(order.tradingsymbol))
+            if position else db.put_new(self._position_item(updated), self._changed(order.tradingsymbol))
+        )
+        self.repository.commit([
+            db.put_versioned(self._order_item(filled), order.version, self._changed(order.order_id)),
+            position_write,
+        ])
+        return filled
+
+    # -- items ---------------------------------------------------------------------------------
+    def _order_key(self, order_id: str) -> str:
+        return f"PAPER_ORDER#{self.client_id}#{order_id}"
+
+    def _position_key(self, tradingsymbol: str) -> str:
+        return f"PAPER_POSITION#{self.client_id}#{tradingsymbol}"
+
+    def _order_item(self, order: BrokerOrder) -> dict[str, Any]:
+        return {keys.PK: self.user_id, keys.SK: self._order_key(order.order_id), "entity_type": "PAPER_ORDER",
+                **order.model_dump(mode="python", exclude_none=True), "expiry": order.expiry.isoformat()}
+
+    def _position_item(self, position: Position) -> dict[str, Any]:
+        return {keys.PK: self.user_id, keys.SK: self._position_key(position.tradingsymbol), "entity_type": "PAPER_POSITION",
+                **position.model_dump(mode="python"), "expiry": position.expiry.isoformat()}
+
+    @staticmethod
+    def _changed(what: str) -> Conflict:
+        return Conflict(f"{what} changed while this request worked on it; retry")
+
+
+def _apply_fill(position: Position | None, order: BrokerOrder, signed: int, price: Decimal, client_id: str) -> Position:
+    """Net the fill into the position: average price while adding, realised P&L while reducing."""
+    if position is None or position.quantity == 0:
+        base = position.realised_pnl if position else Decimal(0)
+        return Position(client_id=client_id, tradingsymbol=order.tradingsymbol, underlying=order.underlying,
+                        expiry=order.expiry, strike=order.strike, option_type=order.option_type,
+                        quantity=signed, average_price=price, realised_pnl=base,
+                        version=(position.version + 1) if position else 1)
+    held = position.quantity
+    if (held > 0) == (signed > 0):
+        total = held + signed
+        average = (position.average_price * abs(held) + price * abs(signed)) / abs(total)
+        return position.model_copy(update={"quantity": total, "average_price": average.quantize(Decimal("0.0001")),
+                                           "version": position.version + 1})
+    closing = min(abs(held), abs(signed))
+    per_unit = (price - position.average_price) if held > 0 else (position.average_price - price)
+    remaining = held + signed
+    return position.model_copy(update={
+        "quantity": remaining,
+        "average_price": position.average_price if remaining and (remaining > 0) == (held > 0) else price,
+        "realised_pnl": position.realised_pnl + per_unit * closing,
+        "version": position.version + 1,
+    })

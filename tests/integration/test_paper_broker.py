@@ -1,0 +1,121 @@
+"""The paper broker fills like a real market, and keeps its books in the table."""
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from shared_utils.brokers import OrderRequest, PaperBroker
+from shared_utils.clock import IST, FixedClock
+from shared_utils.errors import Conflict
+from shared_utils.expiries import Expiry
+from shared_utils.instruments import built_in_catalog
+from shared_utils.market_data import SimulatedMarket
+from shared_utils.symbols import zerodha_symbol
+from shared_utils.trading_calendar import built_in_calendar
+
+EXPIRY = date(2026, 3, 10)
+MARKET = SimulatedMarket(built_in_catalog(), built_in_calendar(), seed=7)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(datetime(2026, 3, 2, 9, 30, tzinfo=IST))
+
+
+@pytest.fixture
+def broker(repository, clock):
+    ids = iter(f"ORD{n:04d}" for n in range(1, 1000))
+    return PaperBroker(repository, MARKET, built_in_catalog(), clock, "sub-alice", "ZERODHA123", new_order_id=lambda: next(ids))
+
+
+def order(strike=25250, option_type="CALL", side="BUY", quantity=65, order_type="MARKET", price=None, trigger=None, tag="IC1L1"):
+    return OrderRequest(
+        tradingsymbol=zerodha_symbol("NIFTY", Expiry(EXPIRY, "WEEKLY", EXPIRY), strike, option_type),
+        underlying="NIFTY", expiry=EXPIRY, strike=Decimal(strike), option_type=option_type, transaction_type=side,
+        quantity=quantity, order_type=order_type, price=None if price is None else Decimal(str(price)),
+        trigger_price=None if trigger is None else Decimal(str(trigger)), tag=tag,
+    )
+
+
+def quote(clock, strike=25250, option_type="CALL"):
+    return MARKET.chain("NIFTY", EXPIRY, clock.now()).quote(Decimal(strike), option_type)
+
+
+def test_a_market_buy_fills_at_the_ask_and_a_sell_at_the_bid(broker, clock):
+    touch = quote(clock)
+    bought = broker.place_order(order(side="BUY"))
+    sold = broker.place_order(order(side="SELL", tag="IC1L2"))
+    assert bought.status == "COMPLETE" and bought.average_price == touch.ask
+    assert sold.status == "COMPLETE" and sold.average_price == touch.bid
+    assert touch.bid < touch.last < touch.ask
+
+
+def test_a_limit_order_fills_only_when_the_market_crosses_it(broker, clock):
+    touch = quote(clock)
+    below = broker.place_order(order(order_type="LIMIT", price=touch.bid))
+    assert below.status == "OPEN"
+    marketable = broker.place_order(order(order_type="LIMIT", price=touch.ask + 5, tag="IC1L2"))
+    assert marketable.status == "COMPLETE" and marketable.average_price == touch.ask  # the better touch
+    # Later the market falls through the resting bid: it fills at its own limit.
+    for minutes in range(5, 360, 5):
+        clock.advance(minutes=5)
+        if quote(clock).ask <= touch.bid:
+            break
+    else:
+        pytest.fail("the simulated market never came down to the limit")
+    resting = broker.order_status(below.order_id)
+    assert resting.status == "COMPLETE" and resting.average_price == touch.bid
+
+
+def test_a_stop_loss_order_waits_for_its_trigger(broker, clock):
+    short_put = quote(clock, 25000, "PUT")
+    trigger = short_put.last + Decimal("10")
+    stop = broker.place_order(order(25000, "PUT", "BUY", order_type="SL-M", trigger=trigger))
+    assert stop.status == "TRIGGER_PENDING"
+    for _ in range(72):
+        clock.advance(minutes=5)
+        if quote(clock, 25000, "PUT").last >= trigger:
+            break
+    else:
+        pytest.fail("the put never rose to the trigger")
+    triggered = broker.order_status(stop.order_id)
+    assert triggered.status == "COMPLETE" and triggered.average_price == quote(clock, 25000, "PUT").ask
+
+
+def test_orders_the_exchange_would_refuse_are_rejected(broker):
+    assert broker.place_order(order(quantity=65 * 28)).status_message == "quantity 1820 is above the freeze quantity 1800"
+    assert broker.place_order(order(quantity=65 * 27)).status == "COMPLETE"  # 1,755 units is the largest order
+    assert "whole number of lots" in broker.place_order(order(quantity=100)).status_message
+    assert broker.place_order(order(tag="A" * 21)).status == "REJECTED"
+    assert broker.place_order(order(tag="has-dash")).status == "REJECTED"
+    assert broker.place_order(order(order_type="LIMIT")).status == "REJECTED"
+
+
+def test_orders_are_found_by_tag_and_positions_net_out(broker, clock):
+    broker.place_order(order(side="SELL", quantity=130, tag="ENTRY20260302L1"))
+    broker.place_order(order(side="BUY", quantity=65, tag="EXIT20260302L1"))
+    found = broker.orders_by_tag("ENTRY20260302L1")
+    assert [o.quantity for o in found] == [130] and found[0].transaction_type == "SELL"
+    (position,) = broker.positions()
+    assert position.quantity == -65
+    sold_at, bought_at = found[0].average_price, broker.orders_by_tag("EXIT20260302L1")[0].average_price
+    assert position.realised_pnl == (sold_at - bought_at) * 65
+    assert position.average_price == sold_at
+
+
+def test_the_books_survive_a_new_broker_object(broker, repository, clock):
+    placed = broker.place_order(order(order_type="LIMIT", price=1))
+    again = PaperBroker(repository, MARKET, built_in_catalog(), clock, "sub-alice", "ZERODHA123")
+    assert again.order_status(placed.order_id).status == "OPEN"
+    assert again.cancel_order(placed.order_id).status == "CANCELLED"
+    with pytest.raises(Conflict):
+        again.cancel_order(placed.order_id)
+    other_user = PaperBroker(repository, MARKET, built_in_catalog(), clock, "sub-bob", "ZERODHA123")
+    assert other_user.order_book() == []
+
+
+def test_modifying_a_resting_limit_to_a_marketable_price_fills_it(broker, clock):
+    resting = broker.place_order(order(order_type="LIMIT", price=1))
+    touch = quote(clock)
+    modified = broker.modify_order(resting.order_id, price=touch.ask)
+    assert modified.status == "COMPLETE" and modified.average_price == touch.ask
