@@ -32,3 +32,11 @@ def test_bad_market_requests_name_what_is_wrong(alice):
     assert unknown.status == 404 and "NIFTY" in unknown.error["message"]
     assert alice.get("/options/market/expiries/NIFTY?on=2026-02-30").error["details"][0]["field"] == "on"
     assert alice.get("/options/market/expiries/NIFTY?count=99").error["details"][0]["field"] == "count"
+
+
+def test_the_hand_worked_2025_and_2026_expiries_come_back_through_the_api(alice):
+    from tests.unit.test_expiries import CASES
+
+    for underlying, on, expected in CASES:
+        reply = alice.get(f"/options/market/expiries/{underlying}?on={on}&count={len(expected)}")
+        assert [(i["date"], i["type"][0]) for i in reply.body["items"]] == expected, (underlying, on)

@@ -18,9 +18,7 @@ def listed(underlying, on, count):
     return [(e.date.isoformat(), e.type[0]) for e in EXPIRIES.expiries(built_in_catalog().get(underlying), date.fromisoformat(on), count)]
 
 
-@pytest.mark.parametrize(
-    "underlying,on,expected",
-    [
+CASES = [
         # Mahavir Jayanti (Thu 10 Apr) and Maharashtra Day (Thu 1 May) move NIFTY's weeklies to Wednesday.
         ("NIFTY", "2025-04-01", [("2025-04-03", "W"), ("2025-04-09", "W"), ("2025-04-17", "W"), ("2025-04-24", "M"),
                                  ("2025-04-30", "W"), ("2025-05-08", "W")]),
@@ -56,8 +54,10 @@ def listed(underlying, on, count):
         ("SENSEX", "2026-01-12", [("2026-01-14", "W"), ("2026-01-22", "W"), ("2026-01-29", "M"), ("2026-02-05", "W")]),
         ("SENSEX", "2026-03-16", [("2026-03-19", "W"), ("2026-03-25", "M"), ("2026-04-02", "W")]),
         ("SENSEX", "2026-05-18", [("2026-05-21", "W"), ("2026-05-27", "M"), ("2026-06-04", "W")]),
-    ],
-)
+]
+
+
+@pytest.mark.parametrize("underlying,on,expected", CASES)
 def test_expiries_match_the_exchanges_calendars(underlying, on, expected):
     assert listed(underlying, on, len(expected)) == expected
 
