@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Protocol
 
@@ -21,14 +21,16 @@ from pydantic import BaseModel, Field
 
 from shared_utils import keys
 from shared_utils import repository as db
-from shared_utils.clock import Clock, utc_iso
+from shared_utils.clock import IST, Clock, ist_date, utc_iso
 from shared_utils.errors import Conflict, NotFound
 from shared_utils.instruments import InstrumentCatalog
 from shared_utils.market_data import MarketDataProvider, OptionQuote
 from shared_utils.repository import ConfigurationRepository
+from shared_utils.trading_calendar import TradingCalendar
 
 TAG = re.compile(r"^[A-Za-z0-9]{1,20}$")
 OPEN, TRIGGER_PENDING, COMPLETE, REJECTED, CANCELLED = "OPEN", "TRIGGER_PENDING", "COMPLETE", "REJECTED", "CANCELLED"
+LAPSED = "LAPSED"  # a DAY order still working when its session closed
 WORKING = (OPEN, TRIGGER_PENDING)
 
 
@@ -88,12 +90,13 @@ class PaperBroker:
         repository: ConfigurationRepository,
         market: MarketDataProvider,
         catalog: InstrumentCatalog,
+        calendar: TradingCalendar,
         clock: Clock,
         user_id: str,
         client_id: str,
         new_order_id: Callable[[], str] = lambda: uuid.uuid4().hex[:16].upper(),
     ):
-        self.repository, self.market, self.catalog, self.clock = repository, market, catalog, clock
+        self.repository, self.market, self.catalog, self.calendar, self.clock = repository, market, catalog, calendar, clock
         self.user_id, self.client_id, self.new_order_id = user_id, client_id, new_order_id
 
     # -- the interface -------------------------------------------------------------------------
@@ -111,7 +114,7 @@ class PaperBroker:
         if order.order_type in ("SL", "SL-M"):
             order = order.model_copy(update={"status": TRIGGER_PENDING})
         self.repository.commit([db.put_new(self._order_item(order), Conflict("order id collision"))])
-        return self._work(order, arriving=True)
+        return self._settle(order, arriving=True)
 
     def modify_order(self, order_id: str, *, price: Decimal | None = None, trigger_price: Decimal | None = None) -> BrokerOrder:
         order = self.order_status(order_id)
@@ -124,7 +127,7 @@ class PaperBroker:
             changes["trigger_price"] = trigger_price
         modified = order.model_copy(update=changes)
         self.repository.commit([db.put_versioned(self._order_item(modified), order.version, self._changed(order_id))])
-        return self._work(modified, arriving=True)
+        return self._settle(modified, arriving=True)
 
     def cancel_order(self, order_id: str) -> BrokerOrder:
         order = self.order_status(order_id)
@@ -138,15 +141,15 @@ class PaperBroker:
         item = self.repository.get(self.user_id, self._order_key(order_id))
         if item is None:
             raise NotFound(f"no order {order_id} on {self.client_id}")
-        return self._work(BrokerOrder.model_validate(item))
+        return self._settle(BrokerOrder.model_validate(item))
 
     def order_book(self) -> list[BrokerOrder]:
         items, _ = self.repository.query_prefix(self.user_id, self._order_key(""))
-        return [self._work(BrokerOrder.model_validate(item)) for item in items]
+        return [self._settle(BrokerOrder.model_validate(item)) for item in items]
 
     def orders_by_tag(self, tag: str) -> list[BrokerOrder]:
         items, _ = self.repository.query_prefix(self.user_id, self._order_key(""), filters={"tag": tag})
-        return [self._work(BrokerOrder.model_validate(item)) for item in items]
+        return [self._settle(BrokerOrder.model_validate(item)) for item in items]
 
     def positions(self) -> list[Position]:
         self.order_book()  # resting orders the market has reached fill first
@@ -154,11 +157,26 @@ class PaperBroker:
         return [Position.model_validate(item) for item in items]
 
     # -- matching ------------------------------------------------------------------------------
+    def _settle(self, order: BrokerOrder, arriving: bool = False) -> BrokerOrder:
+        """Work the order; if another request moved it meanwhile (a conditional write lost), what
+        is stored is the truth: the order may well have filled, and saying "failed" would invite a
+        second order."""
+        try:
+            return self._work(order, arriving)
+        except Conflict:
+            item = self.repository.get(self.user_id, self._order_key(order.order_id))
+            return BrokerOrder.model_validate(item)
+
     def _rejection(self, request: OrderRequest) -> str | None:
         if not TAG.match(request.tag):
             return "tag must be 1 to 20 letters and digits"
         if request.underlying not in self.catalog:
             return f"unknown underlying {request.underlying}"
+        now = self.clock.now()
+        if not self.calendar.is_open(now):
+            return "the market is closed"
+        if request.expiry < ist_date(now):
+            return f"the {request.expiry.isoformat()} contract has expired"
         instrument = self.catalog.get(request.underlying)
         lot_size = instrument.lot_size_for_expiry(request.expiry)
         if request.quantity % lot_size:
@@ -171,6 +189,21 @@ class PaperBroker:
             return f"a {request.order_type} order needs a positive trigger price"
         if request.order_type not in ("MARKET", "LIMIT", "SL", "SL-M"):
             return f"unknown order type {request.order_type}"
+        tick = Decimal(instrument.tick_size)
+        for name in ("price", "trigger_price"):
+            value = getattr(request, name)
+            if value is not None and value % tick:
+                return f"{name} {value} is not a multiple of the tick size {tick}"
+        if request.order_type in ("SL", "SL-M"):
+            buying = request.transaction_type == "BUY"
+            last = self._quote(request).last
+            # As the exchange: a stop must be on the far side of the market, or it is not a stop.
+            if buying and request.trigger_price <= last:
+                return f"a buy stop's trigger must be above the last price {last}"
+            if not buying and request.trigger_price >= last:
+                return f"a sell stop's trigger must be below the last price {last}"
+            if request.order_type == "SL" and (request.price < request.trigger_price if buying else request.price > request.trigger_price):
+                return "a stop-limit's price must be beyond its trigger (at or above it to buy, at or below it to sell)"
         return None
 
     def _work(self, order: BrokerOrder, arriving: bool = False) -> BrokerOrder:
@@ -178,6 +211,12 @@ class PaperBroker:
         An order arriving (placed, modified, or just triggered) that is marketable fills at the
         touch; a resting order the market reaches later fills at its own limit."""
         if order.status not in WORKING:
+            return order
+        now = self.clock.now()
+        placed_day = datetime.fromisoformat(order.placed_at.replace("Z", "+00:00")).astimezone(IST).date()
+        if placed_day < ist_date(now) or not self.calendar.is_open(now) and now.astimezone(IST).time() >= self.calendar.closes:
+            return self._save(order, status=LAPSED, message="a DAY order still working at the close lapses")
+        if not self.calendar.is_open(now):
             return order
         quote = self._quote(order)
         buying = order.transaction_type == "BUY"
@@ -197,7 +236,7 @@ class PaperBroker:
             return self._save(order, status=OPEN) if order.status == TRIGGER_PENDING else order
         return self._fill(order, touch if arriving else order.price)
 
-    def _quote(self, order: BrokerOrder) -> OptionQuote:
+    def _quote(self, order: OrderRequest) -> OptionQuote:
         chain = self.market.chain(order.underlying, order.expiry, self.clock.now())
         return chain.quote(order.strike, order.option_type)
 

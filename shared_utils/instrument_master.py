@@ -30,6 +30,8 @@ ZERODHA_COLUMNS = ("instrument_token", "exchange_token", "tradingsymbol", "name"
 ANGELONE_KEYS = ("token", "symbol", "name", "expiry", "strike", "lotsize", "instrumenttype", "exch_seg", "tick_size")
 REQUIRED_UNDERLYINGS = ("NIFTY", "BANKNIFTY", "SENSEX")
 MIN_OPTIONS_PER_UNDERLYING = 100
+OPTION_EXCHANGES = ("NFO", "BFO")
+SHRINK_LIMIT = 0.8  # a new master with far fewer contracts than the one in use is more likely cut short
 
 
 class IncompleteMaster(ValueError):
@@ -56,7 +58,9 @@ class LoadedMaster:
 
 
 def load_zerodha_csv(text: str, base: InstrumentCatalog, required=REQUIRED_UNDERLYINGS,
-                     min_options=MIN_OPTIONS_PER_UNDERLYING) -> LoadedMaster:
+                     min_options=MIN_OPTIONS_PER_UNDERLYING, previous: LoadedMaster | None = None) -> LoadedMaster:
+    if not text.endswith("\n"):
+        raise IncompleteMaster("the file does not end with a line break: it is cut short")
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or tuple(column.strip() for column in rows[0]) != ZERODHA_COLUMNS:
         raise IncompleteMaster(f"the header is not Zerodha's instruments header: {', '.join(ZERODHA_COLUMNS)}")
@@ -65,18 +69,20 @@ def load_zerodha_csv(text: str, base: InstrumentCatalog, required=REQUIRED_UNDER
         if len(row) != len(ZERODHA_COLUMNS):
             raise IncompleteMaster(f"line {number} has {len(row)} fields, not {len(ZERODHA_COLUMNS)}: the file is cut short or damaged")
         record = dict(zip(ZERODHA_COLUMNS, row))
-        if record["instrument_type"] not in ("CE", "PE") or not record["segment"].endswith("-OPT"):
+        if record["instrument_type"] not in ("CE", "PE") or record["exchange"] not in OPTION_EXCHANGES:
             continue
+        if record["segment"] != f"{record['exchange']}-OPT":
+            raise IncompleteMaster(f"line {number}: segment {record['segment']!r} does not match exchange {record['exchange']!r}")
         contracts.append(_contract(
             number, exchange=record["exchange"], tradingsymbol=record["tradingsymbol"], token=record["instrument_token"],
             underlying=record["name"], expiry=record["expiry"], expiry_format="%Y-%m-%d", strike=record["strike"],
             scale=1, option_type=record["instrument_type"], lot_size=record["lot_size"],
         ))
-    return _merge(contracts, base, required, min_options)
+    return _merge(contracts, base, required, min_options, previous)
 
 
 def load_angelone_json(text: str, base: InstrumentCatalog, required=REQUIRED_UNDERLYINGS,
-                       min_options=MIN_OPTIONS_PER_UNDERLYING) -> LoadedMaster:
+                       min_options=MIN_OPTIONS_PER_UNDERLYING, previous: LoadedMaster | None = None) -> LoadedMaster:
     try:
         entries = json.loads(text)
     except json.JSONDecodeError as error:
@@ -95,7 +101,7 @@ def load_angelone_json(text: str, base: InstrumentCatalog, required=REQUIRED_UND
             expiry=entry["expiry"].title(), expiry_format="%d%b%Y", strike=entry["strike"], scale=100,
             option_type=symbol[-2:], lot_size=entry["lotsize"],
         ))
-    return _merge(contracts, base, required, min_options)
+    return _merge(contracts, base, required, min_options, previous)
 
 
 def _contract(number, *, exchange, tradingsymbol, token, underlying, expiry, expiry_format, strike, scale, option_type, lot_size) -> Contract:
@@ -112,14 +118,22 @@ def _contract(number, *, exchange, tradingsymbol, token, underlying, expiry, exp
     return contract
 
 
-def _merge(contracts: list[Contract], base: InstrumentCatalog, required, min_options) -> LoadedMaster:
+def _merge(contracts: list[Contract], base: InstrumentCatalog, required, min_options, previous) -> LoadedMaster:
     by_underlying: dict[str, list[Contract]] = defaultdict(list)
     for contract in contracts:
         by_underlying[contract.underlying].append(contract)
+    # A per-exchange file (Kite's instruments("NFO")) is whole without the other exchange's index.
+    exchanges = {contract.exchange for contract in contracts}
+    required = [u for u in required if u not in base or base.get(u).segment in exchanges]
     thin = [u for u in required if len(by_underlying.get(u, ())) < min_options]
     if thin:
         found = ", ".join(f"{u}: {len(by_underlying.get(u, ()))}" for u in thin)
         raise IncompleteMaster(f"too few option contracts ({found}; at least {min_options} each): the file looks incomplete")
+    if previous is not None:
+        before = sum(1 for c in previous.contracts.values() if c.exchange in exchanges)
+        after = sum(1 for c in contracts if c.underlying in base)
+        if after < SHRINK_LIMIT * before:
+            raise IncompleteMaster(f"{after} option contracts where the master in use has {before}: the file looks incomplete")
     instruments = {}
     for underlying in base.underlyings:
         instrument = base.get(underlying)

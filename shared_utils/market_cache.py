@@ -29,9 +29,14 @@ class CachedMarketData:
 
     def chain(self, underlying: str, expiry: date, at: datetime | None = None) -> OptionChain:
         now = self.clock.now()
+        if at is not None and abs(at - now) >= self.ttl:
+            return self.provider.chain(underlying, expiry, at)  # another moment than now: not the cache's
         item = self.repository.get(PARTITION, _key(underlying, expiry))
-        if item and now - datetime.fromisoformat(item["fetched_at"].replace("Z", "+00:00")) < self.ttl:
-            return _chain_from(item)
+        if item:
+            age = now - datetime.fromisoformat(item["fetched_at"].replace("Z", "+00:00"))
+            # A negative age is a chain from the clock's future (a simulated clock set back): stale.
+            if timedelta(0) <= age < self.ttl:
+                return _chain_from(item)
         return self.refresh(underlying, expiry)
 
     def refresh(self, underlying: str, expiry: date) -> OptionChain:

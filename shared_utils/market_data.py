@@ -71,12 +71,13 @@ class MarketDataProvider(Protocol):
 
 
 def black76(forward: float, strike: float, volatility: float, years: float, rate: float, option_type: str) -> tuple[float, float]:
-    """Discounted Black-76 price and delta."""
+    """Discounted Black-76 price, and the delta traders quote: against the spot. With the forward
+    at spot x e^(rT), that is N(d1) for a call (the forward delta would carry e^(-rT))."""
     discount = math.exp(-rate * years)
     flag = 1 if option_type == CALL else -1
     price = discount * black(forward, strike, volatility, years, flag)
     d1 = (math.log(forward / strike) + 0.5 * volatility**2 * years) / (volatility * math.sqrt(years))
-    delta = discount * (norm_cdf(d1) if flag == 1 else norm_cdf(d1) - 1)
+    delta = norm_cdf(d1) if flag == 1 else norm_cdf(d1) - 1
     return price, delta
 
 

@@ -49,8 +49,17 @@ def _nearest(candidates: Iterable[OptionQuote], distance: Callable[[OptionQuote]
     return min(candidates, key=lambda q: (distance(q), -_out_of_the_money(option_type) * q.strike))
 
 
+class StrikeOutOfRange(ValueError):
+    """The leg asks for a strike the chain does not list: never quietly trade another one."""
+
+
 def _at_strike(chain: OptionChain, option_type: str, target: Decimal) -> OptionQuote:
-    return _nearest(chain.side(option_type), lambda q: abs(q.strike - target), option_type)
+    quote = _nearest(chain.side(option_type), lambda q: abs(q.strike - target), option_type)
+    if abs(quote.strike - target) > Decimal(chain.strike_step) / 2:
+        raise StrikeOutOfRange(
+            f"{option_type} at {target} is outside the chain listed ({chain.strikes[0]} to {chain.strikes[-1]})"
+        )
+    return quote
 
 
 def select_strike(leg: Leg, chain: OptionChain, wing_anchor: Decimal | None = None) -> SelectedStrike:

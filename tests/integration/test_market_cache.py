@@ -39,3 +39,15 @@ def test_the_cached_item_carries_a_ttl_for_dynamodb_to_clear(repository):
     item = repository.get("MARKET_DATA", "CHAIN#SENSEX#2026-03-05")
     assert item["expires_at"] == int(clock.now().timestamp()) + 300
     assert len(item["quotes"]) == 162
+
+
+def test_a_chain_from_the_clocks_future_or_for_another_moment_is_not_served(repository):
+    clock = FixedClock(datetime(2026, 3, 2, 14, 0, tzinfo=IST))
+    market = CountingMarket()
+    cache = CachedMarketData(market, repository, clock)
+    afternoon = cache.chain("NIFTY", date(2026, 3, 10))
+    clock.advance(hours=-3)  # a simulated clock started again, earlier
+    morning = cache.chain("NIFTY", date(2026, 3, 10))
+    assert market.fetches == 2 and morning.spot != afternoon.spot
+    earlier = cache.chain("NIFTY", date(2026, 3, 10), at=datetime(2026, 3, 2, 10, 0, tzinfo=IST))
+    assert market.fetches == 3 and earlier.as_of.astimezone(IST).hour == 10

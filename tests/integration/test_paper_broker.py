@@ -25,7 +25,8 @@ def clock():
 @pytest.fixture
 def broker(repository, clock):
     ids = iter(f"ORD{n:04d}" for n in range(1, 1000))
-    return PaperBroker(repository, MARKET, built_in_catalog(), clock, "sub-alice", "ZERODHA123", new_order_id=lambda: next(ids))
+    return PaperBroker(repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "ZERODHA123",
+                       new_order_id=lambda: next(ids))
 
 
 def order(strike=25250, option_type="CALL", side="BUY", quantity=65, order_type="MARKET", price=None, trigger=None, tag="IC1L1"):
@@ -105,12 +106,12 @@ def test_orders_are_found_by_tag_and_positions_net_out(broker, clock):
 
 def test_the_books_survive_a_new_broker_object(broker, repository, clock):
     placed = broker.place_order(order(order_type="LIMIT", price=1))
-    again = PaperBroker(repository, MARKET, built_in_catalog(), clock, "sub-alice", "ZERODHA123")
+    again = PaperBroker(repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "ZERODHA123")
     assert again.order_status(placed.order_id).status == "OPEN"
     assert again.cancel_order(placed.order_id).status == "CANCELLED"
     with pytest.raises(Conflict):
         again.cancel_order(placed.order_id)
-    other_user = PaperBroker(repository, MARKET, built_in_catalog(), clock, "sub-bob", "ZERODHA123")
+    other_user = PaperBroker(repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-bob", "ZERODHA123")
     assert other_user.order_book() == []
 
 
@@ -119,3 +120,45 @@ def test_modifying_a_resting_limit_to_a_marketable_price_fills_it(broker, clock)
     touch = quote(clock)
     modified = broker.modify_order(resting.order_id, price=touch.ask)
     assert modified.status == "COMPLETE" and modified.average_price == touch.ask
+
+
+def test_no_order_trades_when_the_market_is_closed_or_the_contract_expired(broker, clock):
+    clock.advance(days=6)  # Sunday 8 March
+    assert broker.place_order(order()).status_message == "the market is closed"
+    clock.advance(days=3)  # Wednesday 11 March, the day after the 10 March expiry
+    assert broker.place_order(order()).status_message == "the 2026-03-10 contract has expired"
+
+
+def test_a_day_order_still_working_at_the_close_lapses(broker, clock):
+    resting = broker.place_order(order(order_type="LIMIT", price=1))
+    clock.advance(hours=6, minutes=1)  # 15:31
+    assert broker.order_status(resting.order_id).status == "LAPSED"
+
+
+def test_stops_on_the_wrong_side_of_the_market_and_prices_off_the_tick_are_rejected(broker, clock):
+    last = quote(clock).last
+    assert "above the last price" in broker.place_order(order(order_type="SL-M", trigger=last - 50)).status_message
+    assert "below the last price" in broker.place_order(order(side="SELL", order_type="SL-M", trigger=last + 50)).status_message
+    stop_limit = order(order_type="SL", trigger=last + 10, price=last + 5)
+    assert "beyond its trigger" in broker.place_order(stop_limit).status_message
+    assert "tick size" in broker.place_order(order(order_type="LIMIT", price="100.03")).status_message
+
+
+def test_a_lost_conditional_write_does_not_hide_a_fill(repository, clock):
+    """Another request fills the order while this one is placing it: the answer is the stored truth."""
+    class Interfering(SimulatedMarket):
+        def chain(self, underlying, expiry, at):
+            chain = super().chain(underlying, expiry, at)
+            if not getattr(self, "busy", False):
+                self.busy = True
+                other.order_book()  # the other request works the same order first
+            return chain
+
+    market = Interfering(built_in_catalog(), built_in_calendar(), seed=7)
+    ids = iter(["RACE1", "RACE1"])
+    mine = PaperBroker(repository, market, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "Z1", new_order_id=lambda: next(ids))
+    other = PaperBroker(repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "Z1")
+    placed = mine.place_order(order())
+    assert placed.status == "COMPLETE"
+    (position,) = other.positions()
+    assert position.quantity == 65

@@ -89,3 +89,13 @@ def test_trading_symbols_in_each_brokers_format():
     october = EXPIRIES.resolve(nifty, "WEEKLY", 0, date(2026, 10, 5))  # 6 Oct 2026
     assert zerodha_symbol("NIFTY", october, 24000, "CALL") == "NIFTY26O0624000CE"
     assert trading_symbol("UPSTOX", "NIFTY", weekly, 22550, "PUT") == "NIFTY2631022550PE"
+
+
+def test_december_2024_monthlies_agree_with_the_lot_size_history():
+    """The lot-size changes are keyed by the real December 2024 expiry days; the rules must land on them."""
+    catalog = built_in_catalog()
+    for underlying, expiry, lot in (("BANKNIFTY", date(2024, 12, 24), 30), ("FINNIFTY", date(2024, 12, 31), 65),
+                                     ("MIDCPNIFTY", date(2024, 12, 30), 120)):
+        monthly = EXPIRIES.resolve(catalog.get(underlying), "MONTHLY", 0, date(2024, 12, 2))
+        assert monthly.date == expiry and catalog.get(underlying).lot_size_for_expiry(monthly.date) == lot
+    assert EXPIRIES.resolve(catalog.get("NIFTYNXT50"), "MONTHLY", 0, date(2025, 1, 2)).date == date(2025, 1, 30)

@@ -95,8 +95,8 @@ def test_a_download_cut_short_is_refused_and_the_data_in_use_stays():
 
 
 def test_a_file_missing_an_underlying_or_with_another_header_is_refused():
-    with pytest.raises(IncompleteMaster, match="SENSEX: 0"):
-        load_zerodha_csv(zerodha_text(("NIFTY", "BANKNIFTY")), CATALOG)
+    with pytest.raises(IncompleteMaster, match="BANKNIFTY: 0"):
+        load_zerodha_csv(zerodha_text(("NIFTY", "SENSEX")), CATALOG)
     with pytest.raises(IncompleteMaster, match="header"):
         load_zerodha_csv("symbol,token\nNIFTY,1\n", CATALOG)
     with pytest.raises(IncompleteMaster, match="JSON list"):
@@ -111,3 +111,21 @@ def test_expiries_beyond_the_file_keep_the_built_in_history():
     nifty = load_zerodha_csv(only_december, CATALOG).catalog.get("NIFTY")
     assert nifty.lot_size_for_expiry(date(2025, 12, 30)) == 75
     assert nifty.lot_size_for_expiry(date(2026, 2, 24)) == 65
+
+
+def test_a_cut_inside_the_last_line_a_mismatched_segment_or_a_shrunken_file_is_refused():
+    text = zerodha_text()
+    with pytest.raises(IncompleteMaster, match="line break"):
+        load_zerodha_csv(text.rstrip("\n")[:-3], CATALOG)
+    with pytest.raises(IncompleteMaster, match="segment"):
+        load_zerodha_csv(text.replace("NFO-OPT,NFO", "NFO-OPT,BFO", 1), CATALOG)
+    in_use = load_zerodha_csv(text, CATALOG)
+    lines = text.splitlines(keepends=True)
+    with pytest.raises(IncompleteMaster, match="the master in use has"):
+        load_zerodha_csv("".join(lines[: len(lines) * 3 // 4]), CATALOG, previous=in_use)
+
+
+def test_a_per_exchange_file_is_whole_without_the_other_exchanges_index():
+    nfo_only = load_zerodha_csv(zerodha_text(("NIFTY", "BANKNIFTY")), CATALOG)
+    assert nfo_only.catalog.get("NIFTY").lot_size_for_expiry(date(2026, 1, 6)) == 65
+    assert not any(key.startswith("BFO:") for key in nfo_only.contracts)

@@ -74,3 +74,12 @@ def test_the_iron_condor_keeps_its_shape_whatever_the_market(minute, days_before
     legs = [Leg(**{**l, "underlying": underlying}, strategy_id="s", created_at="t", updated_at="t") for l in copy.deepcopy(LEGS)["legs"]]
     strikes = {n: s.strike for n, s in select_strikes(legs, lambda _leg: chain).items()}
     assert strikes[2] < strikes[1] < strikes[3] < strikes[4]
+
+
+def test_a_strike_the_chain_does_not_list_is_refused_not_replaced():
+    from shared_utils.strike_selection import StrikeOutOfRange
+
+    with pytest.raises(StrikeOutOfRange, match="outside the chain"):
+        select_strike(leg("CALL", "BUY", method="ATM_OFFSET", atm_offset=45), CHAIN)
+    with pytest.raises(StrikeOutOfRange):
+        select_strike(leg("PUT", "SELL", method="STRIKE_DISTANCE", strike_distance=5000), CHAIN)
