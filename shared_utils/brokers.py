@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Protocol
 
@@ -207,49 +207,67 @@ class PaperBroker:
         return None
 
     def _work(self, order: BrokerOrder, arriving: bool = False) -> BrokerOrder:
-        """Bring a working order up to the market now: trigger it, fill it, or leave it waiting.
-        An order arriving (placed, modified, or just triggered) that is marketable fills at the
-        touch; a resting order the market reaches later fills at its own limit."""
+        """Bring a working order up to the market now: trigger it, fill it, lapse it, or leave it.
+
+        An arriving order (placed or modified) is judged on the market now. A resting one is judged
+        minute by minute since it was last worked, so a stop the market touched and left between two
+        reads still triggers, and fills as the market was then. A marketable order fills at the
+        touch; a resting limit the market reaches later fills at its own limit."""
         if order.status not in WORKING:
             return order
         now = self.clock.now()
-        placed_day = datetime.fromisoformat(order.placed_at.replace("Z", "+00:00")).astimezone(IST).date()
-        if placed_day < ist_date(now) or not self.calendar.is_open(now) and now.astimezone(IST).time() >= self.calendar.closes:
-            return self._save(order, status=LAPSED, message="a DAY order still working at the close lapses")
-        if not self.calendar.is_open(now):
-            return order
-        quote = self._quote(order)
-        buying = order.transaction_type == "BUY"
-        if order.status == TRIGGER_PENDING:
-            triggered = quote.last >= order.trigger_price if buying else quote.last <= order.trigger_price
-            if not triggered:
-                return order
-            arriving = True
-        kind = {"SL": "LIMIT", "SL-M": "MARKET"}.get(order.order_type, order.order_type)
-        touch = quote.ask if buying else quote.bid
-        if kind == "MARKET":
-            if touch <= 0:
-                return self._save(order, status=OPEN, message="no bid to sell into; waiting")
-            return self._fill(order, touch)
-        crossed = touch > 0 and (touch <= order.price if buying else touch >= order.price)
-        if not crossed:
-            return self._save(order, status=OPEN) if order.status == TRIGGER_PENDING else order
-        return self._fill(order, touch if arriving else order.price)
+        moments = [now] if arriving else self._minutes_since(order, now)
+        for moment in moments:
+            if not self.calendar.is_open(moment):
+                if self._past_close(order, moment):
+                    return self._save(order, status=LAPSED, message="a DAY order still working at the close lapses", at=moment)
+                continue
+            quote = self._quote(order, moment)
+            buying = order.transaction_type == "BUY"
+            just_triggered = False
+            if order.status == TRIGGER_PENDING:
+                if not (quote.last >= order.trigger_price if buying else quote.last <= order.trigger_price):
+                    continue
+                just_triggered = True
+            kind = {"SL": "LIMIT", "SL-M": "MARKET"}.get(order.order_type, order.order_type)
+            touch = quote.ask if buying else quote.bid
+            if kind == "MARKET":
+                if touch > 0:
+                    return self._fill(order, touch, moment)
+                continue
+            if touch > 0 and (touch <= order.price if buying else touch >= order.price):
+                return self._fill(order, touch if (arriving or just_triggered) else order.price, moment)
+            if just_triggered:
+                # A stop-limit whose limit the market has already passed rests as a plain limit.
+                return self._save(order, status=OPEN, at=moment)
+        return order
 
-    def _quote(self, order: OrderRequest) -> OptionQuote:
-        chain = self.market.chain(order.underlying, order.expiry, self.clock.now())
-        return chain.quote(order.strike, order.option_type)
+    def _minutes_since(self, order: BrokerOrder, now: datetime) -> list[datetime]:
+        last = datetime.fromisoformat(order.updated_at.replace("Z", "+00:00"))
+        moments, moment = [], last + timedelta(minutes=1)
+        while moment < now:
+            moments.append(moment)
+            moment += timedelta(minutes=1)
+        return moments + [now]
 
-    def _save(self, order: BrokerOrder, status: str, message: str | None = None) -> BrokerOrder:
+    def _past_close(self, order: BrokerOrder, moment: datetime) -> bool:
+        placed = datetime.fromisoformat(order.placed_at.replace("Z", "+00:00"))
+        session = self.calendar.session_on(placed.astimezone(IST).date())
+        return session is None or moment >= session.close_at()
+
+    def _quote(self, order: OrderRequest, at: datetime | None = None) -> OptionQuote:
+        return self.market.quote(order.underlying, order.expiry, order.strike, order.option_type, at or self.clock.now())
+
+    def _save(self, order: BrokerOrder, status: str, message: str | None = None, at: datetime | None = None) -> BrokerOrder:
         updated = order.model_copy(update={"status": status, "status_message": message,
-                                           "updated_at": utc_iso(self.clock.now()), "version": order.version + 1})
+                                           "updated_at": utc_iso(at or self.clock.now()), "version": order.version + 1})
         self.repository.commit([db.put_versioned(self._order_item(updated), order.version, self._changed(order.order_id))])
         return updated
 
-    def _fill(self, order: BrokerOrder, price: Decimal) -> BrokerOrder:
+    def _fill(self, order: BrokerOrder, price: Decimal, at: datetime) -> BrokerOrder:
         filled = order.model_copy(update={
             "status": COMPLETE, "filled_quantity": order.quantity, "average_price": price,
-            "updated_at": utc_iso(self.clock.now()), "version": order.version + 1,
+            "updated_at": utc_iso(at), "version": order.version + 1,
         })
         item = self.repository.get(self.user_id, self._position_key(order.tradingsymbol))
         position = Position.model_validate(item) if item else None

@@ -27,6 +27,9 @@ class CachedMarketData:
     def spot(self, underlying: str, at: datetime) -> Decimal:
         return self.provider.spot(underlying, at)
 
+    def quote(self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime) -> OptionQuote:
+        return self.provider.quote(underlying, expiry, strike, option_type, at)
+
     def chain(self, underlying: str, expiry: date, at: datetime | None = None) -> OptionChain:
         now = self.clock.now()
         if at is not None and abs(at - now) >= self.ttl:

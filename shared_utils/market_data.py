@@ -69,6 +69,9 @@ class MarketDataProvider(Protocol):
 
     def chain(self, underlying: str, expiry: date, at: datetime) -> OptionChain: ...
 
+    def quote(self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime) -> OptionQuote:
+        """One option at `at` (a live feed may only know the latest quote, whatever `at` says)."""
+
 
 def black76(forward: float, strike: float, volatility: float, years: float, rate: float, option_type: str) -> tuple[float, float]:
     """Discounted Black-76 price, and the delta traders quote: against the spot. With the forward
@@ -151,6 +154,17 @@ class SimulatedMarket:
             strike_step=step,
             quotes=tuple(quotes),
         )
+
+    def quote(self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime) -> OptionQuote:
+        """The same quote the chain at `at` has for this option, without pricing the whole chain."""
+        instrument = self.catalog.get(underlying)
+        spot = float(self.spot(underlying, at))
+        expires = datetime.combine(expiry, self.calendar.closes, IST)
+        years = max((expires - at).total_seconds() / 60, 1.0) / MINUTES_A_YEAR
+        forward = spot * math.exp(self.rate * years)
+        volatility = self._smile(instrument, math.log(float(strike) / forward))
+        price, delta = black76(forward, float(strike), volatility, years, self.rate, option_type)
+        return self._quote(Decimal(strike), option_type, price, volatility, delta, Decimal(instrument.tick_size), forward)
 
     def _smile(self, instrument: Instrument, moneyness: float) -> float:
         atm = instrument.atm_volatility or 0.15

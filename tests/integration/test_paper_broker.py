@@ -1,5 +1,5 @@
 """The paper broker fills like a real market, and keeps its books in the table."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -68,19 +68,48 @@ def test_a_limit_order_fills_only_when_the_market_crosses_it(broker, clock):
     assert resting.status == "COMPLETE" and resting.average_price == touch.bid
 
 
-def test_a_stop_loss_order_waits_for_its_trigger(broker, clock):
+def test_a_stop_loss_order_waits_for_its_trigger_and_fills_at_the_minute_it_fired(broker, clock):
     short_put = quote(clock, 25000, "PUT")
     trigger = short_put.last + Decimal("10")
     stop = broker.place_order(order(25000, "PUT", "BUY", order_type="SL-M", trigger=trigger))
     assert stop.status == "TRIGGER_PENDING"
-    for _ in range(72):
-        clock.advance(minutes=5)
-        if quote(clock, 25000, "PUT").last >= trigger:
-            break
-    else:
-        pytest.fail("the put never rose to the trigger")
-    triggered = broker.order_status(stop.order_id)
-    assert triggered.status == "COMPLETE" and triggered.average_price == quote(clock, 25000, "PUT").ask
+    clock.advance(hours=5)  # one read, hours later: the minutes in between are still watched
+    filled = broker.order_status(stop.order_id)
+    assert filled.status == "COMPLETE"
+    fired_at = datetime.fromisoformat(filled.updated_at.replace("Z", "+00:00"))
+    at_fire = MARKET.quote("NIFTY", EXPIRY, Decimal(25000), "PUT", fired_at)
+    before = MARKET.quote("NIFTY", EXPIRY, Decimal(25000), "PUT", fired_at - timedelta(minutes=1))
+    assert at_fire.last >= trigger > before.last
+    assert filled.average_price == at_fire.ask
+
+
+def test_a_stop_touched_and_left_between_two_reads_still_fires(broker, clock):
+    """Find a stop level the put reaches during a window and falls back from by its end."""
+    start = clock.now()
+    path = [(minute, MARKET.quote("NIFTY", EXPIRY, Decimal(25000), "PUT", start + timedelta(minutes=minute)).last)
+            for minute in range(0, 300)]
+    opening = path[0][1]
+    def stop_level(peak):
+        level = (opening + peak) / 2
+        return level - level % Decimal("0.05")
+
+    window = next(((m, last) for m, last in path
+                   if last > opening + 5 and path[min(m + 30, 299)][1] < stop_level(last)), None)
+    assert window is not None, "the simulated put never rose and fell back"
+    peak_minute, peak = window
+    trigger = stop_level(peak)
+    stop = broker.place_order(order(25000, "PUT", "BUY", order_type="SL-M", trigger=trigger))
+    clock.advance(minutes=min(peak_minute + 30, 299))
+    assert MARKET.quote("NIFTY", EXPIRY, Decimal(25000), "PUT", clock.now()).last < trigger  # the market has left it
+    assert broker.order_status(stop.order_id).status == "COMPLETE"
+
+
+def test_a_single_quote_is_the_chains_quote():
+    at = datetime(2026, 3, 2, 11, 7, tzinfo=IST)
+    chain = MARKET.chain("NIFTY", EXPIRY, at)
+    for strike in (24800, 25250, 25700):
+        for option_type in ("CALL", "PUT"):
+            assert MARKET.quote("NIFTY", EXPIRY, Decimal(strike), option_type, at) == chain.quote(Decimal(strike), option_type)
 
 
 def test_orders_the_exchange_would_refuse_are_rejected(broker):
