@@ -16,6 +16,12 @@ def wiring() -> dict[str, Any]:
     return json.loads((ROOT / "wiring.json").read_text())
 
 
+@lru_cache(maxsize=1)
+def event_types() -> dict[str, Any]:
+    """The emitter's event types (shared_utils/data/events.json): read here by path, never imported."""
+    return json.loads((ROOT / wiring()["events"]["types"]).read_text())["types"]
+
+
 def missing_handlers() -> list[str]:
     """Wired functions whose handler module is not in the repository (by path; nothing is imported)."""
     return [

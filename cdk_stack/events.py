@@ -5,7 +5,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_stack.config import EnvironmentConfig, wiring
+from cdk_stack.config import EnvironmentConfig, event_types, wiring
 from cdk_stack.functions import Functions
 from cdk_stack.nag import acknowledge
 
@@ -27,12 +27,13 @@ class ExecutionEvents(Construct):
                     "this queue is itself the dead-letter queue of the event rules; its depth raises an alarm")
         self.rules: dict[str, events.Rule] = {}
         for rule in spec["rules"]:
+            event = event_types()[rule["event"]]
             self.rules[rule["name"]] = events.Rule(
                 self,
                 rule["name"],
                 event_bus=self.bus,
-                description=f"{rule['detail_type']} events to {rule['target']}",
-                event_pattern=events.EventPattern(source=[rule["source"]], detail_type=[rule["detail_type"]]),
+                description=f"{event['detail_type']} events to {rule['target']}",
+                event_pattern=events.EventPattern(source=[event["source"]], detail_type=[event["detail_type"]]),
                 targets=[
                     targets.LambdaFunction(
                         functions[rule["target"]],

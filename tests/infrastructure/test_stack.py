@@ -84,7 +84,8 @@ def test_the_four_rules_route_the_specs_events_to_their_handlers(dev):
     (bus_id,) = resources(dev, "AWS::Events::EventBus")
     rules = [r for r in resources(dev, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
     assert len(rules) == 4
-    expected = {(r["source"], r["detail_type"]): r["target"] for r in WIRING["events"]["rules"]}
+    types = json.loads((ROOT / WIRING["events"]["types"]).read_text())["types"]
+    expected = {(types[r["event"]]["source"], types[r["event"]]["detail_type"]): r["target"] for r in WIRING["events"]["rules"]}
     assert set(expected) == {
         ("options.trading.scheduler", "Schedule Strategy Trigger"),
         ("options.trading.risk", "Check Stop Loss"),
