@@ -53,7 +53,6 @@ def test_stack_names_follow_the_spec():
 # Wired in the stack (issue 3), written with the execution engine (issue 5). Each one that lands
 # must leave this set, and deploy.sh refuses to deploy while it is not empty.
 AWAITING_THE_ENGINE = {
-    "schedule_strategy_trigger",
     "check_stop_loss",
     "check_duplicate_orders",
     "refresh_market_data",
