@@ -174,8 +174,9 @@ class SimulatedMarket:
         fair = Decimal(str(price))
         # Wider away from the money and never below one tick each side.
         half_spread = max(tick, fair * Decimal(str(self.spread_fraction)) + tick)
-        bid = max(_to_tick(fair - half_spread, tick, ROUND_FLOOR), Decimal(0))
-        ask = max(_to_tick(fair + half_spread, tick, ROUND_CEILING), tick)
+        # As on the exchange, even a far out-of-the-money strike keeps a bid at the minimum tick.
+        bid = max(_to_tick(fair - half_spread, tick, ROUND_FLOOR), tick)
+        ask = max(_to_tick(fair + half_spread, tick, ROUND_CEILING), bid + tick)
         last = _to_tick(fair, tick, ROUND_FLOOR) if fair >= tick else tick
         distance = abs(math.log(float(strike) / forward))
         interest = int(2_000_000 * math.exp(-((distance / 0.025) ** 2)) + 5_000)

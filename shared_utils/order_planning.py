@@ -27,6 +27,7 @@ from shared_utils.symbols import trading_symbol
 
 @dataclass(frozen=True)
 class PlannedOrder:
+    underlying: str
     client_id: str
     broker: str
     leg_no: int
@@ -42,6 +43,12 @@ class PlannedOrder:
     order_type: str
     price: Decimal | None
     tag: str
+
+
+def slices(lots: int, lot_size: int, freeze_quantity: int) -> list[int]:
+    """Lots per order: as many of the largest whole-lot slices under the freeze quantity as fit."""
+    most = max(freeze_quantity // lot_size, 1)
+    return [most] * (lots // most) + ([lots % most] if lots % most else [])
 
 
 def order_tag(execution_key: str, client_id: str, leg_no: int, slice_no: int) -> str:
@@ -79,21 +86,17 @@ def plan_entry(
         for leg_no, lots in traded:
             leg, selected, expiry = legs[leg_no], strikes[leg_no], expiries[leg_no]
             lot_size = instrument.lot_size_for_expiry(expiry.date)
-            most_lots = max(instrument.freeze_quantity // lot_size, 1)
-            remaining, slice_no = lots, 1
-            while remaining:
-                slice_lots = min(remaining, most_lots)
+            for slice_no, slice_lots in enumerate(slices(lots, lot_size, instrument.freeze_quantity), start=1):
                 price = None
                 if leg.get("order_type", "LIMIT") == "LIMIT":
                     price = limit_price(selected.quote, leg["transaction_type"], Decimal(str(leg.get("entry_slippage", 0))),
                                         None if leg.get("entry_max_slippage") is None else Decimal(str(leg["entry_max_slippage"])), tick)
                 orders.append(PlannedOrder(
-                    client_id=allocation["client_id"], broker=allocation["broker"], leg_no=leg_no, slice_no=slice_no,
+                    underlying=plan["underlying"], client_id=allocation["client_id"], broker=allocation["broker"],
+                    leg_no=leg_no, slice_no=slice_no,
                     transaction_type=leg["transaction_type"], option_type=leg["leg_type"], strike=selected.strike,
                     expiry=expiry, tradingsymbol=trading_symbol(allocation["broker"], plan["underlying"], expiry, selected.strike, leg["leg_type"]),
                     lots=slice_lots, lot_size=lot_size, quantity=slice_lots * lot_size, order_type=leg.get("order_type", "LIMIT"),
                     price=price, tag=order_tag(execution_key, allocation["client_id"], leg_no, slice_no),
                 ))
-                remaining -= slice_lots
-                slice_no += 1
     return orders

@@ -24,4 +24,4 @@ def test_a_missing_or_unknown_environment_is_refused(arguments, message):
 def test_an_aws_environment_is_refused_while_wired_handlers_are_missing():
     result = deploy("-e", "dev")
     assert result.returncode == 2
-    assert "not built yet" in result.stderr and "strategy_executor" in result.stderr
+    assert "not built yet" in result.stderr and "check_stop_loss" in result.stderr

@@ -56,7 +56,6 @@ AWAITING_THE_ENGINE = {
     "check_stop_loss",
     "check_duplicate_orders",
     "refresh_market_data",
-    "strategy_executor",
 }
 
 
