@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from lambda_functions import (
     basket_manager,
     broker_account_manager,
+    execution_api,
     market_reference_api,
     strategy_broker_allocator,
     strategy_manager,
@@ -23,6 +24,7 @@ API_ROUTERS = (
     strategy_broker_allocator.router,
     broker_account_manager.router,
     market_reference_api.router,
+    execution_api.router,
 )
 
 

@@ -25,8 +25,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from shared_utils.clock import clock_from_environment, ist_date
 from shared_utils.configuration import ConfigurationService
 from shared_utils.errors import Conflict, InvalidInput, NotFound
+from shared_utils.brokers import PaperBroker
+from shared_utils.execution_queries import ExecutionQueries
+from shared_utils.executor import StrategyExecutor
 from shared_utils.expiries import ExpiryCalendar
 from shared_utils.instruments import built_in_catalog
+from shared_utils.market_cache import CachedMarketData
+from shared_utils.market_data import SimulatedMarket
 from shared_utils.market_reference import MarketReference
 from shared_utils.repository import ConfigurationRepository
 from shared_utils.trading_calendar import built_in_calendar
@@ -186,3 +191,32 @@ def market_reference() -> MarketReference:
 def today() -> date:
     """The trading date (IST) on the platform's clock."""
     return ist_date(clock_from_environment().now())
+
+
+class LiveTradingUnavailable(RuntimeError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def market() -> CachedMarketData:
+    # The simulated market is the only market data this platform has; paper trading runs on it.
+    catalog, calendar = built_in_catalog(), built_in_calendar()
+    return CachedMarketData(SimulatedMarket(catalog, calendar), configuration().repository, clock_from_environment())
+
+
+@lru_cache(maxsize=1)
+def executor() -> StrategyExecutor:
+    repository, clock = configuration().repository, clock_from_environment()
+    catalog, calendar = built_in_catalog(), built_in_calendar()
+
+    def broker_for(user_id: str, client_id: str, broker: str, mode: str):
+        if mode != "PAPER":
+            raise LiveTradingUnavailable(f"{client_id} is a LIVE {broker} account; live order placement has no broker adapter yet")
+        return PaperBroker(repository, market(), catalog, calendar, clock, user_id, client_id)
+
+    return StrategyExecutor(repository, market(), catalog, ExpiryCalendar(calendar), clock, broker_for)
+
+
+@lru_cache(maxsize=1)
+def execution_queries() -> ExecutionQueries:
+    return ExecutionQueries(configuration().repository, clock_from_environment(), market(), executor())

@@ -11,12 +11,11 @@ from schemathesis.specs.openapi.checks import ignored_auth, negative_data_reject
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
-from lambda_functions import common
 from lambda_functions.api_docs import openapi_document
 from local_platform.api_gateway import LocalApiGateway
 from local_platform.wiring import create_table, load
 from tests.conftest import TABLE_NAME
-from tests.integration.conftest import StubVerifier
+from tests.integration.conftest import CACHED_FACTORIES, StubVerifier
 
 _state = threading.local()
 
@@ -48,10 +47,12 @@ def platform():
         create_table(client, TABLE_NAME)
         monkey.setenv("TABLE_NAME", TABLE_NAME)
         monkey.setenv("PLATFORM_CLOCK_START", "2026-03-02T09:25:00+05:30")
-        common.configuration.cache_clear()
+        for factory in CACHED_FACTORIES:
+            factory.cache_clear()
         _state.gateway = LocalApiGateway(load(), StubVerifier())
         yield
-    common.configuration.cache_clear()
+    for factory in CACHED_FACTORIES:
+        factory.cache_clear()
     monkey.undo()
 
 

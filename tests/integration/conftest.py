@@ -11,6 +11,10 @@ from tests.conftest import TABLE_NAME
 from tests.journey import ALLOCATIONS, BASKET, BROKER_ACCOUNTS, LEGS, STRATEGY
 
 
+# Collaborators the handlers build once per process; each test has its own moto table.
+CACHED_FACTORIES = (common.configuration, common.market, common.executor, common.execution_queries)
+
+
 class StubVerifier:
     """Stands in for the JWKS check (tested on its own): a token is a user's name."""
 
@@ -61,9 +65,11 @@ def gateway(dynamodb, monkeypatch):
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("PLATFORM_CLOCK_START", "2026-03-02T09:25:00+05:30")
     monkeypatch.setenv("PLATFORM_CLOCK_SPEED", "1")
-    common.configuration.cache_clear()
+    for factory in CACHED_FACTORIES:
+        factory.cache_clear()
     yield LocalApiGateway(load(), StubVerifier())
-    common.configuration.cache_clear()
+    for factory in CACHED_FACTORIES:
+        factory.cache_clear()
 
 
 @pytest.fixture

@@ -134,8 +134,9 @@ def test_a_contract_that_expired_before_the_exit_is_left_to_settlement(service, 
 
 
 def test_the_handler_runs_an_execution_from_the_workflows_map_item(service, repository, monkeypatch):
-    from lambda_functions import common, strategy_executor
+    from lambda_functions import strategy_executor
     from local_platform.api_gateway import LambdaContext
+    from tests.integration.conftest import CACHED_FACTORIES
     from tests.conftest import TABLE_NAME
 
     iron_condor(service, "sub-alice")
@@ -143,11 +144,11 @@ def test_the_handler_runs_an_execution_from_the_workflows_map_item(service, repo
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("PLATFORM_CLOCK_START", "2026-03-02T09:30:00.400+05:30")
     monkeypatch.setenv("PLATFORM_CLOCK_SPEED", "0.000001")
-    common.configuration.cache_clear()
-    strategy_executor.executor.cache_clear()
+    for factory in CACHED_FACTORIES:
+        factory.cache_clear()
     item = {"execution": ref.__dict__, "execute_at": "2026-03-02T04:00:00.000Z"}
     result = strategy_executor.lambda_handler(item, LambdaContext("strategy_executor"))
     assert (result["status"], result["successful_orders"]) == ("COMPLETED", 8)
     assert strategy_executor.lambda_handler(item, LambdaContext("strategy_executor"))["status"] == "ALREADY_CLAIMED"
-    common.configuration.cache_clear()
-    strategy_executor.executor.cache_clear()
+    for factory in CACHED_FACTORIES:
+        factory.cache_clear()

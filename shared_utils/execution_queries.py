@@ -1,0 +1,127 @@
+"""What a trader asks about executions: the schedule, the history, positions with P&L, the orders,
+and a manual run (which never repeats a completed execution unless forced)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from shared_utils import keys
+from shared_utils import repository as db
+from shared_utils.clock import IST, Clock, ist_date, utc_iso
+from shared_utils.errors import Conflict, InvalidInput, NotFound
+from shared_utils.executor import ExecutionRef, StrategyExecutor
+from shared_utils.market_data import MarketDataProvider
+from shared_utils.models import WEEKDAYS
+from shared_utils.repository import ConfigurationRepository
+from shared_utils.scheduling import execution_key
+
+TYPES = {"entry": "ENTRY", "exit": "EXIT"}
+FINISHED = ("COMPLETED", "PARTIAL", "FAILED")
+
+
+class ExecutionQueries:
+    def __init__(self, repository: ConfigurationRepository, clock: Clock, market: MarketDataProvider | None = None,
+                 executor: StrategyExecutor | None = None):
+        self.repository, self.clock, self.market, self.executor = repository, clock, market, executor
+
+    def schedule(self, user_id: str, on: date, execution_type: str | None) -> list[dict[str, Any]]:
+        weekday = WEEKDAYS[on.weekday()] if on.weekday() < 5 else None
+        rows = []
+        for kind in ([TYPES[execution_type]] if execution_type else ["ENTRY", "EXIT"]):
+            items, _ = self.repository.query_prefix(user_id, keys.schedule_prefix(kind))
+            for item in items:
+                if item["weekday"] != weekday:
+                    continue
+                record = self.repository.get(user_id, execution_key(kind, item["strategy_id"], on))
+                rows.append({"strategy_id": item["strategy_id"], "execution_type": kind, "execution_date": on.isoformat(),
+                             "execution_time": item["execution_time"], "status": record["status"] if record else "PLANNED"})
+        return sorted(rows, key=lambda r: (r["execution_time"], r["execution_type"], r["strategy_id"]))
+
+    def history(self, user_id: str, strategy_id: str | None, from_date: date | None, to_date: date | None) -> list[dict[str, Any]]:
+        if from_date and to_date and from_date > to_date:
+            raise InvalidInput.at("from_date", "must not be after to_date")
+        rows = []
+        for kind in ("ENTRY", "EXIT"):
+            prefix = f"EXECUTION_{kind}#{strategy_id}#" if strategy_id else f"EXECUTION_{kind}#"
+            items, _ = self.repository.query_prefix(user_id, prefix)
+            for item in items:
+                day = date.fromisoformat(item["execution_date"])
+                if (from_date and day < from_date) or (to_date and day > to_date):
+                    continue
+                rows.append({k: item.get(k) for k in ("strategy_id", "execution_type", "execution_date", "execution_time",
+                                                      "status", "scheduled_at", "started_at", "completed_at", "total_legs",
+                                                      "total_lots", "brokers_involved", "execution_results")})
+        return sorted(rows, key=lambda r: (r["execution_date"], r["execution_time"]), reverse=True)
+
+    def orders(self, user_id: str, strategy_id: str | None, on: date | None, client_id: str | None) -> list[dict[str, Any]]:
+        prefix = f"ORDER#{on:%Y%m%d}#" if on else "ORDER#"
+        filters = {k: v for k, v in (("strategy_id", strategy_id), ("client_id", client_id)) if v}
+        items, _ = self.repository.query_prefix(user_id, prefix, filters=filters or None)
+        fields = ("strategy_id", "leg_no", "client_id", "lots", "lot_size", "quantity", "transaction_type", "option_type",
+                  "strike", "expiry", "tradingsymbol", "tag", "status", "broker_order_id", "fill_price", "execution_type",
+                  "placed_at", "order_type", "price", "reason")
+        return sorted(({k: item.get(k) for k in fields} for item in items), key=lambda o: (o["placed_at"], o["tag"]))
+
+    def positions(self, user_id: str, strategy_id: str | None, client_id: str | None) -> list[dict[str, Any]]:
+        """Net holdings from the strategies' own filled orders, valued at the market now."""
+        filled = [o for o in self.orders(user_id, strategy_id, None, client_id) if o["status"] == "COMPLETE"]
+        held: dict[tuple, dict] = defaultdict(lambda: {"quantity": 0, "cost": Decimal(0)})
+        for order in filled:
+            key = (order["strategy_id"], order["client_id"], order["leg_no"], order["tradingsymbol"])
+            signed = int(order["quantity"]) * (1 if order["transaction_type"] == "BUY" else -1)
+            row = held[key]
+            row["quantity"] += signed
+            row["cost"] += Decimal(str(order["fill_price"])) * signed
+            row.update(expiry=order["expiry"], strike=order["strike"], option_type=order["option_type"])
+        rows, underlyings = [], {}
+        now = self.clock.now()
+        for (strategy, client, leg_no, symbol), row in sorted(held.items()):
+            last = None
+            if strategy not in underlyings:
+                underlyings[strategy] = _underlying_of(self.repository, user_id, strategy)
+            underlying = underlyings[strategy]
+            if self.market is not None and underlying and date.fromisoformat(row["expiry"]) >= ist_date(now):
+                last = self.market.quote(underlying, date.fromisoformat(row["expiry"]), Decimal(str(row["strike"])),
+                                         row["option_type"], now).last
+            quantity = row["quantity"]
+            average = (row["cost"] / quantity).quantize(Decimal("0.01")) if quantity else None
+            # P&L: what the holding is worth now, less what it cost (a short's cost is negative).
+            pnl = (last * quantity - row["cost"]) if last is not None else None
+            rows.append({"strategy_id": strategy, "client_id": client, "leg_no": leg_no, "tradingsymbol": symbol,
+                         "quantity": quantity, "average_price": average, "last_price": last,
+                         "pnl": pnl.quantize(Decimal("0.01")) if pnl is not None else None})
+        return rows
+
+    def run_now(self, user_id: str, strategy_id: str, execution_type: str, force: bool) -> dict[str, Any]:
+        kind = TYPES[execution_type]
+        today = ist_date(self.clock.now())
+        plans, _ = self.repository.query_prefix(user_id, keys.schedule_prefix(kind))
+        plan_item = next((p for p in plans if p["strategy_id"] == strategy_id), None)
+        if plan_item is None:
+            if self.repository.get(user_id, keys.strategy(strategy_id)) is None:
+                raise NotFound(f"strategy {strategy_id} not found")
+            raise Conflict(f"strategy {strategy_id} has nothing to {execution_type}: it needs legs, and an active allocation to enter")
+        key = execution_key(kind, strategy_id, today)
+        existing = self.repository.get(user_id, key)
+        if existing and existing["status"] in FINISHED and not force:
+            raise Conflict(f"today's {execution_type} of strategy {strategy_id} already ran ({existing['status']}); send force: true to run it again")
+        if existing and existing["status"] == "IN_PROGRESS":
+            raise Conflict(f"today's {execution_type} of strategy {strategy_id} is running")
+        if existing and force:
+            key = f"{key}#M{utc_iso(self.clock.now()).replace(':', '').replace('-', '').replace('.', '')}"
+        record = {
+            keys.PK: user_id, keys.SK: key, "entity_type": "EXECUTION", "strategy_id": strategy_id,
+            "execution_date": today.isoformat(), "execution_time": self.clock.now().astimezone(IST).strftime("%H:%M"), "execution_type": kind,
+            "total_legs": plan_item["total_legs"], "total_lots": plan_item["total_lots"],
+            "brokers_involved": plan_item["brokers_involved"], "status": "SCHEDULED", "scheduled_at": utc_iso(self.clock.now()),
+            "workflow": "MANUAL", "plan": plan_item["plan"], "version": 1, "manual": True,
+        }
+        self.repository.commit([db.put_new(record, Conflict("another run of it was started meanwhile; retry"))])
+        return self.executor.execute(ExecutionRef(user_id, key, strategy_id, kind, today.isoformat()))
+
+
+def _underlying_of(repository: ConfigurationRepository, user_id: str, strategy_id: str) -> str | None:
+    item = repository.get(user_id, keys.strategy(strategy_id))
+    return item["underlying"] if item else None

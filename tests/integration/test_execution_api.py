@@ -1,0 +1,63 @@
+"""The execution endpoints and GET /options/orders, as DESIGN.md section 5 describes them."""
+
+
+def test_the_schedule_says_what_runs_on_a_date(iron_condor, alice):
+    _, strategy = iron_condor
+    monday = alice.get("/options/executions/schedule?date=2026-03-02").body["items"]
+    assert monday == [{"strategy_id": strategy["strategy_id"], "execution_type": "ENTRY", "execution_date": "2026-03-02",
+                       "execution_time": "09:30", "status": "PLANNED"}]
+    friday = alice.get("/options/executions/schedule?date=2026-03-06&type=exit").body["items"]
+    assert [(r["execution_type"], r["execution_time"]) for r in friday] == [("EXIT", "15:20")]
+    assert alice.get("/options/executions/schedule?date=2026-03-06&type=entry").body["items"] == []
+
+
+def test_a_manual_entry_places_each_accounts_orders_and_shows_them(iron_condor, alice):
+    _, strategy = iron_condor
+    sid = strategy["strategy_id"]
+    run = alice.post("/options/executions/manual", {"strategy_id": sid, "execution_type": "entry"})
+    assert run.status == 200, run.body
+    assert (run.body["status"], run.body["successful_orders"]) == ("COMPLETED", 8)
+    orders = alice.get(f"/options/orders?strategy_id={sid}&date=2026-03-02").body["items"]
+    assert len(orders) == 8
+    fields = {"leg_no", "client_id", "lots", "lot_size", "quantity", "transaction_type", "option_type", "strike", "expiry",
+              "tradingsymbol", "tag", "status", "broker_order_id", "fill_price", "execution_type", "placed_at"}
+    assert fields <= set(orders[0])
+    assert {(o["client_id"], o["leg_no"]): o["lots"] for o in orders} == {
+        ("ZERODHA123", 1): 3, ("ZERODHA123", 2): 3, ("ZERODHA123", 3): 1, ("ZERODHA123", 4): 1,
+        ("ANGELONE456", 1): 1, ("ANGELONE456", 2): 1, ("ANGELONE456", 3): 4, ("ANGELONE456", 4): 4}
+    assert all(o["status"] == "COMPLETE" and o["quantity"] == o["lots"] * 65 for o in orders)
+    positions = alice.get(f"/options/positions?strategy_id={sid}").body["items"]
+    assert sorted((p["client_id"], p["leg_no"], p["quantity"]) for p in positions) == sorted([
+        ("ZERODHA123", 1, -195), ("ZERODHA123", 2, 195), ("ZERODHA123", 3, -65), ("ZERODHA123", 4, 65),
+        ("ANGELONE456", 1, -65), ("ANGELONE456", 2, 65), ("ANGELONE456", 3, -260), ("ANGELONE456", 4, 260)])
+    assert all(p["last_price"] is not None and p["pnl"] is not None for p in positions)
+    (history,) = alice.get(f"/options/executions/history?strategy_id={sid}").body["items"]
+    assert history["status"] == "COMPLETED" and history["execution_results"]["successful_orders"] == 8
+    assert alice.get("/options/orders?client_id=ANGELONE456").body["items"].__len__() == 4
+
+
+def test_a_completed_execution_runs_again_only_when_forced(iron_condor, alice):
+    _, strategy = iron_condor
+    body = {"strategy_id": strategy["strategy_id"], "execution_type": "ENTRY"}
+    assert alice.post("/options/executions/manual", body).status == 200
+    again = alice.post("/options/executions/manual", body)
+    assert again.status == 409 and "force" in again.error["message"]
+    forced = alice.post("/options/executions/manual", {**body, "force": True})
+    assert forced.status == 200 and forced.body["successful_orders"] == 8
+    assert len(alice.get("/options/orders").body["items"]) == 16
+
+
+def test_another_users_executions_are_invisible_and_unrunnable(iron_condor, alice, bob):
+    _, strategy = iron_condor
+    alice.post("/options/executions/manual", {"strategy_id": strategy["strategy_id"], "execution_type": "entry"})
+    assert bob.get("/options/orders").body["items"] == []
+    assert bob.get("/options/positions").body["items"] == []
+    assert bob.get("/options/executions/history").body["items"] == []
+    refused = bob.post("/options/executions/manual", {"strategy_id": strategy["strategy_id"], "execution_type": "entry"})
+    assert refused.status == 404
+
+
+def test_bad_execution_requests_name_the_field(alice):
+    assert alice.post("/options/executions/manual", {"strategy_id": "x", "execution_type": "both"}).error["details"][0]["field"] == "execution_type"
+    assert alice.get("/options/executions/schedule?date=2026-02-30").error["details"][0]["field"] == "date"
+    assert alice.get("/options/executions/history?from_date=2026-03-05&to_date=2026-03-01").error["details"][0]["field"] == "from_date"
