@@ -74,16 +74,20 @@ class StrategyExecutor:
         except (ValueError, KeyError) as error:
             return self._finish(ref, record, [], [{"reason": f"could not plan the orders: {error}"}], started)
         outcomes, failures = [], []
-        for client_id, account_orders in _by_account(orders).items():
-            allocation = next((a for a in plan["allocations"] if a["client_id"] == client_id), {})
-            refused = self._risk_refusal(ref, allocation, account_orders)
-            for order in account_orders:
-                if refused:
-                    failures.append({"client_id": client_id, "leg_no": order.leg_no, "tag": order.tag, "reason": refused})
-                    self._record(ref, order, status="REJECTED", reason=refused)
-                    continue
-                outcome = self._place(ref, allocation, order)
-                (outcomes if outcome["status"] in PLACED else failures).append(outcome)
+        try:
+            for client_id, account_orders in _by_account(orders).items():
+                allocation = next((a for a in plan["allocations"] if a["client_id"] == client_id), {})
+                refused = self._risk_refusal(ref, allocation, account_orders)
+                for order in account_orders:
+                    if refused:
+                        failures.append({"client_id": client_id, "leg_no": order.leg_no, "tag": order.tag, "reason": refused})
+                        self._record(ref, order, status="REJECTED", reason=refused)
+                        continue
+                    outcome = self._place(ref, allocation, order)
+                    (outcomes if outcome["status"] in PLACED else failures).append(outcome)
+        except Exception as error:
+            # Never leave a claimed execution IN_PROGRESS: say what happened and how far it got.
+            failures.append({"reason": f"stopped by an unexpected error: {type(error).__name__}: {error}"})
         return self._finish(ref, record, outcomes, failures, started)
 
     # -- claiming and finishing ----------------------------------------------------------------

@@ -152,3 +152,14 @@ def test_the_handler_runs_an_execution_from_the_workflows_map_item(service, repo
     assert strategy_executor.lambda_handler(item, LambdaContext("strategy_executor"))["status"] == "ALREADY_CLAIMED"
     for factory in CACHED_FACTORIES:
         factory.cache_clear()
+
+
+def test_an_unexpected_error_after_the_claim_finishes_the_execution_as_failed_with_the_reason(service, repository, monkeypatch):
+    iron_condor(service, "sub-alice")
+    clock = FixedClock(MONDAY_0930)
+    runner = executor(repository, clock)
+    monkeypatch.setattr(runner, "_risk_refusal", lambda *args: (_ for _ in ()).throw(RuntimeError("table unavailable")))
+    ref = scheduled(repository, MONDAY_0930)
+    result = runner.execute(ref)
+    assert result["status"] == "FAILED" and "table unavailable" in result["failures"][0]["reason"]
+    assert repository.get("sub-alice", ref.sort_key)["status"] == "FAILED"
