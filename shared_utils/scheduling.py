@@ -133,7 +133,7 @@ def _mark_started(repository, record) -> None:
             values={":started": "STARTED", ":pending": "PENDING"},
         )])
     except Conflict:
-        pass  # another trigger marked it: the executor's claim keeps the execution single
+        return  # another trigger marked it: the executor's claim keeps the execution single
 
 
 def workflow_input(payload: dict[str, Any]) -> str:
