@@ -29,9 +29,6 @@ class Session:
     def special(self) -> bool:
         return self.name != "Regular session"
 
-    def open_at(self) -> datetime:
-        return datetime.combine(self.day, self.opens, IST)
-
     def close_at(self) -> datetime:
         return datetime.combine(self.day, self.closes, IST)
 
@@ -41,14 +38,13 @@ class TradingCalendar:
         self,
         holidays: dict[date, str],
         special_sessions: dict[date, Session],
-        pre_open: time,
         opens: time,
         closes: time,
         phases: list[tuple[str, time, time]],
     ):
         self.holidays = holidays
         self.special_sessions = special_sessions
-        self.pre_open, self.opens, self.closes = pre_open, opens, closes
+        self.opens, self.closes = opens, closes
         self.phases = phases
 
     # -- days ----------------------------------------------------------------------------------
@@ -109,7 +105,6 @@ class TradingCalendar:
                 )
                 for s in raw.get("special_sessions", [])
             },
-            pre_open=time.fromisoformat(session["pre_open"]),
             opens=time.fromisoformat(session["open"]),
             closes=time.fromisoformat(session["close"]),
             phases=[(p["name"], time.fromisoformat(p["from"]), time.fromisoformat(p["to"])) for p in raw["phases"]],
