@@ -5,7 +5,9 @@ Methods (positive distances and offsets are out of the money: above ATM for call
 - STRIKE_DISTANCE: the listed strike nearest ATM +/- that many points.
 - ATM_OFFSET: ATM +/- that many strike steps.
 - PREMIUM: the strike whose premium (mid) is nearest the target.
-ATM is the spot rounded to the strike step. Ties go to the strike further out of the money.
+ATM is the spot rounded to the strike step. Ties go to the strike further out of the money, except
+between strikes showing the same delta (worthless far strikes near expiry), where the one nearest
+the money is taken.
 
 Defaults for a method named without a value, chosen so that the spec's Iron Condor (shorts by
 DELTA, longs by STRIKE_DISTANCE, no values) comes out long put < short put < short call < long call:
@@ -70,7 +72,9 @@ def select_strike(leg: Leg, chain: OptionChain, wing_anchor: Decimal | None = No
     if config.method == "DELTA":
         target = Decimal(config.delta_value) if config.delta_value is not None else DEFAULT_DELTA[leg.transaction_type]
         wanted = float(target)  # deltas are floats: compare as floats, no Decimal per quote
-        quote = _nearest(chain.side(option_type), lambda q: abs(abs(q.delta) - wanted), option_type)
+        # On a tie the smaller |delta| (further out of the money); among equal deltas (at the close
+        # of expiry day every far strike shows 0), the strike nearest the money, never the furthest listed.
+        quote = min(chain.side(option_type), key=lambda q: (abs(abs(q.delta) - wanted), abs(q.delta), abs(q.strike - atm)))
         described = f"|delta| {target}"
     elif config.method == "ATM_OFFSET":
         offset = config.atm_offset or 0
