@@ -37,7 +37,6 @@ case "$environment" in
     if [ -n "$missing" ]; then
       echo "error: these functions are wired but their code is not built yet, so they would fail in AWS:" >&2
       echo "$missing" | sed 's/^/         /' >&2
-      echo "       (the execution engine, issue 5). './deploy.sh -e local' runs what exists." >&2
       exit 2
     fi
     if ! account=$(AWS_EC2_METADATA_DISABLED=true .venv/bin/python -c \

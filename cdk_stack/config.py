@@ -22,6 +22,12 @@ def event_types() -> dict[str, Any]:
     return json.loads((ROOT / wiring()["events"]["types"]).read_text())["types"]
 
 
+@lru_cache(maxsize=1)
+def alert_types() -> dict[str, Any]:
+    """Events the engine raises for a person to look at (shared_utils/data/events.json)."""
+    return json.loads((ROOT / wiring()["events"]["types"]).read_text()).get("alerts", {})
+
+
 def missing_handlers() -> list[str]:
     """Wired functions whose handler module is not in the repository (by path; nothing is imported)."""
     return [

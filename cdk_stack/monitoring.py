@@ -1,9 +1,11 @@
-"""Alarms on what would make a trader miss an entry or an exit, and one dashboard."""
+"""Alarms on what would make a trader miss an entry or an exit, the engine's alerts, and one dashboard."""
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -13,7 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk_stack.api import Api
-from cdk_stack.config import EnvironmentConfig
+from cdk_stack.config import EnvironmentConfig, alert_types
 from cdk_stack.functions import Functions
 
 
@@ -27,6 +29,7 @@ class Monitoring(Construct):
         dead_letters: sqs.IQueue,
         state_machines: dict[str, sfn.StateMachine],
         api: Api,
+        bus: events.IEventBus,
     ):
         super().__init__(scope, construct_id)
         # CloudWatch cannot publish to a topic under the AWS managed SNS key (its policy cannot
@@ -40,7 +43,7 @@ class Monitoring(Construct):
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" is this key
             )
@@ -48,6 +51,16 @@ class Monitoring(Construct):
         self.topic = sns.Topic(self, "Alarms", topic_name=f"{config.prefix}-alarms", master_key=key, enforce_ssl=True)
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        # What the engine raises for a person (a duplicate order) goes to the same people as the alarms.
+        for name, alert in alert_types().items():
+            events.Rule(
+                self,
+                f"{name.title().replace('_', '')}Alerts",
+                event_bus=bus,
+                description=f"{alert['detail_type']} events to the alarm topic",
+                event_pattern=events.EventPattern(source=[alert["source"]], detail_type=[alert["detail_type"]]),
+                targets=[targets.SnsTopic(self.topic, dead_letter_queue=dead_letters)],
+            )
         self.alarms: list[cloudwatch.Alarm] = []
         five_minutes = Duration.minutes(5)
         for name, function in functions.by_name.items():

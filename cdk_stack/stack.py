@@ -45,7 +45,7 @@ class OptionsTradingStack(Stack):
             }
         )
         api = Api(self, "Api", config, functions, auth.user_pool)
-        Monitoring(self, "Monitoring", config, functions, execution.dead_letters, timing.state_machines, api)
+        Monitoring(self, "Monitoring", config, functions, execution.dead_letters, timing.state_machines, api, execution.bus)
 
         # The same keys as the local platform's outputs.json, so one end-to-end suite runs against either.
         CfnOutput(self, "ApiUrl", value=api.url)

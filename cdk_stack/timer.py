@@ -8,7 +8,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk_stack.config import ROOT, EnvironmentConfig, missing_handlers, wiring
+from cdk_stack.config import ROOT, EnvironmentConfig, wiring
 from cdk_stack.functions import Functions, log_group
 from cdk_stack.nag import acknowledge
 
@@ -43,14 +43,10 @@ class Timing(Construct):
 
         for name, spec in wiring()["schedules"].items():
             cron = spec["cron_utc"]
-            awaited = missing_handlers()
             events.Rule(
                 self,
                 name,
                 description=spec["description"],
-                # Until every wired handler's code exists (the engine, issue 5), a started timer
-                # would fail each day: the rule is deployed switched off.
-                enabled=not awaited,
                 schedule=events.Schedule.cron(minute=cron["minute"], hour=cron["hour"], week_day=cron["week_day"]),
                 targets=[
                     targets.LambdaFunction(

@@ -24,6 +24,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from shared_utils.clock import clock_from_environment, ist_date
 from shared_utils.configuration import ConfigurationService
+from shared_utils.event_emitter import alert_types, lookback
 from shared_utils.errors import Conflict, InvalidInput, NotFound
 from shared_utils.brokers import PaperBroker
 from shared_utils.execution_queries import ExecutionQueries
@@ -33,6 +34,9 @@ from shared_utils.instruments import built_in_catalog
 from shared_utils.market_cache import CachedMarketData
 from shared_utils.market_data import SimulatedMarket
 from shared_utils.market_reference import MarketReference
+from shared_utils.order_reconciliation import OrderReconciliation
+from shared_utils.position_watch import PositionWatch
+from shared_utils.positions import PositionBook
 from shared_utils.repository import ConfigurationRepository
 from shared_utils.trading_calendar import built_in_calendar
 from shared_utils.validation import field_details
@@ -204,17 +208,36 @@ def market() -> CachedMarketData:
     return CachedMarketData(SimulatedMarket(catalog, calendar), configuration().repository, clock_from_environment())
 
 
+def broker_for(user_id: str, client_id: str, broker: str, mode: str):
+    if mode != "PAPER":
+        raise LiveTradingUnavailable(f"{client_id} is a LIVE {broker} account; live order placement has no broker adapter yet")
+    return PaperBroker(configuration().repository, market(), built_in_catalog(), built_in_calendar(), clock_from_environment(),
+                       user_id, client_id)
+
+
 @lru_cache(maxsize=1)
 def executor() -> StrategyExecutor:
-    repository, clock = configuration().repository, clock_from_environment()
-    catalog, calendar = built_in_catalog(), built_in_calendar()
+    return StrategyExecutor(configuration().repository, market(), built_in_catalog(), ExpiryCalendar(built_in_calendar()),
+                            clock_from_environment(), broker_for)
 
-    def broker_for(user_id: str, client_id: str, broker: str, mode: str):
-        if mode != "PAPER":
-            raise LiveTradingUnavailable(f"{client_id} is a LIVE {broker} account; live order placement has no broker adapter yet")
-        return PaperBroker(repository, market(), catalog, calendar, clock, user_id, client_id)
 
-    return StrategyExecutor(repository, market(), catalog, ExpiryCalendar(calendar), clock, broker_for)
+@lru_cache(maxsize=1)
+def position_watch() -> PositionWatch:
+    clock = clock_from_environment()
+    return PositionWatch(PositionBook(configuration().repository, clock), executor(), market(), built_in_calendar(), clock)
+
+
+@lru_cache(maxsize=1)
+def order_reconciliation() -> OrderReconciliation:
+    events = boto3.session.Session().client("events")
+    bus = os.environ["EVENT_BUS_NAME"]
+
+    def publish(entries: list[dict]) -> None:
+        for start in range(0, len(entries), 10):  # PutEvents takes at most 10 entries
+            events.put_events(Entries=[{**entry, "EventBusName": bus} for entry in entries[start:start + 10]])
+
+    return OrderReconciliation(configuration().repository, clock_from_environment(), broker_for, publish,
+                               alert_types()["duplicate_order"], lookback("check_duplicate_orders"))
 
 
 @lru_cache(maxsize=1)

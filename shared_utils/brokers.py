@@ -25,6 +25,8 @@ from shared_utils.clock import IST, Clock, ist_date, utc_iso
 from shared_utils.errors import Conflict, NotFound
 from shared_utils.instruments import InstrumentCatalog
 from shared_utils.market_data import MarketDataProvider, OptionQuote
+from shared_utils.margin import Holding, MarginModel, built_in_margin_model
+from shared_utils.positions import net_fill
 from shared_utils.repository import ConfigurationRepository
 from shared_utils.trading_calendar import TradingCalendar
 
@@ -82,6 +84,10 @@ class Broker(Protocol):
     def order_book(self) -> list[BrokerOrder]: ...
     def orders_by_tag(self, tag: str) -> list[BrokerOrder]: ...
     def positions(self) -> list[Position]: ...
+    def margin_utilization(self, requests: list[OrderRequest]) -> Decimal: ...
+
+
+DEFAULT_PAPER_FUNDS = Decimal("1000000")
 
 
 class PaperBroker:
@@ -95,9 +101,11 @@ class PaperBroker:
         user_id: str,
         client_id: str,
         new_order_id: Callable[[], str] = lambda: uuid.uuid4().hex[:16].upper(),
+        margin_model: MarginModel | None = None,
     ):
         self.repository, self.market, self.catalog, self.calendar, self.clock = repository, market, catalog, calendar, clock
         self.user_id, self.client_id, self.new_order_id = user_id, client_id, new_order_id
+        self.margin_model = margin_model or built_in_margin_model()
 
     # -- the interface -------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> BrokerOrder:
@@ -155,6 +163,25 @@ class PaperBroker:
         self.order_book()  # resting orders the market has reached fill first
         items, _ = self.repository.query_prefix(self.user_id, self._position_key(""))
         return [Position.model_validate(item) for item in items]
+
+    def margin_utilization(self, requests: list[OrderRequest]) -> Decimal:
+        """Percent of the account's funds its positions would block once these orders filled."""
+        account = self.repository.get(self.user_id, keys.broker_account(self.client_id)) or {}
+        funds = Decimal(str(account.get("paper_funds", DEFAULT_PAPER_FUNDS)))
+        now = self.clock.now()
+        held: dict[tuple, list] = {}
+        items, _ = self.repository.query_prefix(self.user_id, self._position_key(""))
+        for position in (Position.model_validate(item) for item in items):
+            held[(position.underlying, position.expiry, position.option_type, position.strike)] = [position.quantity, position.average_price]
+        for request in requests:
+            key = (request.underlying, request.expiry, request.option_type, request.strike)
+            signed = request.quantity if request.transaction_type == "BUY" else -request.quantity
+            price = request.price if request.price is not None else self._quote(request).ask
+            quantity, average, _ = net_fill(held[key][0], held[key][1], signed, price) if key in held else (signed, price, 0)
+            held[key] = [quantity, average]
+        holdings = [Holding(u, e, t, k, q, p) for (u, e, t, k), (q, p) in held.items() if q]
+        blocked = self.margin_model.required(holdings, lambda underlying: self.market.spot(underlying, now))
+        return (blocked * 100 / funds).quantize(Decimal("0.01"))
 
     # -- matching ------------------------------------------------------------------------------
     def _settle(self, order: BrokerOrder, arriving: bool = False) -> BrokerOrder:
@@ -304,25 +331,11 @@ class PaperBroker:
 
 
 def _apply_fill(position: Position | None, order: BrokerOrder, signed: int, price: Decimal, client_id: str) -> Position:
-    """Net the fill into the position: average price while adding, realised P&L while reducing."""
-    if position is None or position.quantity == 0:
-        base = position.realised_pnl if position else Decimal(0)
+    """Net the fill into the account's position (the same netting as the platform's own positions)."""
+    if position is None:
         return Position(client_id=client_id, tradingsymbol=order.tradingsymbol, underlying=order.underlying,
                         expiry=order.expiry, strike=order.strike, option_type=order.option_type,
-                        quantity=signed, average_price=price, realised_pnl=base,
-                        version=(position.version + 1) if position else 1)
-    held = position.quantity
-    if (held > 0) == (signed > 0):
-        total = held + signed
-        average = (position.average_price * abs(held) + price * abs(signed)) / abs(total)
-        return position.model_copy(update={"quantity": total, "average_price": average.quantize(Decimal("0.0001")),
-                                           "version": position.version + 1})
-    closing = min(abs(held), abs(signed))
-    per_unit = (price - position.average_price) if held > 0 else (position.average_price - price)
-    remaining = held + signed
-    return position.model_copy(update={
-        "quantity": remaining,
-        "average_price": position.average_price if remaining and (remaining > 0) == (held > 0) else price,
-        "realised_pnl": position.realised_pnl + per_unit * closing,
-        "version": position.version + 1,
-    })
+                        quantity=signed, average_price=price)
+    quantity, average, realised = net_fill(position.quantity, position.average_price, signed, price)
+    return position.model_copy(update={"quantity": quantity, "average_price": average,
+                                       "realised_pnl": position.realised_pnl + realised, "version": position.version + 1})

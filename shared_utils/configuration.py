@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel
 
-from shared_utils import keys
+from shared_utils import keys, performance
 from shared_utils import repository as db
 from shared_utils.allocation_math import AllocationRuleBroken, calculated_totals, summary
 from shared_utils.clock import Clock, ist_date, utc_iso
@@ -148,7 +148,7 @@ class ConfigurationService:
 
     def get_basket(self, user_id: str, basket_id: str) -> tuple[Basket, list[Strategy]]:
         basket = self._basket(user_id, basket_id)
-        return basket, self._strategies_in_basket(user_id, basket_id)
+        return basket, self._with_metrics(user_id, self._strategies_in_basket(user_id, basket_id))
 
     def update_basket(self, user_id: str, basket_id: str, request: BasketUpdate) -> Basket:
         current = self._basket(user_id, basket_id)
@@ -189,7 +189,7 @@ class ConfigurationService:
         items, token = self.repository.query_prefix(
             user_id, keys.strategy(""), limit=limit, next_token=next_token, filters=filters
         )
-        return [Strategy.model_validate(item) for item in items], token
+        return self._with_metrics(user_id, [Strategy.model_validate(item) for item in items]), token
 
     def create_strategy(self, user_id: str, request: StrategyCreate, basket_id: str | None = None) -> Strategy:
         if basket_id and request.basket_id and request.basket_id != basket_id:
@@ -236,7 +236,9 @@ class ConfigurationService:
         return strategy
 
     def get_strategy(self, user_id: str, strategy_id: str) -> StrategyAggregate:
-        return self._aggregate(user_id, strategy_id)
+        aggregate = self._aggregate(user_id, strategy_id)
+        (strategy,) = self._with_metrics(user_id, [aggregate.strategy])
+        return StrategyAggregate(strategy, aggregate.legs, self._allocations_with_metrics(user_id, aggregate), aggregate.schedule_keys)
 
     def update_strategy(self, user_id: str, strategy_id: str, request: StrategyUpdate) -> Strategy:
         before = self._aggregate(user_id, strategy_id)
@@ -253,7 +255,7 @@ class ConfigurationService:
             raise InvalidInput.at(
                 "underlying", f"the strategy's legs trade {current.underlying}; change or delete them before changing the underlying"
             )
-        return self._commit(user_id, before, strategy=strategy).strategy
+        return self._with_metrics(user_id, [self._commit(user_id, before, strategy=strategy).strategy])[0]
 
     def delete_strategy(self, user_id: str, strategy_id: str) -> None:
         before = self._aggregate(user_id, strategy_id)
@@ -352,7 +354,7 @@ class ConfigurationService:
     # ==========================================================================================
     def list_allocations(self, user_id: str, strategy_id: str) -> list[Allocation]:
         aggregate = self._aggregate(user_id, strategy_id)
-        return sorted(aggregate.allocations.values(), key=lambda a: (a.priority, a.client_id))
+        return sorted(self._allocations_with_metrics(user_id, aggregate).values(), key=lambda a: (a.priority, a.client_id))
 
     def create_allocations(self, user_id: str, strategy_id: str, requests: list[AllocationInput], field_prefix: str = "allocations") -> list[Allocation]:
         """`field_prefix` names the body's list in error messages ("" when the body is one allocation)."""
@@ -403,7 +405,7 @@ class ConfigurationService:
         merged.update(updated_at=self._now_iso, version=current.version + 1)
         allocation = _validate(Allocation, merged)
         stored = self._commit(user_id, before, allocations={**before.allocations, client_id: allocation}, where={client_id: ""})
-        return stored.allocations[client_id]
+        return self._allocations_with_metrics(user_id, stored)[client_id]
 
     def delete_allocation(self, user_id: str, strategy_id: str, client_id: str) -> None:
         before = self._aggregate(user_id, strategy_id)
@@ -511,6 +513,22 @@ class ConfigurationService:
             allocations={item["client_id"]: Allocation.model_validate(item) for item in allocations},
             schedule_keys=list(raw.get("schedule_keys", [])),
         )
+
+    def _with_metrics(self, user_id: str, strategies: list[Strategy]) -> list[Strategy]:
+        """Strategies as read: their performance metrics are what executions have added so far."""
+        if not strategies:
+            return strategies
+        prefix = keys.metrics_of(strategies[0].strategy_id) if len(strategies) == 1 else "METRICS#"
+        items, _ = self.repository.query_prefix(user_id, prefix)
+        counted = {item["strategy_id"]: item for item in items if "client_id" not in item}
+        return [s.model_copy(update={"performance_metrics": performance.strategy_view(counted.get(s.strategy_id), s.performance_metrics)})
+                for s in strategies]
+
+    def _allocations_with_metrics(self, user_id: str, aggregate: StrategyAggregate) -> dict[str, Allocation]:
+        items, _ = self.repository.query_prefix(user_id, keys.metrics_of(aggregate.strategy.strategy_id) + "#")
+        counted = {item["client_id"]: item for item in items}
+        return {client_id: a.model_copy(update={"performance_metrics": performance.allocation_view(counted.get(client_id), a.performance_metrics)})
+                for client_id, a in aggregate.allocations.items()}
 
     def _basket(self, user_id: str, basket_id: str) -> Basket:
         item = self.repository.get(user_id, keys.basket(basket_id))

@@ -72,6 +72,18 @@ def event_types() -> tuple[list[EventType], dict[str, dict[str, str]]]:
     return types, raw.get("priorities", {})
 
 
+@lru_cache(maxsize=1)
+def alert_types() -> dict[str, dict[str, str]]:
+    """Events the engine raises when something needs a person (a duplicate order, say)."""
+    return {name: {"source": spec["source"], "detail_type": spec["detail_type"]}
+            for name, spec in json.loads(_EVENTS.read_text()).get("alerts", {}).items()}
+
+
+def lookback(event_name: str) -> timedelta:
+    (event,) = [e for e in event_types()[0] if e.name == event_name]
+    return timedelta(minutes=event.lookback_minutes)
+
+
 def minute_of(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
 

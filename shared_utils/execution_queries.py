@@ -2,7 +2,6 @@
 and a manual run (which never repeats a completed execution unless forced)."""
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,6 +13,7 @@ from shared_utils.errors import Conflict, InvalidInput, NotFound
 from shared_utils.executor import ExecutionRef, StrategyExecutor
 from shared_utils.market_data import MarketDataProvider
 from shared_utils.models import WEEKDAYS
+from shared_utils.positions import PositionBook, expired, unrealised
 from shared_utils.repository import ConfigurationRepository
 from shared_utils.scheduling import execution_key
 
@@ -43,7 +43,7 @@ class ExecutionQueries:
         if from_date and to_date and from_date > to_date:
             raise InvalidInput.at("from_date", "must not be after to_date")
         rows = []
-        for kind in ("ENTRY", "EXIT"):
+        for kind in ("ENTRY", "EXIT", "STOP_LOSS"):
             prefix = f"EXECUTION_{kind}#{strategy_id}#" if strategy_id else f"EXECUTION_{kind}#"
             items, _ = self.repository.query_prefix(user_id, prefix)
             for item in items:
@@ -65,34 +65,28 @@ class ExecutionQueries:
         return sorted(({k: item.get(k) for k in fields} for item in items), key=lambda o: (o["placed_at"], o["tag"]))
 
     def positions(self, user_id: str, strategy_id: str | None, client_id: str | None) -> list[dict[str, Any]]:
-        """Net holdings from the strategies' own filled orders, valued at the market now."""
-        filled = [o for o in self.orders(user_id, strategy_id, None, client_id) if o["status"] == "COMPLETE"]
-        held: dict[tuple, dict] = defaultdict(lambda: {"quantity": 0, "cost": Decimal(0)})
-        for order in filled:
-            key = (order["strategy_id"], order["client_id"], order["leg_no"], order["tradingsymbol"])
-            signed = int(order["quantity"]) * (1 if order["transaction_type"] == "BUY" else -1)
-            row = held[key]
-            row["quantity"] += signed
-            row["cost"] += Decimal(str(order["fill_price"])) * signed
-            row.update(expiry=order["expiry"], strike=order["strike"], option_type=order["option_type"])
-        rows, underlyings = [], {}
+        """What each strategy holds per account and leg, valued at the market now: P&L is what was
+        realised plus what the open quantity would realise at the last price."""
+        rows = []
         now = self.clock.now()
-        for (strategy, client, leg_no, symbol), row in sorted(held.items()):
+        for position in PositionBook(self.repository, self.clock).held(user_id, strategy_id, client_id):
+            quantity = int(position["quantity"])
             last = None
-            if strategy not in underlyings:
-                underlyings[strategy] = _underlying_of(self.repository, user_id, strategy)
-            underlying = underlyings[strategy]
-            if self.market is not None and underlying and date.fromisoformat(row["expiry"]) >= ist_date(now):
-                last = self.market.quote(underlying, date.fromisoformat(row["expiry"]), Decimal(str(row["strike"])),
-                                         row["option_type"], now).last
-            quantity = row["quantity"]
-            average = (row["cost"] / quantity).quantize(Decimal("0.01")) if quantity else None
-            # P&L: what the holding is worth now, less what it cost (a short's cost is negative).
-            pnl = (last * quantity - row["cost"]) if last is not None else None
-            rows.append({"strategy_id": strategy, "client_id": client, "leg_no": leg_no, "tradingsymbol": symbol,
-                         "quantity": quantity, "average_price": average, "last_price": last,
-                         "pnl": pnl.quantize(Decimal("0.01")) if pnl is not None else None})
-        return rows
+            if quantity and self.market is not None and not expired(position, now):
+                last = self.market.quote(position["underlying"], date.fromisoformat(position["expiry"]),
+                                         Decimal(str(position["strike"])), position["option_type"], now).last
+            realised = Decimal(str(position.get("realised_pnl", 0)))
+            open_pnl = unrealised(position, last) if last is not None else (Decimal(0) if not quantity else None)
+            rows.append({
+                "strategy_id": position["strategy_id"], "client_id": position["client_id"], "leg_no": int(position["leg_no"]),
+                "tradingsymbol": position["tradingsymbol"], "product": position.get("product"), "quantity": quantity,
+                "average_price": Decimal(str(position["average_price"])).quantize(Decimal("0.01")) if quantity else None,
+                "last_price": last, "realised_pnl": realised.quantize(Decimal("0.01")),
+                "unrealised_pnl": open_pnl.quantize(Decimal("0.01")) if open_pnl is not None else None,
+                "pnl": (realised + open_pnl).quantize(Decimal("0.01")) if open_pnl is not None else None,
+                "closing_by": position.get("closing_by"),
+            })
+        return sorted(rows, key=lambda r: (r["strategy_id"], r["client_id"], r["leg_no"], r["tradingsymbol"]))
 
     def run_now(self, user_id: str, strategy_id: str, execution_type: str, force: bool) -> dict[str, Any]:
         kind = TYPES[execution_type]
@@ -121,7 +115,3 @@ class ExecutionQueries:
         self.repository.commit([db.put_new(record, Conflict("another run of it was started meanwhile; retry"))])
         return self.executor.execute(ExecutionRef(user_id, key, strategy_id, kind, today.isoformat()))
 
-
-def _underlying_of(repository: ConfigurationRepository, user_id: str, strategy_id: str) -> str | None:
-    item = repository.get(user_id, keys.strategy(strategy_id))
-    return item["underlying"] if item else None

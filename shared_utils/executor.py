@@ -17,13 +17,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timezone
 from decimal import Decimal
 from typing import Any, Callable
 
 from shared_utils import keys
+from shared_utils import performance
 from shared_utils import repository as db
-from shared_utils.brokers import Broker, BrokerOrder, OrderRequest
+from shared_utils.brokers import WORKING, Broker, BrokerOrder, OrderRequest
 from shared_utils.clock import Clock, ist_date, utc_iso
 from shared_utils.errors import Conflict
 from shared_utils.expiries import Expiry, ExpiryCalendar
@@ -31,6 +32,7 @@ from shared_utils.instruments import InstrumentCatalog
 from shared_utils.market_data import MarketDataProvider
 from shared_utils.models import Leg
 from shared_utils.order_planning import PlannedOrder, limit_price, order_tag, plan_entry, slices
+from shared_utils.positions import PositionBook, day_pnl, expired
 from shared_utils.repository import ConfigurationRepository
 from shared_utils.strike_selection import select_strikes
 
@@ -62,6 +64,7 @@ class StrategyExecutor:
     ):
         self.repository, self.market, self.catalog, self.expiries = repository, market, catalog, expiries
         self.clock, self.broker_for = clock, broker_for
+        self.book = PositionBook(repository, clock)
 
     def execute(self, ref: ExecutionRef) -> dict[str, Any]:
         record = self._claim(ref)
@@ -69,26 +72,40 @@ class StrategyExecutor:
             return {"status": "ALREADY_CLAIMED", "sort_key": ref.sort_key}
         started = time.perf_counter()
         plan = record["plan"]
+        claimed: list[dict] = []
+        skipped: list[dict] = []
         try:
-            orders = self._entry_orders(ref, plan) if ref.execution_type == "ENTRY" else self._exit_orders(ref, plan)
+            if ref.execution_type == "ENTRY":
+                orders = self._entry_orders(ref, plan)
+                accounts = {a["client_id"]: a for a in plan["allocations"]}
+            else:
+                orders, accounts = self._exit_orders(ref, plan, claimed, skipped)
         except (ValueError, KeyError) as error:
-            return self._finish(ref, record, [], [{"reason": f"could not plan the orders: {error}"}], started)
+            return self._finish(ref, record, [], [{"reason": f"could not plan the orders: {error}"}], skipped, started)
         outcomes, failures = [], []
         try:
             for client_id, account_orders in _by_account(orders).items():
-                allocation = next((a for a in plan["allocations"] if a["client_id"] == client_id), {})
-                refused = self._risk_refusal(ref, allocation, account_orders)
+                allocation = accounts[client_id]
+                terms = self._terms(plan, allocation)
+                try:
+                    broker = self.broker_for(ref.user_id, client_id, allocation["broker"], allocation.get("mode", "PAPER"))
+                except Exception as error:
+                    failures.extend(self._record(ref, order, "FAILED", terms, reason=str(error)) for order in account_orders)
+                    continue
+                # Risk limits guard what a trader adds; closing a position only ever reduces risk.
+                refused = self._risk_refusal(ref, allocation, account_orders, broker) if ref.execution_type == "ENTRY" else None
                 for order in account_orders:
                     if refused:
-                        failures.append({"client_id": client_id, "leg_no": order.leg_no, "tag": order.tag, "reason": refused})
-                        self._record(ref, order, status="REJECTED", reason=refused)
+                        failures.append(self._record(ref, order, "REJECTED", terms, reason=refused))
                         continue
-                    outcome = self._place(ref, allocation, order)
+                    outcome = self._place(ref, broker, order, terms)
                     (outcomes if outcome["status"] in PLACED else failures).append(outcome)
         except Exception as error:
             # Never leave a claimed execution IN_PROGRESS: say what happened and how far it got.
             failures.append({"reason": f"stopped by an unexpected error: {type(error).__name__}: {error}"})
-        return self._finish(ref, record, outcomes, failures, started)
+        finally:
+            self._release_unclosed(ref, claimed, outcomes)
+        return self._finish(ref, record, outcomes, failures, skipped, started)
 
     # -- claiming and finishing ----------------------------------------------------------------
     def _claim(self, ref: ExecutionRef) -> dict | None:
@@ -102,30 +119,46 @@ class StrategyExecutor:
             return None
         return self.repository.get(ref.user_id, ref.sort_key)
 
-    def _finish(self, ref, record, outcomes, failures, started) -> dict[str, Any]:
+    def _finish(self, ref, record, outcomes, failures, skipped, started) -> dict[str, Any]:
         status = "COMPLETED" if outcomes and not failures else "PARTIAL" if outcomes else (
             "COMPLETED" if not failures else "FAILED")
-        premium = sum((Decimal(str(o["fill_price"])) * o["quantity"] * (1 if o["transaction_type"] == "SELL" else -1)
-                       for o in outcomes if o.get("fill_price") is not None), Decimal(0))
+        premium: dict[str, Decimal] = defaultdict(Decimal)
+        for o in outcomes:
+            if o.get("fill_price") is not None:
+                premium[o["client_id"]] += Decimal(str(o["fill_price"])) * o["quantity"] * (1 if o["transaction_type"] == "SELL" else -1)
         results = {
             "successful_orders": len(outcomes),
             "failed_orders": len(failures),
-            "total_premium": premium,
+            "total_premium": sum(premium.values(), Decimal(0)),
             "execution_time_ms": int((time.perf_counter() - started) * 1000),
             "failures": failures,
+            "skipped": skipped,
         }
         self.repository.commit([db.update(
             ref.user_id, ref.sort_key, "SET #status = :status, completed_at = :now, execution_results = :results",
             "#status = :running", Conflict("not in progress"), names={"#status": "status"},
             values={":status": status, ":now": utc_iso(self.clock.now()), ":results": results, ":running": "IN_PROGRESS"},
-        )])
-        return {"status": status, "sort_key": ref.sort_key, **{k: v for k, v in results.items() if k != "failures"},
-                "failures": failures}
+        ), *performance.execution_finished(ref.user_id, ref.strategy_id, status, outcomes, failures, premium,
+                                           results["execution_time_ms"])])
+        return {"status": status, "sort_key": ref.sort_key, **{k: v for k, v in results.items() if k not in ("failures", "skipped")},
+                "failures": failures, "skipped": skipped}
+
+    def _release_unclosed(self, ref: ExecutionRef, claimed: list[dict], outcomes: list[dict]) -> None:
+        """A claimed position whose closing order is not still working gives its claim back, so the
+        next exit or stop loss can close it."""
+        working = {(o["client_id"], o["leg_no"], o.get("tradingsymbol")) for o in outcomes if o["status"] in WORKING}
+        for position in claimed:
+            if (position["client_id"], int(position["leg_no"]), position["tradingsymbol"]) not in working:
+                self.book.release(ref.user_id, position[keys.SK], ref.sort_key)
 
     # -- what to send --------------------------------------------------------------------------
     def _entry_orders(self, ref: ExecutionRef, plan: dict) -> list[PlannedOrder]:
         instrument = self.catalog.get(plan["underlying"])
-        today = ist_date(self.clock.now())
+        now = self.clock.now()
+        today = ist_date(now)
+        square_off = self.expiries.calendar.square_off_at(today)
+        if plan.get("product") == "MIS" and square_off is not None and now >= square_off:
+            raise ValueError(f"an intraday (MIS) strategy is not entered after its square-off time {square_off:%H:%M} IST")
         legs = [Leg.model_validate({**leg, "strategy_id": ref.strategy_id, "created_at": "-", "updated_at": "-"}) for leg in plan["legs"]]
         expiries = {leg.leg_no: self.expiries.resolve(instrument, leg.expiry_type, leg.expiry_offset, today) for leg in legs}
         chains = {}
@@ -139,96 +172,123 @@ class StrategyExecutor:
         strikes = select_strikes(legs, chain_for)
         return plan_entry(ref.sort_key, plan, strikes, expiries, self.catalog)
 
-    def _exit_orders(self, ref: ExecutionRef, plan: dict) -> list[PlannedOrder]:
-        """Close what this strategy's filled orders hold, on the account that holds it, shorts first."""
-        items, _ = self.repository.query_prefix(ref.user_id, "ORDER#", filters={"strategy_id": ref.strategy_id})
-        held: dict[tuple[str, str], dict] = {}
-        for item in items:
-            if item.get("status") != "COMPLETE":
-                continue
-            position = held.setdefault((item["client_id"], item["tradingsymbol"]), {**item, "net": 0})
-            position["net"] += int(item["quantity"]) * (1 if item["transaction_type"] == "BUY" else -1)
-        legs = {int(leg["leg_no"]): leg for leg in plan["legs"]}
+    def _exit_orders(self, ref: ExecutionRef, plan: dict, claimed: list[dict], skipped: list[dict]):
+        """Close what the strategy holds (or, for a stop loss, the one position the plan names), on
+        the account that holds it, shorts first, each position claimed before it is closed."""
+        only = plan.get("close") or {}
+        positions = [p for p in self.book.held(ref.user_id, ref.strategy_id, only.get("client_id"))
+                     if int(p["quantity"]) and (not only.get("position_key") or p[keys.SK] == only["position_key"])]
+        legs = {int(leg["leg_no"]): leg for leg in plan.get("legs", [])}
         instrument = self.catalog.get(plan["underlying"])
         tick = Decimal(instrument.tick_size)
-        today = ist_date(self.clock.now())
-        # A contract that has expired was settled by the exchange: there is nothing left to close.
-        held = {key: position for key, position in held.items() if date.fromisoformat(position["expiry"]) >= today}
-        orders = []
+        now = self.clock.now()
+        orders, accounts = [], {}
         # Buying back shorts before selling longs keeps the account hedged until the end.
-        for (client_id, symbol), position in sorted(held.items(), key=lambda kv: (kv[0][0], kv[1]["net"] > 0, kv[0][1])):
-            if position["net"] == 0:
+        for position in sorted(positions, key=lambda p: (p["client_id"], int(p["quantity"]) > 0, int(p["leg_no"]), p["tradingsymbol"])):
+            client_id, leg_no, quantity = position["client_id"], int(position["leg_no"]), int(position["quantity"])
+            if expired(position, now):
+                skipped.append({"client_id": client_id, "leg_no": leg_no, "reason": "expired: settled by the exchange"})
                 continue
-            side = "BUY" if position["net"] < 0 else "SELL"
-            leg = legs.get(int(position["leg_no"]), {})
-            expiry = Expiry(date.fromisoformat(position["expiry"]), position.get("expiry_type", "WEEKLY"), date.fromisoformat(position["expiry"]))
+            if not self.book.claim(position, ref.sort_key):
+                skipped.append({"client_id": client_id, "leg_no": leg_no, "reason": "already being closed by another execution"})
+                continue
+            claimed.append(position)
+            accounts[client_id] = {"client_id": client_id, "broker": position["broker"], "mode": position.get("mode", "PAPER"),
+                                   "product": position.get("product")}
+            side = "BUY" if quantity < 0 else "SELL"
+            leg = legs.get(leg_no, {})
+            order_type = plan.get("order_type") or leg.get("order_type", "LIMIT")
+            expiry_date = date.fromisoformat(position["expiry"])
+            expiry = Expiry(expiry_date, position.get("expiry_type", "WEEKLY"), expiry_date)
             lot_size = int(position["lot_size"])
             price = None
-            if leg.get("order_type", "LIMIT") == "LIMIT":
-                quote = self.market.quote(plan["underlying"], expiry.date, Decimal(str(position["strike"])), position["option_type"], self.clock.now())
+            if order_type == "LIMIT":
+                quote = self.market.quote(plan["underlying"], expiry.date, Decimal(str(position["strike"])), position["option_type"], now)
                 price = limit_price(quote, side, Decimal(str(leg.get("exit_slippage", 0))),
                                     None if leg.get("exit_max_slippage") is None else Decimal(str(leg["exit_max_slippage"])), tick)
-            for lots in slices(abs(position["net"]) // lot_size, lot_size, instrument.freeze_quantity):
+            for lots in slices(abs(quantity) // lot_size, lot_size, instrument.freeze_quantity):
                 orders.append(PlannedOrder(
-                    underlying=plan["underlying"], client_id=client_id, broker=position["broker"], leg_no=int(position["leg_no"]),
+                    underlying=plan["underlying"], client_id=client_id, broker=position["broker"], leg_no=leg_no,
                     slice_no=len(orders) + 1, transaction_type=side, option_type=position["option_type"],
-                    strike=Decimal(str(position["strike"])), expiry=expiry, tradingsymbol=symbol, lots=lots,
-                    lot_size=lot_size, quantity=lots * lot_size, order_type=leg.get("order_type", "LIMIT"), price=price,
-                    tag=order_tag(ref.sort_key, client_id, int(position["leg_no"]), len(orders) + 1),
+                    strike=Decimal(str(position["strike"])), expiry=expiry, tradingsymbol=position["tradingsymbol"], lots=lots,
+                    lot_size=lot_size, quantity=lots * lot_size, order_type=order_type, price=price,
+                    tag=order_tag(ref.sort_key, client_id, leg_no, len(orders) + 1),
                 ))
-        return orders
+        return orders, accounts
 
-    def _risk_refusal(self, ref: ExecutionRef, allocation: dict, orders: list[PlannedOrder]) -> str | None:
+    def _risk_refusal(self, ref: ExecutionRef, allocation: dict, orders: list[PlannedOrder], broker: Broker) -> str | None:
         limits = allocation.get("risk_limits") or {}
+        client_id = orders[0].client_id
         if limits.get("max_daily_trades") is not None:
             today, _ = self.repository.query_prefix(ref.user_id, f"ORDER#{ref.execution_date.replace('-', '')}#",
-                                                    filters={"strategy_id": ref.strategy_id, "client_id": orders[0].client_id})
-            sent = sum(1 for item in today if item.get("status") != "REJECTED")
+                                                    filters={"strategy_id": ref.strategy_id, "client_id": client_id})
+            sent = sum(1 for item in today if item.get("status") not in ("REJECTED", "FAILED"))
             if sent + len(orders) > int(limits["max_daily_trades"]):
                 return f"max_daily_trades {limits['max_daily_trades']}: {sent} sent today and {len(orders)} more planned"
         if limits.get("max_position_value") is not None:
             value = sum((o.price or Decimal(0)) * o.quantity for o in orders)
             if value > Decimal(str(limits["max_position_value"])):
                 return f"max_position_value {limits['max_position_value']}: these orders are worth {value}"
+        if limits.get("max_daily_loss") is not None:
+            now = self.clock.now()
+            held = self.book.held(ref.user_id, ref.strategy_id, client_id)
+            marks = {p[keys.SK]: self.market.quote(p["underlying"], date.fromisoformat(p["expiry"]), Decimal(str(p["strike"])),
+                                                   p["option_type"], now).last
+                     for p in held if int(p["quantity"]) and not expired(p, now)}
+            loss = -day_pnl(held, marks, ist_date(now))
+            if loss >= Decimal(str(limits["max_daily_loss"])):
+                return f"max_daily_loss {limits['max_daily_loss']}: this account has lost {loss.quantize(Decimal('0.01'))} on the strategy today"
+        if limits.get("max_margin_utilization") is not None:
+            try:
+                used = broker.margin_utilization([self._request(order, allocation.get("product")) for order in orders])
+            except Exception as error:
+                return f"max_margin_utilization {limits['max_margin_utilization']}: the margin could not be checked ({error})"
+            if used > Decimal(str(limits["max_margin_utilization"])):
+                return f"max_margin_utilization {limits['max_margin_utilization']}%: these orders would use {used}% of the account's margin"
         return None
 
     # -- sending -------------------------------------------------------------------------------
-    def _place(self, ref: ExecutionRef, allocation: dict, order: PlannedOrder) -> dict[str, Any]:
+    def _terms(self, plan: dict, allocation: dict) -> dict[str, Any]:
+        return {"product": allocation.get("product") or plan.get("product") or "NRML", "mode": allocation.get("mode", "PAPER"),
+                "max_daily_loss": (allocation.get("risk_limits") or {}).get("max_daily_loss"),
+                "legs": {int(leg["leg_no"]): leg for leg in plan.get("legs", [])}}
+
+    def _place(self, ref: ExecutionRef, broker: Broker, order: PlannedOrder, terms: dict) -> dict[str, Any]:
         key = order_key(ref.execution_date, order.tag)
         try:
-            self.repository.commit([db.put_new(self._item(ref, order, "INTENT"), Conflict("intent exists"))])
+            self.repository.commit([db.put_new(self._item(ref, order, "INTENT", terms), Conflict("intent exists"))])
             known = None
         except Conflict:
             known = self.repository.get(ref.user_id, key)
             if known and known.get("status") not in ("INTENT",):
                 return _outcome(known)
-        try:
-            broker = self.broker_for(ref.user_id, order.client_id, order.broker, allocation.get("mode", "PAPER"))
-        except Exception as error:
-            return self._record(ref, order, status="FAILED", reason=str(error))
         placed = None
         if known is not None:
             placed = next(iter(broker.orders_by_tag(order.tag)), None)  # sent before, by a run that did not finish
         if placed is None:
             try:
-                placed = broker.place_order(self._request(order))
+                placed = broker.place_order(self._request(order, terms["product"]))
             except Exception as error:
                 # A timeout may hide an order the broker accepted: its tag says whether it did.
                 placed = next(iter(_safely(lambda: broker.orders_by_tag(order.tag))), None)
                 if placed is None:
-                    return self._record(ref, order, status="FAILED", reason=f"{type(error).__name__}: {error}")
-        return self._record(ref, order, status=placed.status, broker_order=placed)
+                    return self._record(ref, order, "FAILED", terms, reason=f"{type(error).__name__}: {error}")
+        return self._record(ref, order, placed.status, terms, broker_order=placed)
 
-    def _request(self, order: PlannedOrder) -> OrderRequest:
+    def _request(self, order: PlannedOrder, product: str | None) -> OrderRequest:
         return OrderRequest(
             tradingsymbol=order.tradingsymbol, underlying=order.underlying, expiry=order.expiry.date, strike=order.strike,
             option_type=order.option_type, transaction_type=order.transaction_type, quantity=order.quantity,
-            order_type=order.order_type, price=order.price, tag=order.tag,
+            order_type=order.order_type, price=order.price, tag=order.tag, product=product or "NRML",
         )
 
-    def _item(self, ref: ExecutionRef, order: PlannedOrder, status: str) -> dict[str, Any]:
+    def _item(self, ref: ExecutionRef, order: PlannedOrder, status: str, terms: dict) -> dict[str, Any]:
+        now = self.clock.now()
+        sort_key = order_key(ref.execution_date, order.tag)
+        leg = terms["legs"].get(order.leg_no, {})
         return {
-            keys.PK: ref.user_id, keys.SK: order_key(ref.execution_date, order.tag), "entity_type": "ORDER",
+            keys.PK: ref.user_id, keys.SK: sort_key, "entity_type": "ORDER",
+            **keys.order_index(order_bucket_start(now), ref.user_id, order.client_id, sort_key),
             "strategy_id": ref.strategy_id, "execution_key": ref.sort_key, "execution_type": ref.execution_type,
             "underlying": order.underlying,
             "client_id": order.client_id, "broker": order.broker, "leg_no": order.leg_no, "slice_no": order.slice_no,
@@ -236,23 +296,35 @@ class StrategyExecutor:
             "transaction_type": order.transaction_type, "option_type": order.option_type, "strike": order.strike,
             "expiry": order.expiry.date.isoformat(), "expiry_type": order.expiry.type, "tradingsymbol": order.tradingsymbol,
             "order_type": order.order_type, "price": order.price, "tag": order.tag, "status": status,
-            "placed_at": utc_iso(self.clock.now()),
+            "product": terms["product"], "mode": terms["mode"], "max_daily_loss": terms["max_daily_loss"],
+            "stop_loss": leg.get("stop_loss"), "stop_loss_type": leg.get("stop_loss_type", "POINTS"),
+            "placed_at": utc_iso(now),
         }
 
-    def _record(self, ref, order: PlannedOrder, status: str, reason: str | None = None, broker_order: BrokerOrder | None = None) -> dict:
-        item = self._item(ref, order, status)
+    def _record(self, ref, order: PlannedOrder, status: str, terms: dict, reason: str | None = None,
+                broker_order: BrokerOrder | None = None) -> dict:
+        item = self._item(ref, order, status, terms)
         if reason:
             item["reason"] = reason
         if broker_order is not None:
             item["broker_order_id"] = broker_order.order_id
             item["fill_price"] = broker_order.average_price
             item["status_message"] = broker_order.status_message
-        self.repository.commit([db.put(item)])
+        if status == "COMPLETE" and item.get("fill_price") is not None:
+            self.book.record_fill(item)  # the order and the position it moves, together and once
+        else:
+            self.repository.commit([db.put(item)])
         return _outcome(item)
 
 
+def order_bucket_start(moment) -> str:
+    """The UTC minute (YYYYMMDDHHMM) starting the ORDER_BUCKET_MINUTES bucket `moment` falls in."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.replace(minute=utc.minute - utc.minute % keys.ORDER_BUCKET_MINUTES, second=0, microsecond=0).strftime("%Y%m%d%H%M")
+
+
 def _outcome(item: dict) -> dict[str, Any]:
-    return {key: item.get(key) for key in ("client_id", "leg_no", "tag", "status", "quantity", "transaction_type",
+    return {key: item.get(key) for key in ("client_id", "leg_no", "tradingsymbol", "tag", "status", "quantity", "transaction_type",
                                            "fill_price", "broker_order_id", "reason")}
 
 

@@ -74,3 +74,42 @@ def schedule_index(execution_type: str, weekday: str, hhmm: str, user_id: str, s
         GSI2_PK: schedule_slot(execution_type, weekday, hhmm, schedule_shard(strategy_id)),
         GSI2_SK: f"{user_id}#{strategy_id}",
     }
+
+
+# Open positions across every user, for the minute-by-minute stop-loss watch: a sparse GSI2
+# partition set (an item is in it only while its quantity is not zero), sharded like the schedule
+# so one watch costs the same SCHEDULE_SHARDS queries however many users hold positions.
+def positions_of(strategy_id: str, client_id: str | None = None) -> str:
+    return f"POSITION#{strategy_id}#" if client_id is None else f"POSITION#{strategy_id}#{client_id}#"
+
+
+def position(strategy_id: str, client_id: str, leg_no: int, tradingsymbol: str) -> str:
+    return f"{positions_of(strategy_id, client_id)}{leg_no:02d}#{tradingsymbol}"
+
+
+def open_positions(shard: int) -> str:
+    return f"OPEN_POSITIONS#{shard:02d}"
+
+
+def open_position_index(user_id: str, strategy_id: str, sort_key: str) -> dict[str, str]:
+    return {GSI2_PK: open_positions(schedule_shard(f"{user_id}#{strategy_id}")), GSI2_SK: f"{user_id}#{sort_key}"}
+
+
+# Orders by the 5-minute bucket they were placed in, for the duplicate-order reconciliation across
+# every user (GSI1, overloaded): the last few minutes cost 2 buckets x SCHEDULE_SHARDS queries.
+ORDER_BUCKET_MINUTES = 5
+
+
+def order_bucket(bucket_start: str, shard: int) -> str:
+    """bucket_start: YYYYMMDDHHMM (UTC) of the bucket's first minute."""
+    return f"ORDERS#{bucket_start}#{shard:02d}"
+
+
+def order_index(bucket_start: str, user_id: str, client_id: str, sort_key: str) -> dict[str, str]:
+    return {GSI1_PK: order_bucket(bucket_start, schedule_shard(f"{user_id}#{client_id}")), GSI1_SK: f"{user_id}#{sort_key}"}
+
+
+def metrics_of(strategy_id: str, client_id: str | None = None) -> str:
+    """Performance metrics live beside the strategy and allocation, never inside them: the
+    configuration's versioned writes would otherwise overwrite what executions add."""
+    return f"METRICS#{strategy_id}" if client_id is None else f"METRICS#{strategy_id}#{client_id}"

@@ -157,6 +157,9 @@ class BrokerAccountCreate(ApiModel):
         "PAPER", description="PAPER unless LIVE is asked for explicitly"
     )
     display_name: Annotated[str, Field(max_length=100)] | None = None
+    paper_funds: PositiveMoney = Field(
+        Decimal("1000000"), description="Funds of a PAPER account in rupees, against which margin utilization is measured"
+    )
 
 
 class BrokerAccount(BrokerAccountCreate, StoredModel):

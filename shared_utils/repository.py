@@ -173,12 +173,16 @@ class ConfigurationRepository:
 
     def query_schedule_slot(self, execution_type: str, weekday: str, hhmm: str, shard: int) -> list[dict[str, Any]]:
         """Every schedule item in one shard of one slot, across all users (GSI2)."""
+        return self.query_index(keys.GSI2, keys.GSI2_PK, keys.schedule_slot(execution_type, weekday, hhmm, shard))
+
+    def query_index(self, index: str, partition_attribute: str, partition: str) -> list[dict[str, Any]]:
+        """Every item of one partition of a global index, across all users."""
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": keys.GSI2,
-            "KeyConditionExpression": "#pk = :slot",
-            "ExpressionAttributeNames": {"#pk": keys.GSI2_PK},
-            "ExpressionAttributeValues": serialize({":slot": keys.schedule_slot(execution_type, weekday, hhmm, shard)}),
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :partition",
+            "ExpressionAttributeNames": {"#pk": partition_attribute},
+            "ExpressionAttributeValues": serialize({":partition": partition}),
         }
         items: list[dict[str, Any]] = []
         while True:

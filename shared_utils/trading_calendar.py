@@ -41,11 +41,13 @@ class TradingCalendar:
         opens: time,
         closes: time,
         phases: list[tuple[str, time, time]],
+        square_off_before_close: timedelta = timedelta(minutes=10),
     ):
         self.holidays = holidays
         self.special_sessions = special_sessions
         self.opens, self.closes = opens, closes
         self.phases = phases
+        self.square_off_before_close = square_off_before_close
 
     # -- days ----------------------------------------------------------------------------------
     def is_trading_day(self, day: date) -> bool:
@@ -93,6 +95,11 @@ class TradingCalendar:
         session = self.session_on(local.date())
         return session is not None and session.opens <= local.time() < session.closes
 
+    def square_off_at(self, day: date) -> datetime | None:
+        """When intraday (MIS) positions of that day's session are closed by the platform."""
+        session = self.session_on(day)
+        return None if session is None else session.close_at() - self.square_off_before_close
+
     @classmethod
     def from_file(cls, path: Path) -> "TradingCalendar":
         raw = json.loads(path.read_text())
@@ -108,6 +115,7 @@ class TradingCalendar:
             opens=time.fromisoformat(session["open"]),
             closes=time.fromisoformat(session["close"]),
             phases=[(p["name"], time.fromisoformat(p["from"]), time.fromisoformat(p["to"])) for p in raw["phases"]],
+            square_off_before_close=timedelta(minutes=int(session["intraday_square_off_before_close_minutes"])),
         )
 
 

@@ -16,6 +16,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+import threading  # noqa: E402
 from datetime import datetime  # noqa: E402
 
 import boto3  # noqa: E402
@@ -44,9 +45,29 @@ def clock():
     return FixedClock(MONDAY_BEFORE_OPEN)
 
 
+class OneRequestAtATime:
+    """DynamoDB applies each request atomically. Moto's in-process backend does not when threads
+    share it: a transaction deep-copies the table while another thread writes it, and its rollback
+    restores that copy. Through this wrapper requests run one at a time, as each one does in DynamoDB,
+    so tests of concurrent executors test our conditions, not moto's thread safety."""
+
+    def __init__(self, client):
+        self._client, self._lock = client, threading.Lock()
+
+    def __getattr__(self, name):
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def one_at_a_time(*args, **kwargs):
+            with self._lock:
+                return attribute(*args, **kwargs)
+        return one_at_a_time
+
+
 @pytest.fixture
 def repository(dynamodb):
-    return ConfigurationRepository(dynamodb, TABLE_NAME)
+    return ConfigurationRepository(OneRequestAtATime(dynamodb), TABLE_NAME)
 
 
 @pytest.fixture

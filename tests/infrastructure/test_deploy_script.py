@@ -21,7 +21,7 @@ def test_a_missing_or_unknown_environment_is_refused(arguments, message):
     assert result.returncode == 2 and message in result.stderr
 
 
-def test_an_aws_environment_is_refused_while_wired_handlers_are_missing():
+def test_an_aws_environment_without_credentials_is_refused_before_anything_slow_runs():
     result = deploy("-e", "dev")
     assert result.returncode == 2
-    assert "not built yet" in result.stderr and "check_stop_loss" in result.stderr
+    assert "no AWS credentials" in result.stderr and "deploying" not in result.stderr

@@ -133,9 +133,7 @@ def test_the_master_timer_is_standard_and_waits_for_an_absolute_timestamp(dev, c
 def test_the_daily_start_is_0330_utc_on_weekdays_and_targets_the_timer_starter(dev):
     (rule,) = [r for r in resources(dev, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
     assert rule["Properties"]["ScheduleExpression"] == "cron(30 3 ? * MON-FRI *)"
-    # Off until the engine's handlers exist (tests/unit/test_wiring.py lists them): a timer started
-    # without them would fail every trading day.
-    assert rule["Properties"]["State"] == "DISABLED"
+    assert rule["Properties"]["State"] == "ENABLED"
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [_function_logical_id(dev, "timer_starter"), "Arn"]}
 

@@ -12,7 +12,8 @@ from tests.journey import ALLOCATIONS, BASKET, BROKER_ACCOUNTS, LEGS, STRATEGY
 
 
 # Collaborators the handlers build once per process; each test has its own moto table.
-CACHED_FACTORIES = (common.configuration, common.market, common.executor, common.execution_queries)
+CACHED_FACTORIES = (common.configuration, common.market, common.executor, common.execution_queries,
+                    common.position_watch, common.order_reconciliation)
 
 
 class StubVerifier:

@@ -163,3 +163,36 @@ def test_an_unexpected_error_after_the_claim_finishes_the_execution_as_failed_wi
     result = runner.execute(ref)
     assert result["status"] == "FAILED" and "table unavailable" in result["failures"][0]["reason"]
     assert repository.get("sub-alice", ref.sort_key)["status"] == "FAILED"
+
+
+def test_orders_that_would_use_more_margin_than_the_allocation_allows_are_not_sent(service, repository):
+    from shared_utils.models import BrokerAccountCreate
+
+    strategy_id = iron_condor(service, "sub-alice")
+    service.update_allocation("sub-alice", strategy_id, "ANGELONE456", AllocationUpdate(risk_limits=RiskLimits(max_margin_utilization=1)))
+    clock = FixedClock(MONDAY_0930)
+    result = executor(repository, clock).execute(scheduled(repository, MONDAY_0930))
+    assert (result["status"], result["successful_orders"], result["failed_orders"]) == ("PARTIAL", 4, 4)
+    reasons = {f["client_id"]: f["reason"] for f in result["failures"]}
+    assert list(reasons) == ["ANGELONE456"] and reasons["ANGELONE456"].startswith("max_margin_utilization 1%: these orders would use")
+    assert paper_book(repository, clock, "ANGELONE456").order_book() == []
+    assert BrokerAccountCreate(client_id="X1", broker="zerodha").paper_funds == 1000000
+
+
+def test_an_account_that_has_lost_its_daily_limit_enters_nothing_more_that_day(service, repository):
+    from shared_utils.execution_queries import ExecutionQueries
+    from tests.integration.test_position_watch import Shocked
+
+    strategy_id = iron_condor(service, "sub-alice")
+    service.update_allocation("sub-alice", strategy_id, "ZERODHA123", AllocationUpdate(risk_limits=RiskLimits(max_daily_loss=1000)))
+    executor(repository, FixedClock(MONDAY_0930)).execute(scheduled(repository, MONDAY_0930))
+    at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
+    shocked = Shocked(MARKET, "PUT", 4, at)
+
+    def paper(user_id, client_id, broker, mode):
+        return PaperBroker(repository, shocked, CATALOG, CALENDAR, FixedClock(at), user_id, client_id)
+    again = StrategyExecutor(repository, shocked, CATALOG, ExpiryCalendar(CALENDAR), FixedClock(at), paper)
+    result = ExecutionQueries(repository, FixedClock(at), shocked, again).run_now("sub-alice", strategy_id, "entry", force=True)
+    reasons = {f["client_id"]: f["reason"] for f in result["failures"]}
+    assert list(reasons) == ["ZERODHA123"] and reasons["ZERODHA123"].startswith("max_daily_loss 1000: this account has lost")
+    assert result["successful_orders"] == 4  # Angel One has no daily limit

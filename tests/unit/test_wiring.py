@@ -50,26 +50,16 @@ def test_stack_names_follow_the_spec():
     assert load().stack_name("dev") == "ql-algo-trading-dev-options-trading-stack"
 
 
-# Wired in the stack (issue 3), written with the execution engine (issue 5). Each one that lands
-# must leave this set, and deploy.sh refuses to deploy while it is not empty.
-AWAITING_THE_ENGINE = {
-    "check_stop_loss",
-    "check_duplicate_orders",
-    "refresh_market_data",
-}
-
-
 def _module_file(function: str) -> Path:
     module = load().functions[function]["handler"].rsplit(".", 1)[0]
     return ROOT / (module.replace(".", "/") + ".py")
 
 
-def test_every_wired_handler_exists_except_the_engines_still_to_come():
-    missing = {name for name in load().functions if not _module_file(name).exists()}
-    assert missing == AWAITING_THE_ENGINE
+def test_every_wired_handler_exists():
+    assert [name for name in load().functions if not _module_file(name).exists()] == []
 
 
-@pytest.mark.parametrize("function", sorted(set(load().functions) - AWAITING_THE_ENGINE))
+@pytest.mark.parametrize("function", sorted(load().functions))
 def test_every_existing_handler_imports_and_is_callable(function):
     assert callable(load().handler(function))
 
@@ -86,3 +76,12 @@ def test_every_event_rule_and_state_machine_names_a_wired_function():
     assert {schedule["target"] for schedule in raw["schedules"].values()} <= names
     uses = {use for function in raw["functions"].values() for use in function.get("uses", [])}
     assert uses <= {"table", "event_bus", "master_timer", "execution_workflow"}
+
+
+def test_a_wired_function_without_code_is_named_so_deploy_sh_refuses_it(monkeypatch):
+    from cdk_stack import config
+
+    raw = {**config.wiring(), "functions": {**config.wiring()["functions"],
+                                            "forgotten": {"handler": "lambda_functions.forgotten.lambda_handler"}}}
+    monkeypatch.setattr(config, "wiring", lambda: raw)
+    assert config.missing_handlers() == ["forgotten"]
