@@ -82,7 +82,8 @@ def _function_logical_id(template, wiring_name: str) -> str:
 
 def test_the_four_rules_route_the_specs_events_to_their_handlers(dev):
     (bus_id,) = resources(dev, "AWS::Events::EventBus")
-    rules = [r for r in resources(dev, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    rules = [r for r in resources(dev, "AWS::Events::Rule").values()
+             if "EventPattern" in r["Properties"] and r["Properties"]["Targets"][0]["Arn"].get("Fn::GetAtt")]
     assert len(rules) == 4
     types = json.loads((ROOT / WIRING["events"]["types"]).read_text())["types"]
     expected = {(types[r["event"]]["source"], types[r["event"]]["detail_type"]): r["target"] for r in WIRING["events"]["rules"]}
@@ -100,6 +101,15 @@ def test_the_four_rules_route_the_specs_events_to_their_handlers(dev):
         (target,) = properties["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [_function_logical_id(dev, target_name), "Arn"]}
         assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+
+
+def test_duplicate_order_alerts_reach_the_alarm_topic(dev):
+    (topic_id,) = resources(dev, "AWS::SNS::Topic")
+    (rule,) = [r for r in resources(dev, "AWS::Events::Rule").values()
+               if r["Properties"].get("EventPattern", {}).get("detail-type") == ["Duplicate Order Detected"]]
+    assert rule["Properties"]["EventPattern"]["source"] == ["options.trading.validation"]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": topic_id} and "DeadLetterConfig" in target
 
 
 def _definition(outdir, machine) -> dict:
@@ -170,12 +180,12 @@ def test_prod_requires_mfa_and_threat_protection(templates):
     templates["dev"].has_resource_properties("AWS::Cognito::UserPool", {"MfaConfiguration": "OPTIONAL"})
 
 
-def test_alarms_publish_to_a_topic_whose_key_cloudwatch_may_use(dev):
+def test_alarms_and_alerts_publish_to_a_topic_whose_key_cloudwatch_and_eventbridge_may_use(dev):
     (topic,) = resources(dev, "AWS::SNS::Topic").values()
     key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
     key = resources(dev, "AWS::KMS::Key")[key_id]
     statements = key["Properties"]["KeyPolicy"]["Statement"]
-    assert any(s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+    assert any(s.get("Principal", {}).get("Service") == ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
                and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(s["Action"]) for s in statements)
     assert key["Properties"]["EnableKeyRotation"] is True
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": next(iter(resources(dev, "AWS::SNS::Topic")))}]
