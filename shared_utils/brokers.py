@@ -172,6 +172,8 @@ class PaperBroker:
         held: dict[tuple, list] = {}
         items, _ = self.repository.query_prefix(self.user_id, self._position_key(""))
         for position in (Position.model_validate(item) for item in items):
+            if position.expiry < ist_date(now):
+                continue  # settled by the exchange: it blocks nothing any more
             held[(position.underlying, position.expiry, position.option_type, position.strike)] = [position.quantity, position.average_price]
         for request in requests:
             key = (request.underlying, request.expiry, request.option_type, request.strike)

@@ -74,16 +74,17 @@ class StrategyExecutor:
         plan = record["plan"]
         claimed: list[dict] = []
         skipped: list[dict] = []
-        try:
-            if ref.execution_type == "ENTRY":
-                orders = self._entry_orders(ref, plan)
-                accounts = {a["client_id"]: a for a in plan["allocations"]}
-            else:
-                orders, accounts = self._exit_orders(ref, plan, claimed, skipped)
-        except (ValueError, KeyError) as error:
-            return self._finish(ref, record, [], [{"reason": f"could not plan the orders: {error}"}], skipped, started)
         outcomes, failures = [], []
         try:
+            try:
+                if ref.execution_type == "ENTRY":
+                    orders = self._entry_orders(ref, plan)
+                    accounts = {a["client_id"]: a for a in plan["allocations"]}
+                else:
+                    orders, accounts = self._exit_orders(ref, plan, claimed, skipped)
+            except Exception as error:
+                failures.append({"reason": f"could not plan the orders: {type(error).__name__}: {error}"})
+                orders, accounts = [], {}
             for client_id, account_orders in _by_account(orders).items():
                 allocation = accounts[client_id]
                 terms = self._terms(plan, allocation)
@@ -193,6 +194,10 @@ class StrategyExecutor:
                 skipped.append({"client_id": client_id, "leg_no": leg_no, "reason": "already being closed by another execution"})
                 continue
             claimed.append(position)
+            # What it holds now that it is ours: a fill may have landed between the read and the claim.
+            quantity = int((self.repository.get(ref.user_id, position[keys.SK]) or {"quantity": 0})["quantity"])
+            if quantity == 0:
+                continue
             accounts[client_id] = {"client_id": client_id, "broker": position["broker"], "mode": position.get("mode", "PAPER"),
                                    "product": position.get("product")}
             side = "BUY" if quantity < 0 else "SELL"
@@ -289,6 +294,7 @@ class StrategyExecutor:
         return {
             keys.PK: ref.user_id, keys.SK: sort_key, "entity_type": "ORDER",
             **keys.order_index(order_bucket_start(now), ref.user_id, order.client_id, sort_key),
+            **(keys.working_order_index(ref.user_id, order.client_id, sort_key) if status in ("INTENT", *WORKING) else {}),
             "strategy_id": ref.strategy_id, "execution_key": ref.sort_key, "execution_type": ref.execution_type,
             "underlying": order.underlying,
             "client_id": order.client_id, "broker": order.broker, "leg_no": order.leg_no, "slice_no": order.slice_no,
@@ -312,8 +318,13 @@ class StrategyExecutor:
             item["status_message"] = broker_order.status_message
         if status == "COMPLETE" and item.get("fill_price") is not None:
             self.book.record_fill(item)  # the order and the position it moves, together and once
-        else:
-            self.repository.commit([db.put(item)])
+            return _outcome(item)
+        try:
+            # Never over a record whose fill a reconciliation has applied meanwhile.
+            self.repository.commit([db.Write("Put", {keys.PK: ref.user_id, keys.SK: item[keys.SK]}, item=item,
+                                             condition="attribute_not_exists(position_applied)", on_condition_failure=Conflict("applied"))])
+        except Conflict:
+            return _outcome(self.repository.get(ref.user_id, item[keys.SK]))
         return _outcome(item)
 
 

@@ -109,6 +109,16 @@ def order_index(bucket_start: str, user_id: str, client_id: str, sort_key: str) 
     return {GSI1_PK: order_bucket(bucket_start, schedule_shard(f"{user_id}#{client_id}")), GSI1_SK: f"{user_id}#{sort_key}"}
 
 
+def working_orders(shard: int) -> str:
+    return f"WORKING_ORDERS#{shard:02d}"
+
+
+def working_order_index(user_id: str, client_id: str, sort_key: str) -> dict[str, str]:
+    """GSI2, sparse: an order is in it while it may still fill (INTENT, OPEN, TRIGGER_PENDING), so
+    reconciliation follows it however long it rests, not only in the last few minutes."""
+    return {GSI2_PK: working_orders(schedule_shard(f"{user_id}#{client_id}")), GSI2_SK: f"{user_id}#{sort_key}"}
+
+
 def metrics_of(strategy_id: str, client_id: str | None = None) -> str:
     """Performance metrics live beside the strategy and allocation, never inside them: the
     configuration's versioned writes would otherwise overwrite what executions add."""

@@ -1,6 +1,7 @@
 """The Check Duplicate Orders handler's work, every minute: the orders placed in the last few
-minutes, across every user (GSI1 time buckets: at most 2 x SCHEDULE_SHARDS queries), against each
-account's order book at its broker. Every order carries a tag derived from its execution, leg,
+minutes, across every user (GSI1 time buckets: at most 2 x SCHEDULE_SHARDS queries), and every
+order still working however old (a sparse GSI2 partition set: SCHEDULE_SHARDS queries), against
+each account's order book at its broker. Every order carries a tag derived from its execution, leg,
 account and slice, so the broker's orders with that tag are exactly the copies of it.
 
 - One copy: it is ours, and our record catches up with it. A resting order that has filled since
@@ -48,6 +49,7 @@ class ReconciliationResult:
     duplicates_cancelled: int = 0
     alerts: int = 0
     account_errors: list[str] = field(default_factory=list)
+    order_errors: list[str] = field(default_factory=list)
 
 
 class OrderReconciliation:
@@ -81,11 +83,14 @@ class OrderReconciliation:
                 # Ours is the copy our record names; failing that, the first placed.
                 found = sorted(copies.get(order["tag"], []),
                                key=lambda o: (o.order_id != order.get("broker_order_id"), o.placed_at, o.order_id))
-                self._catch_up(order, found[0] if found else None, now, result)
-                for extra in found[1:]:
-                    alert = self._duplicate(order, extra, broker, result)
-                    if alert:
-                        alerts.append(alert)
+                try:
+                    self._catch_up(order, found[0] if found else None, now, result)
+                    for extra in found[1:]:
+                        alert = self._duplicate(order, extra, broker, result)
+                        if alert:
+                            alerts.append(alert)
+                except Exception as error:  # one order must not keep the others unreconciled
+                    result.order_errors.append(f"{order['tag']}: {type(error).__name__}: {error}")
         if alerts:
             self.publish(alerts)
             result.alerts = len(alerts)
@@ -101,11 +106,17 @@ class OrderReconciliation:
             moment += timedelta(minutes=keys.ORDER_BUCKET_MINUTES)
         if order_bucket_start(now) not in buckets:
             buckets.append(order_bucket_start(now))
-        partitions = [keys.order_bucket(b, shard) for b in buckets for shard in range(keys.SCHEDULE_SHARDS)]
+        partitions = [(keys.GSI1, keys.GSI1_PK, keys.order_bucket(b, shard)) for b in buckets for shard in range(keys.SCHEDULE_SHARDS)]
+        # Orders still working, however long ago they were placed: they may yet fill or lapse.
+        partitions += [(keys.GSI2, keys.GSI2_PK, keys.working_orders(shard)) for shard in range(keys.SCHEDULE_SHARDS)]
         result.index_queries = len(partitions)
         with ThreadPoolExecutor(max_workers=min(16, len(partitions))) as pool:
-            found = pool.map(lambda p: self.repository.query_index(keys.GSI1, keys.GSI1_PK, p), partitions)
-        return [item for items in found for item in items if item.get("entity_type") == "ORDER" and not item.get("duplicate_of")]
+            found = pool.map(lambda p: self.repository.query_index(*p), partitions)
+        unique = {}
+        for item in (item for items in found for item in items):
+            if item.get("entity_type") == "ORDER" and not item.get("duplicate_of"):
+                unique[(item[keys.PK], item[keys.SK])] = item
+        return list(unique.values())
 
     # -- one copy: ours ------------------------------------------------------------------------
     def _catch_up(self, order: dict, placed: BrokerOrder | None, now: datetime, result: ReconciliationResult) -> None:
@@ -128,17 +139,24 @@ class OrderReconciliation:
             if self._move(order, placed.status, reason=placed.status_message, broker_order_id=placed.order_id):
                 result.ended_unfilled += 1
                 self._give_back_claim(order)
-        elif placed.status in WORKING and status == "INTENT":
+        elif placed.status in WORKING and status in ("INTENT", "FAILED"):
+            # FAILED too: a send that timed out and found nothing may have reached the broker after all.
             self._move(order, placed.status, broker_order_id=placed.order_id)
 
     def _move(self, order: dict, status: str, **fields) -> bool:
-        """Change our record's status, only from the one we read (a concurrent writer wins)."""
-        sets = ", ".join(f"{name} = :{name}" for name in fields if fields[name] is not None)
-        values = {f":{name}": value for name, value in fields.items() if value is not None}
+        """Change our record's status, only from the one we read (a concurrent writer wins). A
+        working order is in the working-orders index; any other leaves it."""
+        fields = {name: value for name, value in fields.items() if value is not None}
+        if status in WORKING:
+            fields.update(keys.working_order_index(order[keys.PK], order["client_id"], order[keys.SK]))
+        sets = "".join(f", #f{i} = :f{i}" for i in range(len(fields)))
+        names = {"#status": "status", **{f"#f{i}": name for i, name in enumerate(fields)}}
+        values = {":new": status, ":old": order["status"], **{f":f{i}": value for i, value in enumerate(fields.values())}}
+        removal = "" if status in WORKING else f" REMOVE {keys.GSI2_PK}, {keys.GSI2_SK}"
         try:
             self.repository.commit([db.update(
-                order[keys.PK], order[keys.SK], "SET #status = :new" + (f", {sets}" if sets else ""), "#status = :old",
-                Conflict("moved"), names={"#status": "status"}, values={":new": status, ":old": order["status"], **values},
+                order[keys.PK], order[keys.SK], "SET #status = :new" + sets + removal, "#status = :old",
+                Conflict("moved"), names=names, values=values,
             )])
             return True
         except Conflict:
@@ -159,7 +177,8 @@ class OrderReconciliation:
             except Exception:
                 extra = broker.order_status(extra.order_id)  # it filled or ended meanwhile: record what it is
         record = {
-            **{k: v for k, v in order.items() if k not in (keys.GSI1_PK, keys.GSI1_SK, "position_applied", "reason")},
+            **{k: v for k, v in order.items() if k not in (keys.GSI1_PK, keys.GSI1_SK, keys.GSI2_PK, keys.GSI2_SK,
+                                                           "position_applied", "reason")},
             keys.SK: f"{order[keys.SK]}#DUPLICATE#{extra.order_id}", "duplicate_of": order["tag"],
             "status": extra.status, "broker_order_id": extra.order_id, "fill_price": extra.average_price,
             "status_message": extra.status_message, "placed_at": extra.placed_at,

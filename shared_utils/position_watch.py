@@ -8,13 +8,16 @@ each one that must go:
 - its allocation's max_daily_loss is reached: everything the strategy holds on that account goes.
 
 Each close is an execution with a deterministic key, created by a conditional write, so a breach
-closes its position once however many watches see it; a close that failed is tried again the next
-minute under a new attempt number, at most MAX_ATTEMPTS times. A position another execution is
+closes its position once however many watches see it; a close that failed, or that found the
+position claimed by another close which then failed, is tried again the next minute under a new
+attempt number, at most MAX_ATTEMPTS times. One position or close that fails never stops the watch
+over the others: it is reported in the result. A position another execution is
 closing is left to it. A contract past its expiry is settled at its intrinsic value, as the exchange
 settles index options in cash.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -43,6 +46,7 @@ class WatchResult:
     settled: list[str] = field(default_factory=list)
     left_to_other_closes: int = 0
     executions: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "executions": [{k: v for k, v in e.items() if k != "failures"} for e in self.executions]}
@@ -63,6 +67,13 @@ def breached(position: dict[str, Any], last: Decimal) -> bool:
     return last >= level if int(position["quantity"]) < 0 else last <= level
 
 
+def _closed_nothing(record: dict[str, Any]) -> bool:
+    """A close that found its positions claimed by another close and sent nothing: if they are
+    still open (the other close failed), this one must be made again."""
+    results = record.get("execution_results") or {}
+    return record.get("status") == "COMPLETED" and not results.get("successful_orders") and bool(results.get("skipped"))
+
+
 class PositionWatch:
     def __init__(self, book: PositionBook, executor: StrategyExecutor, market: MarketDataProvider,
                  calendar: TradingCalendar, clock: Clock):
@@ -78,12 +89,15 @@ class PositionWatch:
         live, marks, chains = [], {}, {}
         for position in self.book.open_everywhere():
             result.positions_watched += 1
-            if expired(position, now):
-                if self.book.settle(position, self._intrinsic(position), "expired: settled at intrinsic value") is not None:
-                    result.settled.append(position[keys.SK])
-                continue
-            live.append(position)
-            marks[(position[keys.PK], position[keys.SK])] = self._last(position, chains, now)
+            try:  # one position the market cannot price must not leave the others unwatched
+                if expired(position, now):
+                    if self.book.settle(position, self._intrinsic(position), "expired: settled at intrinsic value") is not None:
+                        result.settled.append(position[keys.SK])
+                    continue
+                marks[(position[keys.PK], position[keys.SK])] = self._last(position, chains, now)
+                live.append(position)
+            except Exception as error:
+                result.errors.append(f"{position[keys.PK]} {position[keys.SK]}: {type(error).__name__}: {error}")
 
         closes: dict[str, dict[str, Any]] = {}  # base execution key -> what to close and why
         for position in live:
@@ -95,7 +109,10 @@ class PositionWatch:
                 key = f"EXECUTION_EXIT#{strategy_id}#{today:%Y%m%d}#SQUARE_OFF"
                 closes.setdefault(key, self._close(position, "EXIT", None, f"intraday square-off at {square_off:%H:%M} IST", result.square_offs))
             elif breached(position, last):
-                key = f"EXECUTION_STOP_LOSS#{strategy_id}#{today:%Y%m%d}#{position['client_id']}#{int(position['leg_no']):02d}"
+                # One stop per position held: the contract and when it was opened name it, so a
+                # re-entry on the same leg the same day has a stop of its own.
+                opened = hashlib.sha256(f"{position['tradingsymbol']}|{position.get('opened_at')}".encode()).hexdigest()[:8]
+                key = f"EXECUTION_STOP_LOSS#{strategy_id}#{today:%Y%m%d}#{position['client_id']}#{int(position['leg_no']):02d}#{opened}"
                 reason = (f"stop loss: last {last} reached {stop_level(position).quantize(Decimal('0.05'))} "
                           f"({position['stop_loss']} {position.get('stop_loss_type', 'POINTS').lower()} from {Decimal(str(position['average_price'])).quantize(Decimal('0.01'))})")
                 closes.setdefault(key, self._close(position, "STOP_LOSS", {"client_id": position["client_id"], "position_key": position[keys.SK]},
@@ -114,7 +131,11 @@ class PositionWatch:
                                                    f"max_daily_loss {limit}: lost {loss.quantize(Decimal('0.01'))} today", result.daily_loss_exits))
 
         for base_key, close in closes.items():
-            outcome = self._execute_once(base_key, close, now)
+            try:
+                outcome = self._execute_once(base_key, close, now)
+            except Exception as error:
+                result.errors.append(f"{base_key}: {type(error).__name__}: {error}")
+                continue
             if outcome is not None:
                 close["counted_in"].append(base_key)
                 result.executions.append(outcome)
@@ -138,12 +159,17 @@ class PositionWatch:
         underlying, expiry = position["underlying"], date.fromisoformat(position["expiry"])
         strike, option_type = Decimal(str(position["strike"])), position["option_type"]
         if (underlying, expiry) not in chains:
-            chains[(underlying, expiry)] = self.market.chain(underlying, expiry, now)
-        chain: OptionChain = chains[(underlying, expiry)]
+            try:
+                chains[(underlying, expiry)] = self.market.chain(underlying, expiry, now)
+            except Exception:
+                chains[(underlying, expiry)] = None  # price each position on its own instead
+        chain: OptionChain | None = chains[(underlying, expiry)]
         try:
-            return chain.quote(strike, option_type).last
+            if chain is not None:
+                return chain.quote(strike, option_type).last
         except KeyError:  # a strike the chain no longer lists (far from the money now)
-            return self.market.quote(underlying, expiry, strike, option_type, now).last
+            pass
+        return self.market.quote(underlying, expiry, strike, option_type, now).last
 
     def _intrinsic(self, position: dict) -> Decimal:
         expiry = date.fromisoformat(position["expiry"])
@@ -169,7 +195,7 @@ class PositionWatch:
                 self.executor.repository.commit([db.put_new(record, Conflict("exists"))])
             except Conflict:
                 existing = self.executor.repository.get(close["user_id"], key) or {}
-                if existing.get("status") in FINISHED_BADLY:
+                if existing.get("status") in FINISHED_BADLY or _closed_nothing(existing):
                     continue
                 return None  # closing now, or closed already
             return self.executor.execute(ExecutionRef(close["user_id"], key, close["strategy_id"], close["execution_type"], today.isoformat()))

@@ -7,7 +7,9 @@ index that the stop-loss watch reads; at zero it leaves it.
 
 Closing is claimed: an exit, a stop loss or the intraday square-off marks the position with its
 execution key before it sends a closing order, so two of them in the same minute never both close
-it (which would turn a short into a long). A close that did not fill gives the claim back.
+it (which would turn a short into a long). A close that did not fill gives the claim back. Claims
+move the position's version, so a fill netted from an older read is netted again, never written
+over a claim.
 """
 from __future__ import annotations
 
@@ -66,7 +68,8 @@ class PositionBook:
             current = self.repository.get(user_id, key)
             position = self._netted(current, order, key)
             realised_now = position.pop("realised_now")
-            marked = {**order, "position_applied": True}
+            # A filled order is no longer working: it leaves the working-orders index.
+            marked = {**{k: v for k, v in order.items() if k not in (keys.GSI2_PK, keys.GSI2_SK)}, "position_applied": True}
             writes = [
                 db.Write("Put", {keys.PK: user_id, keys.SK: order[keys.SK]}, item=marked,
                          condition="attribute_not_exists(position_applied)", on_condition_failure=AlreadyApplied("applied")),
@@ -130,9 +133,9 @@ class PositionBook:
     def claim(self, position: dict[str, Any], execution_key: str) -> bool:
         try:
             self.repository.commit([db.update(
-                position[keys.PK], position[keys.SK], "SET closing_by = :key, closing_since = :now",
+                position[keys.PK], position[keys.SK], "SET closing_by = :key, closing_since = :now, #version = #version + :one",
                 "quantity <> :zero AND (attribute_not_exists(closing_by) OR closing_by = :key)", Conflict("claimed"),
-                values={":key": execution_key, ":now": utc_iso(self.clock.now()), ":zero": 0},
+                names={"#version": "version"}, values={":key": execution_key, ":now": utc_iso(self.clock.now()), ":zero": 0, ":one": 1},
             )])
             return True
         except Conflict:
@@ -141,8 +144,8 @@ class PositionBook:
     def release(self, user_id: str, position_key: str, execution_key: str) -> None:
         try:
             self.repository.commit([db.update(
-                user_id, position_key, "REMOVE closing_by, closing_since", "closing_by = :key", Conflict("not ours"),
-                values={":key": execution_key},
+                user_id, position_key, "REMOVE closing_by, closing_since SET #version = #version + :one", "closing_by = :key",
+                Conflict("not ours"), names={"#version": "version"}, values={":key": execution_key, ":one": 1},
             )])
         except Conflict:
             pass  # claimed by someone else, or the position went flat: nothing of ours to give back

@@ -157,12 +157,26 @@ def test_an_account_whose_broker_cannot_be_reached_is_reported_and_the_others_re
     assert result.account_errors == ["ANGELONE456: ConnectionError: Angel One is down"]
 
 
-def test_orders_older_than_the_lookback_are_left_alone(service, repository):
+def test_finished_orders_older_than_the_lookback_are_left_alone(service, repository):
     iron_condor(service, "sub-alice")
     executor, broker_for = executor_with(SendsTwice, repository, FixedClock(MONDAY_0930))
     executor.execute(scheduled(repository, MONDAY_0930))
     result = reconciliation(repository, FixedClock(MONDAY_0930 + timedelta(minutes=11)), broker_for, []).run()
-    assert result.orders_checked == 0 and result.index_queries == 2 * keys.SCHEDULE_SHARDS
+    # Two time buckets and the working orders: the same queries however many users there are.
+    assert result.orders_checked == 0 and result.index_queries == 3 * keys.SCHEDULE_SHARDS
+
+
+def test_an_order_still_working_is_followed_however_long_it_rests(service, repository):
+    strategy_id = iron_condor(service, "sub-alice")
+    Rests.filled_later = False
+    executor, broker_for = executor_with(Rests, repository, FixedClock(MONDAY_0930))
+    executor.execute(scheduled(repository, MONDAY_0930))
+    an_hour_later = FixedClock(MONDAY_0930 + timedelta(hours=1))
+    assert reconciliation(repository, an_hour_later, broker_for, []).run().orders_checked == 4  # the 4 resting buys
+    Rests.filled_later = True
+    assert reconciliation(repository, an_hour_later, broker_for, []).run().filled_since == 4
+    assert positions(repository, strategy_id)[("ANGELONE456", 4)] == 260
+    assert reconciliation(repository, an_hour_later, broker_for, []).run().orders_checked == 0  # none working now
 
 
 class Counting:

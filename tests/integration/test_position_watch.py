@@ -81,7 +81,8 @@ def test_a_breached_stop_loss_closes_that_leg_on_each_account_once(service, repo
     _, watch = engine(repository, FixedClock(at), calls_jump)
     result = watch.run()
     # The short calls (leg 3, 50 points) stop out; the long calls only gained; the puts did not move.
-    assert sorted(result.stop_losses) == [f"EXECUTION_STOP_LOSS#{strategy_id}#20260302#{a}#03" for a in sorted(ACCOUNTS)]
+    prefixes = [f"EXECUTION_STOP_LOSS#{strategy_id}#20260302#{a}#03#" for a in sorted(ACCOUNTS)]
+    assert [key[:-8] for key in sorted(result.stop_losses)] == prefixes
     assert all(e["status"] == "COMPLETED" for e in result.executions)
     positions = held(repository, strategy_id)
     assert positions[("ZERODHA123", 3)] == 0 and positions[("ANGELONE456", 3)] == 0
@@ -152,6 +153,50 @@ def test_a_position_being_closed_by_one_execution_is_not_closed_by_another(servi
     assert held(repository, strategy_id)[("ZERODHA123", 3)] == -65
     # The watch leaves it to the execution that claimed it, too.
     assert engine(repository, FixedClock(friday.replace(minute=21)))[1].run().left_to_other_closes == 1
+
+
+def test_a_stop_that_found_its_position_claimed_by_a_close_that_then_failed_is_made_again(service, repository):
+    strategy_id = entered(service, repository)
+    at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
+    calls_jump = Shocked(MARKET, "CALL", 4, at)
+    book = PositionBook(repository, FixedClock(at))
+    short_calls = [p for p in book.held("sub-alice", strategy_id) if int(p["leg_no"]) == 3]
+    watch = engine(repository, FixedClock(at), calls_jump)[1]
+    original = watch.book.open_everywhere
+
+    def read_then_another_close_claims():
+        positions = original()
+        for position in short_calls:
+            assert book.claim(position, "EXECUTION_EXIT#other")
+        return positions
+    watch.book.open_everywhere = read_then_another_close_claims
+    first = watch.run()
+    assert first.executions and all(e["successful_orders"] == 0 and e["skipped"] for e in first.executions)
+    for position in short_calls:  # ... and then fails, giving its claims back
+        book.release("sub-alice", position[keys.SK], "EXECUTION_EXIT#other")
+    second = engine(repository, FixedClock(at.replace(minute=1)), calls_jump)[1].run()
+    assert sorted(e["status"] for e in second.executions) == ["COMPLETED", "COMPLETED"]
+    assert all(e["successful_orders"] == 1 for e in second.executions)
+    assert held(repository, strategy_id)[("ZERODHA123", 3)] == 0
+
+
+def test_one_position_the_market_cannot_price_does_not_stop_the_watch(service, repository):
+    strategy_id = entered(service, repository)
+    at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
+
+    class PutsUnavailable(Shocked):
+        def chain(self, underlying, expiry, at):
+            raise TimeoutError("the market data provider timed out")
+
+        def quote(self, underlying, expiry, strike, option_type, at):
+            if option_type == "PUT":
+                raise TimeoutError("no quote")
+            return super().quote(underlying, expiry, strike, option_type, at)
+
+    result = engine(repository, FixedClock(at), PutsUnavailable(MARKET, "CALL", 4, at))[1].run()
+    assert len(result.errors) == 4 and all("TimeoutError" in e for e in result.errors)
+    assert len(result.stop_losses) == 2  # the calls were still watched and stopped
+    assert held(repository, strategy_id)[("ANGELONE456", 3)] == 0
 
 
 def test_an_expired_contract_is_settled_at_its_intrinsic_value_and_counted(service, repository):
