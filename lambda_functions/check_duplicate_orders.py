@@ -18,5 +18,5 @@ def lambda_handler(event, context):
     if result.account_errors:
         metrics.add_metric(name="ReconciliationAccountErrors", unit=MetricUnit.Count, value=len(result.account_errors))
         logger.warning("accounts not reconciled", extra={"errors": result.account_errors})
-    logger.info("order reconciliation", extra=result.__dict__)
+    logger.info("order reconciliation", extra={"result": result.__dict__})
     return result.__dict__

@@ -17,5 +17,5 @@ def lambda_handler(event, context):
     metrics.add_metric(name="StopLossesTriggered", unit=MetricUnit.Count, value=len(result.stop_losses))
     metrics.add_metric(name="IntradaySquareOffs", unit=MetricUnit.Count, value=len(result.square_offs))
     metrics.add_metric(name="DailyLossExits", unit=MetricUnit.Count, value=len(result.daily_loss_exits))
-    logger.info("position watch", extra=result.as_dict())
+    logger.info("position watch", extra={"result": result.as_dict()})
     return result.as_dict()

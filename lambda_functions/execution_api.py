@@ -52,6 +52,11 @@ def history(
     return _items(execution_queries().history(caller_id(router), strategy_id, from_date, to_date))
 
 
+@router.get("/options/reports/daily", tags=["Executions"], summary="A day's orders, fills, positions and P&L per strategy and account")
+def daily_report(date_: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")] = None) -> dict:
+    return _plain(execution_queries().daily_report(caller_id(router), date_ or today()))
+
+
 @router.get("/options/positions", tags=["Executions"], summary="Net positions per account and leg, with P&L")
 def positions(strategy_id: Annotated[str | None, Query()] = None, client_id: Annotated[str | None, Query()] = None) -> dict:
     return _items(execution_queries().positions(caller_id(router), strategy_id, client_id))

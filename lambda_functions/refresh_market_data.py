@@ -23,5 +23,5 @@ def lambda_handler(event, context):
     if result.failed:
         metrics.add_metric(name="ChainRefreshFailures", unit=MetricUnit.Count, value=len(result.failed))
         logger.warning("chains not refreshed", extra={"failed": result.failed})
-    logger.info("market data refresh", extra=result.__dict__)
+    logger.info("market data refresh", extra={"result": result.__dict__})
     return result.__dict__

@@ -35,5 +35,6 @@ def lambda_handler(event, context):
     )
     metrics.add_metric(name="ExecutionsScheduled", unit=MetricUnit.Count, value=result.created)
     metrics.add_metric(name="ExecutionWorkflowsStarted", unit=MetricUnit.Count, value=result.workflows_started)
-    logger.info("schedule trigger", extra=result.__dict__)
+    # Under a key of its own: "created" and the like are LogRecord attributes and may not be overwritten.
+    logger.info("schedule trigger", extra={"result": result.__dict__})
     return result.__dict__

@@ -14,5 +14,5 @@ logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategy
 def lambda_handler(event, context):
     result = executor().execute(ExecutionRef(**event["execution"]))
     metrics.add_metric(name=f"Executions{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1)
-    logger.info("execution", extra={k: v for k, v in result.items() if k != "failures"})
+    logger.info("execution", extra={"result": {k: v for k, v in result.items() if k != "failures"}})
     return {**result, "total_premium": str(result.get("total_premium", 0))}

@@ -18,5 +18,5 @@ def lambda_handler(event, context):
     scheduled = event.get("time")
     moment = datetime.fromisoformat(scheduled.replace("Z", "+00:00")) if scheduled else clock_from_environment().now()
     result = start_master_timer(boto3.client("stepfunctions"), os.environ["MASTER_TIMER_ARN"], moment)
-    logger.info("master timer", extra=result)
+    logger.info("master timer", extra={"result": result})
     return result

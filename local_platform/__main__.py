@@ -8,13 +8,16 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from local_platform import wiring
 from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
 from local_platform.aws import FAKE_CREDENTIALS, LocalAws
+from local_platform.engine import build_engine, function_output, session_bounds
+from shared_utils.clock import SteppedClock, clock_from_environment
+from shared_utils.trading_calendar import built_in_calendar
 
 ENVIRONMENT = "local"
 
@@ -26,7 +29,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--clock-start", type=_aware_datetime, default=None,
                         help="the simulated 'now', ISO-8601 with offset, e.g. 2026-03-02T09:25:00+05:30 (default: real now)")
     parser.add_argument("--clock-speed", type=_positive_float, default=1.0, help="simulated seconds per real second (default 1)")
-    return parser.parse_args(argv)
+    parser.add_argument("--demo", action="store_true",
+                        help="set up a demo trader (user 'demo') with the spec's Iron Condor on paper accounts ZERODHA123 and ANGELONE456")
+    parser.add_argument("--session", type=_trading_day, default=None, metavar="YYYY-MM-DD",
+                        help="run that trading day from 08:55 to after the close as fast as this machine can, then write a report and exit")
+    args = parser.parse_args(argv)
+    if args.session and args.clock_start:
+        parser.error("--session runs its own day from 08:55 IST; leave out --clock-start")
+    return args
+
+
+def _trading_day(text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    calendar = built_in_calendar()
+    if calendar.session_on(day) is None:
+        raise argparse.ArgumentTypeError(f"{text} has no trading session ({calendar.holiday_name(day) or 'a weekend'})")
+    return day
 
 
 def _aware_datetime(text: str) -> datetime:
@@ -58,38 +79,55 @@ def main(argv: list[str] | None = None) -> int:
     table_wiring = wiring.load()
     stack_name = table_wiring.stack_name(ENVIRONMENT)
 
+    calendar = built_in_calendar()
+    session = session_bounds(args.session, calendar) if args.session else None
     aws = LocalAws(data_dir)
     endpoint = aws.start()
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
-    server = None
+    server = engine = None
     try:
         resources = aws.ensure_resources(stack_name)
-        clock_start = args.clock_start or datetime.now().astimezone()
+        clock_start = session[0] if session else (args.clock_start or datetime.now().astimezone())
         os.environ.update(
             {
                 **FAKE_CREDENTIALS,
                 "AWS_DEFAULT_REGION": aws.region,
                 "AWS_ENDPOINT_URL": endpoint,
                 "TABLE_NAME": resources["TableName"],
-                "PLATFORM_CLOCK_START": clock_start.isoformat(),
-                "PLATFORM_CLOCK_SPEED": str(args.clock_speed),
-                "PLATFORM_CLOCK_ANCHOR": repr(time.time()),
+                "EVENT_BUS_NAME": f"{stack_name}-events",
                 "POWERTOOLS_SERVICE_NAME": "options-strategy-platform",
-                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": "OptionsStrategyPlatform",
                 "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             }
         )
+        if session:
+            os.environ["PLATFORM_CLOCK_MODE"] = "stepped"
+            SteppedClock.start_at(clock_start)
+        else:
+            os.environ.update({"PLATFORM_CLOCK_START": clock_start.isoformat(), "PLATFORM_CLOCK_SPEED": str(args.clock_speed),
+                               "PLATFORM_CLOCK_ANCHOR": repr(time.time())})
+        clock = clock_from_environment()
+        engine = build_engine(table_wiring, prefix=stack_name, region=aws.region, clock=clock, stepped=bool(session), speed=args.clock_speed, calendar=calendar, data_dir=data_dir)
+        os.environ.update(engine.environment())
         verifier = IdTokenVerifier(
             aws.jwks_url(resources["UserPoolId"]), aws.issuer(resources["UserPoolId"]), resources["UserPoolClientId"]
         )
         try:
-            server = serve(LocalApiGateway(table_wiring, verifier), args.port)
+            gateway = LocalApiGateway(table_wiring, verifier, None, {"/local/engine": engine.status},
+                                      output=lambda: function_output(data_dir / "functions.log"))
+            server = serve(gateway, args.port)
         except OSError as error:
             print(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; choose another --port", file=sys.stderr)
             return 1
+        demo = None
+        if args.demo:
+            from local_platform.demo import set_up_demo
+
+            demo = set_up_demo(aws.client("cognito-idp"), resources["UserPoolId"], aws.client("dynamodb"),
+                               resources["TableName"], clock)
         aws.start_autosave()
         outputs = {
             stack_name: {
@@ -101,30 +139,59 @@ def main(argv: list[str] | None = None) -> int:
                 "TableName": resources["TableName"],
                 "Environment": ENVIRONMENT,
                 "ClockStart": clock_start.isoformat(),
-                "ClockSpeed": args.clock_speed,
+                "ClockSpeed": "stepped" if session else args.clock_speed,
             }
         }
         temporary = outputs_file.with_suffix(".tmp")
         temporary.write_text(json.dumps(outputs, indent=2) + "\n")
         os.replace(temporary, outputs_file)
+        clock_text = (f"{clock_start.isoformat()}, the session of {args.session} as fast as this machine runs it" if session
+                      else f"{clock_start.isoformat()} x{args.clock_speed:g}")
         print(
             f"Options Strategy Platform (local) is up.\n"
-            f"  REST API      http://127.0.0.1:{args.port}/   (OpenAPI: /openapi.json, Swagger UI: /swagger)\n"
-            f"  AWS endpoint  {endpoint}  (DynamoDB, Cognito)\n"
+            f"  REST API      http://127.0.0.1:{args.port}/   (OpenAPI: /openapi.json, Swagger UI: /swagger, engine: /local/engine)\n"
+            f"  AWS endpoint  {endpoint}  (DynamoDB, Cognito); engine {engine.endpoint} (Step Functions, EventBridge)\n"
             f"  user pool     {resources['UserPoolId']}  client {resources['UserPoolClientId']}\n"
-            f"  clock         {clock_start.isoformat()} x{args.clock_speed:g}\n"
-            f"  outputs       {outputs_file}\n"
-            f"Ctrl-C stops it; data stays in {data_dir}.",
+            f"  clock         {clock_text}\n"
+            f"  outputs       {outputs_file}   (the functions' logs: {data_dir / 'functions.log'})\n"
+            + (f"  demo trader   {demo['username']} / {demo['password']} (set up: {demo['created']})\n" if demo else "")
+            + (f"Ctrl-C stops it; data stays in {data_dir}." if not session else "Ctrl-C ends the session early."),
             flush=True,
         )
+        engine.rules.start()
+        if session:
+            return _run_session(engine, args.session, session, clock, stopped, data_dir)
+        worker = threading.Thread(target=engine.scheduler.run, args=(stopped,), name="engine", daemon=True)
+        worker.start()
         stopped.wait()
+        worker.join(timeout=10)  # let a short job in hand finish before its backends go away
         return 0
     finally:
+        stopped.set()
+        if engine is not None:
+            engine.stop()
         if server is not None:
             server.shutdown()
         aws.stop()
         outputs_file.unlink(missing_ok=True)
         print("stopped; state saved.", flush=True)
+
+
+def _run_session(engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path) -> int:
+    from lambda_functions.common import configuration, market
+    from local_platform.session import SessionWatch
+    from shared_utils.execution_queries import ExecutionQueries
+
+    watch = SessionWatch(ExecutionQueries(configuration().repository, clock, market()), clock, day, *bounds)
+    engine.functions.observers.append(watch.observe)
+    engine.scheduler.run(stopped, until=bounds[1], on_idle=watch.on_idle)
+    watch.draw(clock.now(), final=True)
+    json_path, html_path = watch.write_report(data_dir, engine.timer.as_dict())
+    failures = engine.scheduler.failures
+    print(f"session of {day} {'ended early' if stopped.is_set() else 'done'}: {watch.executions} executions, "
+          f"{watch.orders} orders, P&L {watch.pnl_now():,.2f}\n  report  {html_path}\n          {json_path}"
+          + (f"\n  {len(failures)} engine job(s) failed; see above" if failures else ""), flush=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ authorizer and Lambda proxy integrations: match the route from the wiring table,
 token, build the proxy event AWS would send, and call the function's handler in this process."""
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -13,7 +14,7 @@ from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local_platform.auth import IdTokenVerifier
@@ -54,14 +55,19 @@ class Reply:
 
 
 class LocalApiGateway:
-    def __init__(self, wiring: Wiring, verifier: IdTokenVerifier):
+    def __init__(self, wiring: Wiring, verifier: IdTokenVerifier, lock: threading.Lock | None = None,
+                 operator_views: dict[str, Callable[[], Any]] | None = None, output: Callable[[], Any] | None = None):
         self.wiring = wiring
+        # Where the functions' own output goes (a context manager), as the engine's does.
+        self.output = output or contextlib.nullcontext
         self.verifier = verifier
+        # Local only, on loopback: what the operator of this machine may look at (the engine's state).
+        self.operator_views = operator_views or {}
         # One request at a time, gateway-wide. Powertools keeps the current event in a slot that every
         # resolver in this process shares (in Lambda, one request per instance makes that safe), so two
-        # functions running at once here could read each other's caller; moto's backends, in this
-        # process too, are not thread-safe either.
-        self._invocation = threading.Lock()
+        # functions running at once here could read each other's caller. (Moto serialises its own
+        # requests: see LocalAws.)
+        self._invocation = lock or threading.Lock()
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: str | None, source_ip: str = "127.0.0.1") -> Reply:
         url = urlsplit(target)
@@ -72,6 +78,10 @@ class LocalApiGateway:
             return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no resource at {path}")
         if method == "GET" and path == "/swagger":
             return Reply(HTTPStatus.OK, {"Content-Type": "text/html; charset=utf-8"}, swagger_page())
+        if method == "GET" and path in self.operator_views:
+            with self._invocation:
+                view = self.operator_views[path]()
+            return Reply(HTTPStatus.OK, {"Content-Type": "application/json"}, json.dumps(view, default=str))
         resolved = self.wiring.resolve(method, path)
         if resolved is None:
             allowed = sorted({r.method for r in self.wiring.routes if r.match(r.method, path) is not None})
@@ -88,7 +98,7 @@ class LocalApiGateway:
             return _error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token as 'Authorization: Bearer <token>'")
         event = proxy_event(method, unquote(path), route.resource, path_parameters, url.query, headers, body, claims, source_ip)
         handler = self.wiring.handler(route.function)
-        with self._invocation:
+        with self._invocation, self.output():
             result = handler(event, LambdaContext(function_name=route.function))
         reply_headers = {**CORS_HEADERS, **(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():

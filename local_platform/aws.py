@@ -61,6 +61,32 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _one_at_a_time(app, lock: threading.Lock):
+    def application(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+    return application
+
+
+def _locked_moto_server():
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    class Server(ThreadedMotoServer):
+        def __init__(self, lock: threading.Lock, **kwargs):
+            super().__init__(**kwargs)
+            self._lock = lock
+
+        def _server_entry(self) -> None:
+            app = _one_at_a_time(DomainDispatcherApplication(create_backend_app), self._lock)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server
+
+
 class LocalAws:
     def __init__(self, data_dir: Path, region: str = REGION):
         self.data_dir = data_dir
@@ -70,11 +96,14 @@ class LocalAws:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._saver: threading.Thread | None = None
+        # Every request to moto holds it: moto's backends are not thread-safe (a transaction
+        # deep-copies a table another request may be writing), and a snapshot taken under it is whole.
+        self.requests = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> str:
         from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.server import ThreadedMotoServer
+        _OneRequestAtATimeMotoServer = _locked_moto_server()
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _register_key_pickling()
@@ -85,7 +114,7 @@ class LocalAws:
             for service, backend in saved.items():
                 backends[service][DEFAULT_ACCOUNT_ID][self.region] = backend
         port = free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server = _OneRequestAtATimeMotoServer(self.requests, ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()
         self.endpoint_url = f"http://127.0.0.1:{port}"
         return self.endpoint_url
@@ -101,7 +130,7 @@ class LocalAws:
     def save(self) -> None:
         from moto.core import DEFAULT_ACCOUNT_ID
 
-        with self._lock:
+        with self._lock, self.requests:
             for _attempt in range(5):
                 try:
                     data = pickle.dumps(

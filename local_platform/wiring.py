@@ -9,7 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-WIRING_FILE = Path(__file__).resolve().parent.parent / "wiring.json"
+ROOT = Path(__file__).resolve().parent.parent
+WIRING_FILE = ROOT / "wiring.json"
 
 
 @dataclass(frozen=True)

@@ -298,19 +298,24 @@ class PaperBroker:
             "status": COMPLETE, "filled_quantity": order.quantity, "average_price": price,
             "updated_at": utc_iso(at), "version": order.version + 1,
         })
-        item = self.repository.get(self.user_id, self._position_key(order.tradingsymbol))
-        position = Position.model_validate(item) if item else None
         signed = order.quantity if order.transaction_type == "BUY" else -order.quantity
-        updated = _apply_fill(position, order, signed, price, self.client_id)
-        position_write = (
-            db.put_versioned(self._position_item(updated), position.version, self._changed(order.tradingsymbol))
-            if position else db.put_new(self._position_item(updated), self._changed(order.tradingsymbol))
-        )
-        self.repository.commit([
-            db.put_versioned(self._order_item(filled), order.version, self._changed(order.order_id)),
-            position_write,
-        ])
-        return filled
+        order_moved = self._changed(order.order_id)
+        for _ in range(8):
+            item = self.repository.get(self.user_id, self._position_key(order.tradingsymbol))
+            position = Position.model_validate(item) if item else None
+            updated = _apply_fill(position, order, signed, price, self.client_id)
+            position_write = (
+                db.put_versioned(self._position_item(updated), position.version, self._changed(order.tradingsymbol))
+                if position else db.put_new(self._position_item(updated), self._changed(order.tradingsymbol))
+            )
+            try:
+                self.repository.commit([db.put_versioned(self._order_item(filled), order.version, order_moved), position_write])
+                return filled
+            except Conflict as error:
+                if error is order_moved:
+                    raise  # another request moved this order: what is stored is the truth
+                # Another fill on the same contract in this account moved the position: net again.
+        raise self._changed(order.tradingsymbol)
 
     # -- items ---------------------------------------------------------------------------------
     def _order_key(self, order_id: str) -> str:

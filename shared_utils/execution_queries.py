@@ -88,6 +88,51 @@ class ExecutionQueries:
             })
         return sorted(rows, key=lambda r: (r["strategy_id"], r["client_id"], r["leg_no"], r["tradingsymbol"]))
 
+    def daily_report(self, user_id: str, on: date) -> dict[str, Any]:
+        """Per strategy and per broker account: the day's orders and fills, what is held, and P&L
+        (realised plus open positions at the last price). Strategies that traded that day or hold
+        positions are in it."""
+        orders = self.orders(user_id, None, on, None)
+        positions = self.positions(user_id, None, None)
+        names = {item["strategy_id"]: item.get("strategy_name") for item in self.repository.query_prefix(user_id, keys.strategy(""))[0]}
+        strategies: dict[str, dict[str, Any]] = {}
+
+        def account(strategy_id: str, client_id: str) -> dict[str, Any]:
+            strategy = strategies.setdefault(strategy_id, {"strategy_id": strategy_id, "strategy_name": names.get(strategy_id),
+                                                           "accounts": {}})
+            return strategy["accounts"].setdefault(client_id, {
+                "client_id": client_id, "orders": 0, "filled": 0, "not_filled": 0, "premium": Decimal(0), "positions": [],
+                "order_list": [],
+                "realised_pnl": Decimal(0), "unrealised_pnl": Decimal(0), "pnl": Decimal(0)})
+
+        for order in orders:
+            row = account(order["strategy_id"], order["client_id"])
+            row["orders"] += 1
+            row["order_list"].append({k: order.get(k) for k in (
+                "placed_at", "execution_type", "leg_no", "transaction_type", "option_type", "strike", "tradingsymbol", "lots",
+                "quantity", "order_type", "price", "status", "fill_price", "reason")})
+            if order["status"] == "COMPLETE":
+                row["filled"] += 1
+                sign = 1 if order["transaction_type"] == "SELL" else -1
+                row["premium"] += Decimal(str(order["fill_price"])) * int(order["quantity"]) * sign
+            elif order["status"] not in ("OPEN", "TRIGGER_PENDING", "INTENT"):
+                row["not_filled"] += 1
+        for position in positions:
+            if not position["quantity"] and position["strategy_id"] not in strategies:
+                continue  # closed before this day and not traded on it
+            row = account(position["strategy_id"], position["client_id"])
+            row["positions"].append(position)
+            row["realised_pnl"] += position["realised_pnl"]
+            row["unrealised_pnl"] += position["unrealised_pnl"] or Decimal(0)
+            row["pnl"] += position["pnl"] if position["pnl"] is not None else position["realised_pnl"]
+        report = []
+        for strategy in sorted(strategies.values(), key=lambda s: (s["strategy_name"] or "", s["strategy_id"])):
+            accounts = sorted(strategy["accounts"].values(), key=lambda a: a["client_id"])
+            report.append({**strategy, "accounts": accounts, "orders": sum(a["orders"] for a in accounts),
+                           "pnl": sum((a["pnl"] for a in accounts), Decimal(0))})
+        return {"date": on.isoformat(), "as_of": utc_iso(self.clock.now()), "strategies": report,
+                "pnl": sum((s["pnl"] for s in report), Decimal(0))}
+
     def run_now(self, user_id: str, strategy_id: str, execution_type: str, force: bool) -> dict[str, Any]:
         kind = TYPES[execution_type]
         today = ist_date(self.clock.now())

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -18,8 +19,9 @@ PASSWORD = "Tr4der!pass"
 
 
 class Platform:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, clock_start: str = "2026-03-02T09:25:00+05:30", clock_speed: float | None = None):
         self.data_dir = data_dir
+        self.clock_start, self.clock_speed = clock_start, clock_speed
         self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.outputs: dict = {}
@@ -30,7 +32,7 @@ class Platform:
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
         self.process = subprocess.Popen(
             [str(ROOT / "deploy.sh"), "-e", "local", "--port", str(self.port), "--data-dir", str(self.data_dir),
-             "--clock-start", "2026-03-02T09:25:00+05:30"],
+             "--clock-start", self.clock_start, *(["--clock-speed", str(self.clock_speed)] if self.clock_speed else [])],
             cwd=ROOT, env=environment, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -57,6 +59,20 @@ class Platform:
     @property
     def api(self) -> str:
         return self.outputs["ApiUrl"].rstrip("/")
+
+    def engine(self) -> dict:
+        """The local engine's state (an operator's view on loopback, not part of the API)."""
+        return requests.get(self.api + "/local/engine", timeout=30).json()
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self.engine()["now"].replace("Z", "+00:00"))
+
+    def wait_until(self, moment: datetime, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.now() < moment:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the simulated clock did not reach {moment} in {timeout}s (it says {self.now()})")
+            time.sleep(0.2)
 
     def cognito(self):
         return boto3.client(

@@ -61,3 +61,21 @@ def test_bad_execution_requests_name_the_field(alice):
     assert alice.post("/options/executions/manual", {"strategy_id": "x", "execution_type": "both"}).error["details"][0]["field"] == "execution_type"
     assert alice.get("/options/executions/schedule?date=2026-02-30").error["details"][0]["field"] == "date"
     assert alice.get("/options/executions/history?from_date=2026-03-05&to_date=2026-03-01").error["details"][0]["field"] == "from_date"
+
+
+def test_the_daily_report_gives_each_strategy_and_account_its_orders_fills_positions_and_pnl(iron_condor, alice, bob):
+    _, strategy = iron_condor
+    sid = strategy["strategy_id"]
+    assert alice.get("/options/reports/daily?date=2026-03-02").body["strategies"] == []
+    alice.post("/options/executions/manual", {"strategy_id": sid, "execution_type": "entry"})
+    report = alice.get("/options/reports/daily?date=2026-03-02").body
+    (row,) = report["strategies"]
+    assert (row["strategy_name"], row["orders"]) == ("Weekly Iron Condor NIFTY", 8)
+    accounts = {a["client_id"]: a for a in row["accounts"]}
+    assert {c: (a["orders"], a["filled"], len(a["positions"])) for c, a in accounts.items()} == {
+        "ZERODHA123": (4, 4, 4), "ANGELONE456": (4, 4, 4)}
+    # An iron condor collects premium: the shorts are worth more than the wings.
+    assert all(a["premium"] > 0 for a in accounts.values())
+    assert round(sum(a["pnl"] for a in accounts.values()), 2) == round(report["pnl"], 2) == round(row["pnl"], 2)
+    assert bob.get("/options/reports/daily?date=2026-03-02").body["strategies"] == []
+    assert alice.get("/options/reports/daily?date=2026-02-30").status == 422
