@@ -84,8 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     aws = LocalAws(data_dir)
     endpoint = aws.start()
     stopped = threading.Event()
+    def stop(signum, frame):
+        if stopped.is_set():  # asked twice: stop now, whatever is in hand
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        stopped.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopped.set())
+        signal.signal(signum, stop)
     server = engine = None
     try:
         resources = aws.ensure_resources(stack_name)
@@ -160,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         engine.rules.start()
         if session:
-            return _run_session(engine, args.session, session, clock, stopped, data_dir)
+            return _run_session(engine, args.session, session, clock, stopped, data_dir,
+                                lambda day: _traders_on(aws.client("dynamodb"), resources["TableName"], day))
         worker = threading.Thread(target=engine.scheduler.run, args=(stopped,), name="engine", daemon=True)
         worker.start()
         stopped.wait()
@@ -177,7 +184,22 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped; state saved.", flush=True)
 
 
-def _run_session(engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path) -> int:
+def _traders_on(client, table_name: str, day: date) -> set[str]:
+    """Who had orders on `day` (a scan: local only, where the table is this machine's)."""
+    traders, request = set(), {
+        "TableName": table_name, "ProjectionExpression": "user_id",
+        "FilterExpression": "entity_type = :order AND begins_with(sort_key, :day)",
+        "ExpressionAttributeValues": {":order": {"S": "ORDER"}, ":day": {"S": f"ORDER#{day:%Y%m%d}#"}},
+    }
+    while True:
+        page = client.scan(**request)
+        traders |= {item["user_id"]["S"] for item in page.get("Items", [])}
+        if "LastEvaluatedKey" not in page:
+            return traders
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _run_session(engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path, traders_that_day) -> int:
     from lambda_functions.common import configuration, market
     from local_platform.session import SessionWatch
     from shared_utils.execution_queries import ExecutionQueries
@@ -185,8 +207,9 @@ def _run_session(engine, day: date, bounds, clock, stopped: threading.Event, dat
     watch = SessionWatch(ExecutionQueries(configuration().repository, clock, market()), clock, day, *bounds)
     engine.functions.observers.append(watch.observe)
     engine.scheduler.run(stopped, until=bounds[1], on_idle=watch.on_idle)
+    watch.sample(clock.now())
     watch.draw(clock.now(), final=True)
-    json_path, html_path = watch.write_report(data_dir, engine.timer.as_dict())
+    json_path, html_path = watch.write_report(data_dir, engine.timer.as_dict(), traders_that_day(day))
     failures = engine.scheduler.failures
     print(f"session of {day} {'ended early' if stopped.is_set() else 'done'}: {watch.executions} executions, "
           f"{watch.orders} orders, P&L {watch.pnl_now():,.2f}\n  report  {html_path}\n          {json_path}"

@@ -88,10 +88,22 @@ def _check(machine: dict[str, Any], where: str) -> None:
             if state["ItemProcessor"].get("ProcessorConfig", {}).get("Mode", "INLINE") != "INLINE":
                 raise ValueError(f"{where}.{name}: only INLINE maps run locally")
             _check(state["ItemProcessor"], f"{where}.{name}")
+        for choice in state.get("Choices", []):
+            _check_rule(choice, f"{where}.{name}")
         for target in [state.get("Next"), state.get("Default"), *[c.get("Next") for c in state.get("Choices", [])],
                        *[c.get("Next") for c in state.get("Catch", [])]]:
             if target is not None and target not in states:
                 raise ValueError(f"{where}.{name}: Next {target} is not a state")
+
+
+def _check_rule(rule: dict, where: str) -> None:
+    for key in ("And", "Or"):
+        for inner in rule.get(key, []):
+            _check_rule(inner, where)
+    if "Not" in rule:
+        _check_rule(rule["Not"], where)
+    if not {"And", "Or", "Not"} & set(rule) and not ({"IsPresent"} | set(COMPARATORS)) & set(rule):
+        raise ValueError(f"{where}: a choice rule with an operator not supported locally: {sorted(rule)}")
 
 
 @dataclass
@@ -128,6 +140,9 @@ class Execution:
                                                  self.invoke, self._count, waited=self.transitions > 0)
         except StatesError as error:
             self.status, self.error = "FAILED", error
+            return None
+        except Exception as error:  # the interpreter's own failure: the run fails, never hangs RUNNING
+            self.status, self.error = "FAILED", StatesError("States.Runtime", f"{type(error).__name__}: {error}")
             return None
         if target is None:
             self.status, self.output = "SUCCEEDED", self.data

@@ -160,8 +160,8 @@ class LocalFunctions:
     def invoke(self, name: str, payload: Any) -> Any:
         stats = self.stats[name]
         stats["invocations"] += 1
-        handler = self.wiring.handler(name)
         try:
+            handler = self.wiring.handler(name)
             with function_output(self.log_file):
                 result = handler(copy.deepcopy(payload), LambdaContext(function_name=name))
         except Exception as error:
@@ -173,7 +173,10 @@ class LocalFunctions:
         stats["last_result"] = result
         stats["recent"].append({"at": utc_iso(self.clock_now()), "result": result})
         for observe in self.observers:
-            observe(name, payload, result)
+            try:
+                observe(name, payload, result)
+            except Exception as error:  # a watcher's fault is not the function's
+                print(f"engine: an observer failed on {name}: {type(error).__name__}: {error}", file=sys.stderr)
         return result
 
 
@@ -198,6 +201,24 @@ class _ThreadStdout:
 
     def __getattr__(self, name):
         return getattr(self.default, name)
+
+
+def serialise_metrics() -> None:
+    """Powertools keeps one metric set for every Metrics in the process (in Lambda, one invocation
+    runs at a time). Handlers run at once here, so adding to it and flushing it take turns."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    if getattr(AmazonCloudWatchEMFProvider, "_local_turns", None):
+        return
+    turns = threading.RLock()
+    for name in ("add_metric", "flush_metrics", "serialize_metric_set", "clear_metrics"):
+        original = getattr(AmazonCloudWatchEMFProvider, name)
+
+        def taking_turns(*args, _original=original, **kwargs):
+            with turns:
+                return _original(*args, **kwargs)
+        setattr(AmazonCloudWatchEMFProvider, name, taking_turns)
+    AmazonCloudWatchEMFProvider._local_turns = turns
 
 
 _sinks: dict[Path, Any] = {}
@@ -453,6 +474,8 @@ def serve_control_plane(step_functions: LocalStepFunctions, bus: LocalEventBus) 
                 status, answer = 200, operations[target](body)
             except ApiError as error:
                 status, answer = 400, {"__type": error.code, "message": str(error)}
+            except (KeyError, ValueError, TypeError) as error:  # a malformed request: say so, never retry it
+                status, answer = 400, {"__type": "ValidationException", "message": f"{type(error).__name__}: {error}"}
             payload = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
@@ -517,7 +540,7 @@ class Engine:
             "jobs_run": self.scheduler.jobs_run,
             "timer": self.timer.as_dict(),
             "failures": self.scheduler.failures[-20:],
-            "functions": {name: {**stats, "recent": list(stats["recent"])} for name, stats in self.functions.stats.items()},
+            "functions": {name: {**stats, "recent": list(stats["recent"])} for name, stats in list(self.functions.stats.items())},
             "events_delivered": dict(self.bus.delivered),
             "events_dropped_while_busy": dict(self.bus.dropped_busy),
             "executions": [{"state_machine": e.machine.name, "name": e.name, "status": e.status, "transitions": e.transitions}
@@ -531,6 +554,7 @@ class Engine:
 
 def build_engine(wiring: Wiring, *, prefix: str, region: str, clock: Clock, stepped: bool, speed: float,
                  calendar: TradingCalendar, data_dir: Path, log: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)) -> Engine:
+    serialise_metrics()
     scheduler = Scheduler(clock, stepped=stepped, speed=speed, log=log)
     functions = LocalFunctions(wiring, data_dir / "functions.log", clock.now)
     step_functions = LocalStepFunctions(wiring, prefix, region, functions, scheduler, clock, log)

@@ -70,7 +70,7 @@ class SessionWatch:
         line = (f"{local:%Y-%m-%d %H:%M} IST [{bar:<30}] {done:4.0%}  executions {self.executions}  orders {self.orders}"
                 f"  P&L {self.pnl_now():,.2f}")
         if self._tty:
-            self.stream.write("\r" + line + ("\n" if final else ""))
+            self.stream.write("\r" + line + "\x1b[K" + ("\n" if final else ""))
             self.stream.flush()
         elif final or line[:22] != self._last_drawn[:22] and local.minute % 30 == 0:
             self.stream.write(line + "\n")  # a log, not a terminal: a line every half hour
@@ -78,9 +78,12 @@ class SessionWatch:
         self._last_drawn = line
 
     # -- the report ----------------------------------------------------------------------------
-    def write_report(self, data_dir: Path, timer: dict[str, Any] | None = None) -> tuple[Path, Path]:
-        self.sample(self.clock.now())
-        reports = {user_id: _plain(self.queries.daily_report(user_id, self.day)) for user_id in sorted(self.traders)}
+    def write_report(self, data_dir: Path, timer: dict[str, Any] | None = None,
+                     traders_that_day: set[str] | None = None) -> tuple[Path, Path]:
+        """`traders_that_day`: everyone with orders that day, as the table says (a session run again
+        over the same data places nothing new, and its report must still show the day)."""
+        reports = {user_id: _plain(self.queries.daily_report(user_id, self.day))
+                   for user_id in sorted(set(self.traders) | (traders_that_day or set()))}
         series = {f"{user_id}#{strategy_id}": [[t.isoformat(), float(p)] for t, p in points]
                   for (user_id, strategy_id), points in self.samples.items()}
         document = {"date": self.day.isoformat(), "executions": self.executions, "orders": self.orders,
