@@ -21,19 +21,19 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from local_platform.wiring import create_table  # noqa: E402
-from shared_utils import keys  # noqa: E402
-from shared_utils.allocation_math import calculated_totals  # noqa: E402
-from shared_utils.clock import IST  # noqa: E402
-from shared_utils.expiries import ExpiryCalendar  # noqa: E402
-from shared_utils.instruments import built_in_catalog  # noqa: E402
-from shared_utils.market_data import SimulatedMarket  # noqa: E402
-from shared_utils.models import Allocation, AllocationConfig, Leg, Strategy  # noqa: E402
-from shared_utils.order_planning import plan_entry  # noqa: E402
-from shared_utils.repository import ConfigurationRepository, serialize  # noqa: E402
-from shared_utils.schedule import compile_schedule  # noqa: E402
-from shared_utils.scheduling import _due_at  # noqa: E402
-from shared_utils.strike_selection import select_strikes  # noqa: E402
-from shared_utils.trading_calendar import built_in_calendar  # noqa: E402
+from shared_utils.adapters.dynamodb import keys  # noqa: E402
+from shared_utils.configuration.allocation_math import calculated_totals  # noqa: E402
+from shared_utils.domain.clock import IST  # noqa: E402
+from shared_utils.market.expiries import ExpiryCalendar  # noqa: E402
+from shared_utils.domain.instruments import built_in_catalog  # noqa: E402
+from shared_utils.market.data import SimulatedMarket  # noqa: E402
+from shared_utils.domain.models import Allocation, AllocationConfig, Leg, Strategy  # noqa: E402
+from shared_utils.engine.order_planning import plan_entry  # noqa: E402
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository, serialize  # noqa: E402
+from shared_utils.configuration.schedule import compile_schedule  # noqa: E402
+from shared_utils.engine.trigger import _due_at  # noqa: E402
+from shared_utils.market.strike_selection import select_strikes  # noqa: E402
+from shared_utils.market.calendar import built_in_calendar  # noqa: E402
 from tests.journey import ALLOCATIONS, LEGS, STRATEGY  # noqa: E402
 
 STRATEGIES_PER_USER = 10

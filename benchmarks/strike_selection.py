@@ -15,12 +15,12 @@ import math
 import time
 from datetime import date, datetime
 
-from shared_utils.clock import IST
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_data import SimulatedMarket
-from shared_utils.models import Leg
-from shared_utils.strike_selection import select_strike
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import IST
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.domain.models import Leg
+from shared_utils.market.strike_selection import select_strike
+from shared_utils.market.calendar import built_in_calendar
 from tests.journey import LEGS
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=IST)

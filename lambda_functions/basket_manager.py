@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambda_functions.common import Limit, NextToken, api_function, caller_id, caller_name, configuration, no_content
-from shared_utils.models import Basket, BasketCreate, BasketDetail, BasketUpdate, ItemList
+from shared_utils.domain.models import Basket, BasketCreate, BasketDetail, BasketUpdate, ItemList
 
 metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()

@@ -3,7 +3,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lambda_functions.common import Limit, NextToken, api_function, caller_id, configuration, no_content
-from shared_utils.models import BrokerAccount, BrokerAccountCreate, ItemList
+from shared_utils.domain.models import BrokerAccount, BrokerAccountCreate, ItemList
 
 metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()

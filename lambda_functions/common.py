@@ -22,24 +22,24 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from shared_utils.clock import clock_from_environment, ist_date
-from shared_utils.configuration import ConfigurationService
-from shared_utils.event_emitter import alert_types, lookback
-from shared_utils.errors import Conflict, InvalidInput, NotFound
-from shared_utils.brokers import PaperBroker
-from shared_utils.execution_queries import ExecutionQueries
-from shared_utils.executor import StrategyExecutor
-from shared_utils.expiries import ExpiryCalendar
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_cache import CachedMarketData
-from shared_utils.market_data import SimulatedMarket
-from shared_utils.market_reference import MarketReference
-from shared_utils.order_reconciliation import OrderReconciliation
-from shared_utils.position_watch import PositionWatch
-from shared_utils.positions import PositionBook
-from shared_utils.repository import ConfigurationRepository
-from shared_utils.trading_calendar import built_in_calendar
-from shared_utils.validation import field_details
+from shared_utils.domain.clock import clock_from_environment, ist_date
+from shared_utils.configuration.service import ConfigurationService
+from shared_utils.engine.emitter import alert_types, lookback
+from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
+from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.engine.queries import ExecutionQueries
+from shared_utils.engine.executor import StrategyExecutor
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.reference import MarketReference
+from shared_utils.engine.reconciliation import OrderReconciliation
+from shared_utils.engine.position_watch import PositionWatch
+from shared_utils.engine.positions import PositionBook
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.market.calendar import built_in_calendar
+from shared_utils.domain.validation import field_details
 
 logger = Logger()
 

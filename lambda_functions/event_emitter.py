@@ -5,9 +5,9 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared_utils.clock import clock_from_environment
-from shared_utils.event_emitter import tick
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import clock_from_environment
+from shared_utils.engine.emitter import tick
+from shared_utils.market.calendar import built_in_calendar
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BeforeValidator
 
 from lambda_functions.common import api_function, caller_id, execution_queries, today
-from shared_utils.models import ApiModel
+from shared_utils.domain.models import ApiModel
 
 router = Router()
 Kind = Annotated[Literal["entry", "exit"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)]

@@ -4,11 +4,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambda_functions.common import configuration, market
-from shared_utils.clock import clock_from_environment
-from shared_utils.expiries import ExpiryCalendar
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_refresh import refresh_market_data
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import clock_from_environment
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.engine.market_refresh import refresh_market_data
+from shared_utils.market.calendar import built_in_calendar
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
 

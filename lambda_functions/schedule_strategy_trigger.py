@@ -7,9 +7,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambda_functions.common import configuration
-from shared_utils.clock import clock_from_environment
-from shared_utils.scheduling import trigger, workflow_input
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import clock_from_environment
+from shared_utils.engine.trigger import trigger, workflow_input
+from shared_utils.market.calendar import built_in_calendar
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
 

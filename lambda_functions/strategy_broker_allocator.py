@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambda_functions.common import api_function, caller_id, configuration, no_content
-from shared_utils.models import AdvancedAllocationsRequest, Allocation, AllocationInput, AllocationUpdate, ItemList
+from shared_utils.domain.models import AdvancedAllocationsRequest, Allocation, AllocationInput, AllocationUpdate, ItemList
 
 metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()

@@ -3,7 +3,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambda_functions.common import executor
-from shared_utils.executor import ExecutionRef
+from shared_utils.engine.executor import ExecutionRef
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambda_functions.common import Limit, NextToken, api_function, caller_id, configuration, no_content
-from shared_utils.models import (
+from shared_utils.domain.models import (
     ItemList,
     Leg,
     LegsCreate,

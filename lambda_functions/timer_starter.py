@@ -5,8 +5,8 @@ from datetime import datetime
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 
-from shared_utils.clock import clock_from_environment
-from shared_utils.timer import start_master_timer
+from shared_utils.domain.clock import clock_from_environment
+from shared_utils.adapters.aws.timer import start_master_timer
 
 logger, tracer = Logger(), Tracer()
 

@@ -16,8 +16,8 @@ from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
 from local_platform.aws import FAKE_CREDENTIALS, LocalAws
 from local_platform.engine import build_engine, function_output, session_bounds
-from shared_utils.clock import SteppedClock, clock_from_environment
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import SteppedClock, clock_from_environment
+from shared_utils.market.calendar import built_in_calendar
 
 ENVIRONMENT = "local"
 
@@ -202,7 +202,7 @@ def _traders_on(client, table_name: str, day: date) -> set[str]:
 def _run_session(engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path, traders_that_day) -> int:
     from lambda_functions.common import configuration, market
     from local_platform.session import SessionWatch
-    from shared_utils.execution_queries import ExecutionQueries
+    from shared_utils.engine.queries import ExecutionQueries
 
     watch = SessionWatch(ExecutionQueries(configuration().repository, clock, market()), clock, day, *bounds)
     engine.functions.observers.append(watch.observe)

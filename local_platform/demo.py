@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared_utils.clock import Clock
-from shared_utils.configuration import ConfigurationService
-from shared_utils.models import AdvancedAllocationsRequest, BasketCreate, BrokerAccountCreate, LegsCreate, StrategyCreate
-from shared_utils.repository import ConfigurationRepository
+from shared_utils.domain.clock import Clock
+from shared_utils.configuration.service import ConfigurationService
+from shared_utils.domain.models import AdvancedAllocationsRequest, BasketCreate, BrokerAccountCreate, LegsCreate, StrategyCreate
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 
 JOURNEY = json.loads((Path(__file__).parent / "data" / "journey.json").read_text())
 USERNAME, PASSWORD = "demo", "Demo-trader-1"

@@ -35,9 +35,9 @@ from typing import Any, Callable
 from local_platform.api_gateway import LambdaContext
 from local_platform.asl import Execution, StateMachine, StatesError
 from local_platform.wiring import ROOT, Wiring
-from shared_utils.clock import IST, Clock, SteppedClock, utc_iso
-from shared_utils.event_emitter import alert_types, event_types
-from shared_utils.trading_calendar import TradingCalendar
+from shared_utils.domain.clock import IST, Clock, SteppedClock, utc_iso
+from shared_utils.engine.emitter import alert_types, event_types
+from shared_utils.market.calendar import TradingCalendar
 
 ACCOUNT = "000000000000"
 WEEKDAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}

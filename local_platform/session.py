@@ -16,8 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from shared_utils.clock import IST, Clock
-from shared_utils.execution_queries import ExecutionQueries
+from shared_utils.domain.clock import IST, Clock
+from shared_utils.engine.queries import ExecutionQueries
 
 SAMPLE_EVERY = timedelta(minutes=5)
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")

@@ -25,9 +25,9 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from local_platform.wiring import create_table  # noqa: E402
-from shared_utils.clock import IST, FixedClock  # noqa: E402
-from shared_utils.configuration import ConfigurationService  # noqa: E402
-from shared_utils.repository import ConfigurationRepository  # noqa: E402
+from shared_utils.domain.clock import IST, FixedClock  # noqa: E402
+from shared_utils.configuration.service import ConfigurationService  # noqa: E402
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository  # noqa: E402
 
 TABLE_NAME = "test-trading-configurations"
 MONDAY_BEFORE_OPEN = datetime(2026, 3, 2, 9, 25, tzinfo=IST)

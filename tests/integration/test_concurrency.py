@@ -1,8 +1,8 @@
 """Two changes to one strategy cannot both win: every change is conditional on the version it read."""
 import pytest
 
-from shared_utils.errors import Conflict
-from shared_utils.models import AllocationInput, BrokerAccountCreate, LegsCreate, LegUpdate, StrategyCreate, StrategyUpdate
+from shared_utils.domain.errors import Conflict
+from shared_utils.domain.models import AllocationInput, BrokerAccountCreate, LegsCreate, LegUpdate, StrategyCreate, StrategyUpdate
 from tests.conftest import all_items
 from tests.journey import LEGS, STRATEGY
 

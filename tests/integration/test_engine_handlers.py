@@ -4,9 +4,9 @@ import boto3
 import pytest
 
 from local_platform.api_gateway import LambdaContext
-from shared_utils.brokers import PaperBroker
-from shared_utils.clock import FixedClock
-from shared_utils.positions import PositionBook
+from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.domain.clock import FixedClock
+from shared_utils.engine.positions import PositionBook
 from tests.conftest import TABLE_NAME
 from tests.integration.conftest import CACHED_FACTORIES
 from tests.integration.test_order_reconciliation import SendsTwice, executor_with

@@ -8,7 +8,7 @@ from moto import mock_aws
 
 from lambda_functions import event_emitter
 from local_platform.api_gateway import LambdaContext
-from shared_utils.event_emitter import event_types
+from shared_utils.engine.emitter import event_types
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The spec's journey 1, step by step, with its exact payloads."""
 import json
 
-from shared_utils import keys
-from shared_utils.repository import ConfigurationRepository
+from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from tests.conftest import TABLE_NAME
 from tests.journey import BASKET, STRATEGY
 

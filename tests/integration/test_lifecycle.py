@@ -3,7 +3,7 @@ import copy
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from shared_utils import keys
+from shared_utils.adapters.dynamodb import keys
 from tests.conftest import all_items
 from tests.journey import BASKET, LEGS, STRATEGY
 

@@ -1,11 +1,11 @@
 """Chains are cached in the table for 300 seconds of the platform's clock."""
 from datetime import date, datetime
 
-from shared_utils.clock import IST, FixedClock
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_cache import CachedMarketData
-from shared_utils.market_data import SimulatedMarket
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import IST, FixedClock
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.calendar import built_in_calendar
 
 
 class CountingMarket(SimulatedMarket):

@@ -4,16 +4,16 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from shared_utils import keys
-from shared_utils import repository as db
-from shared_utils.brokers import PaperBroker
-from shared_utils.clock import IST, FixedClock, utc_iso
-from shared_utils.executor import StrategyExecutor
-from shared_utils.expiries import ExpiryCalendar
-from shared_utils.market_refresh import refresh_market_data
-from shared_utils.models import LegUpdate
-from shared_utils.order_reconciliation import OrderReconciliation
-from shared_utils.positions import PositionBook
+from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb import repository as db
+from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.domain.clock import IST, FixedClock, utc_iso
+from shared_utils.engine.executor import StrategyExecutor
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.engine.market_refresh import refresh_market_data
+from shared_utils.domain.models import LegUpdate
+from shared_utils.engine.reconciliation import OrderReconciliation
+from shared_utils.engine.positions import PositionBook
 from tests.integration.test_schedule_trigger import iron_condor
 from tests.integration.test_strategy_executor import CALENDAR, CATALOG, MARKET, MONDAY_0930, scheduled
 

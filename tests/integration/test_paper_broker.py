@@ -4,14 +4,14 @@ from decimal import Decimal
 
 import pytest
 
-from shared_utils.brokers import OrderRequest, PaperBroker
-from shared_utils.clock import IST, FixedClock
-from shared_utils.errors import Conflict
-from shared_utils.expiries import Expiry
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_data import SimulatedMarket
-from shared_utils.symbols import zerodha_symbol
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.adapters.brokers.paper.broker import OrderRequest, PaperBroker
+from shared_utils.domain.clock import IST, FixedClock
+from shared_utils.domain.errors import Conflict
+from shared_utils.market.expiries import Expiry
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.symbols import zerodha_symbol
+from shared_utils.market.calendar import built_in_calendar
 
 EXPIRY = date(2026, 3, 10)
 MARKET = SimulatedMarket(built_in_catalog(), built_in_calendar(), seed=7)

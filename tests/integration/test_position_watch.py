@@ -4,15 +4,15 @@ import dataclasses
 from datetime import datetime
 from decimal import Decimal
 
-from shared_utils import keys
-from shared_utils.brokers import PaperBroker
-from shared_utils.clock import IST, FixedClock
-from shared_utils.execution_queries import ExecutionQueries
-from shared_utils.executor import StrategyExecutor
-from shared_utils.expiries import ExpiryCalendar
-from shared_utils.models import AllocationUpdate, LegUpdate, RiskLimits, StrategyUpdate
-from shared_utils.position_watch import PositionWatch, breached, stop_level
-from shared_utils.positions import PositionBook
+from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.domain.clock import IST, FixedClock
+from shared_utils.engine.queries import ExecutionQueries
+from shared_utils.engine.executor import StrategyExecutor
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.domain.models import AllocationUpdate, LegUpdate, RiskLimits, StrategyUpdate
+from shared_utils.engine.position_watch import PositionWatch, breached, stop_level
+from shared_utils.engine.positions import PositionBook
 from tests.integration.test_schedule_trigger import iron_condor
 from tests.integration.test_strategy_executor import CALENDAR, CATALOG, MARKET, MONDAY_0930, scheduled
 

@@ -1,9 +1,9 @@
 """The data access layer's own promises: atomic commits, chosen errors, honest pages."""
 import pytest
 
-from shared_utils import keys
-from shared_utils import repository as db
-from shared_utils.errors import Conflict, InvalidInput
+from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb import repository as db
+from shared_utils.domain.errors import Conflict, InvalidInput
 from tests.conftest import all_items
 
 

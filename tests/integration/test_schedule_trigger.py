@@ -3,10 +3,10 @@ from datetime import datetime
 
 import pytest
 
-from shared_utils.clock import IST, FixedClock
-from shared_utils.models import AdvancedAllocationsRequest, BrokerAccountCreate, LegsCreate, StrategyCreate
-from shared_utils.scheduling import trigger
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import IST, FixedClock
+from shared_utils.domain.models import AdvancedAllocationsRequest, BrokerAccountCreate, LegsCreate, StrategyCreate
+from shared_utils.engine.trigger import trigger
+from shared_utils.market.calendar import built_in_calendar
 from tests.journey import ALLOCATIONS, BROKER_ACCOUNTS, LEGS, STRATEGY
 
 

@@ -2,15 +2,15 @@
 import threading
 from datetime import datetime
 
-from shared_utils.brokers import PaperBroker
-from shared_utils.clock import IST, FixedClock
-from shared_utils.executor import ExecutionRef, StrategyExecutor
-from shared_utils.expiries import ExpiryCalendar
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_data import SimulatedMarket
-from shared_utils.models import AllocationUpdate, RiskLimits
-from shared_utils.scheduling import trigger
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.domain.clock import IST, FixedClock
+from shared_utils.engine.executor import ExecutionRef, StrategyExecutor
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.domain.models import AllocationUpdate, RiskLimits
+from shared_utils.engine.trigger import trigger
+from shared_utils.market.calendar import built_in_calendar
 from tests.integration.test_schedule_trigger import iron_condor
 
 CATALOG, CALENDAR = built_in_catalog(), built_in_calendar()
@@ -110,7 +110,7 @@ def test_an_order_that_would_break_a_risk_limit_is_not_sent(service, repository)
 
 
 def test_the_friday_exit_closes_every_position_on_the_account_that_holds_it(service, repository):
-    from shared_utils.models import LegUpdate
+    from shared_utils.domain.models import LegUpdate
 
     strategy_id = iron_condor(service, "sub-alice")
     for leg_no in (1, 2, 3, 4):  # next week's expiry: still trading on Friday
@@ -166,7 +166,7 @@ def test_an_unexpected_error_after_the_claim_finishes_the_execution_as_failed_wi
 
 
 def test_orders_that_would_use_more_margin_than_the_allocation_allows_are_not_sent(service, repository):
-    from shared_utils.models import BrokerAccountCreate
+    from shared_utils.domain.models import BrokerAccountCreate
 
     strategy_id = iron_condor(service, "sub-alice")
     service.update_allocation("sub-alice", strategy_id, "ANGELONE456", AllocationUpdate(risk_limits=RiskLimits(max_margin_utilization=1)))
@@ -180,7 +180,7 @@ def test_orders_that_would_use_more_margin_than_the_allocation_allows_are_not_se
 
 
 def test_an_account_that_has_lost_its_daily_limit_enters_nothing_more_that_day(service, repository):
-    from shared_utils.execution_queries import ExecutionQueries
+    from shared_utils.engine.queries import ExecutionQueries
     from tests.integration.test_position_watch import Shocked
 
     strategy_id = iron_condor(service, "sub-alice")

@@ -8,7 +8,7 @@ from moto import mock_aws
 
 from lambda_functions import timer_starter
 from local_platform.api_gateway import LambdaContext
-from shared_utils.timer import timer_execution_name
+from shared_utils.adapters.aws.timer import timer_execution_name
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared_utils.allocation_math import AllocationRuleBroken, calculated_totals, lots_per_leg, summary
-from shared_utils.models import Allocation, AllocationConfig, Leg
+from shared_utils.configuration.allocation_math import AllocationRuleBroken, calculated_totals, lots_per_leg, summary
+from shared_utils.domain.models import Allocation, AllocationConfig, Leg
 from tests.journey import ALLOCATIONS, LEGS
 
 NOW = "2026-03-02T03:55:00.000Z"

@@ -4,8 +4,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from shared_utils.clock import IST, FixedClock, SimulatedClock, SystemClock, clock_from_environment, ist_date, utc_iso
-from shared_utils.instruments import built_in_catalog
+from shared_utils.domain.clock import IST, FixedClock, SimulatedClock, SystemClock, clock_from_environment, ist_date, utc_iso
+from shared_utils.domain.instruments import built_in_catalog
 
 
 def test_stored_times_are_utc_iso_with_z():

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared_utils.clock import IST
-from shared_utils.event_emitter import publish, tick
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import IST
+from shared_utils.engine.emitter import publish, tick
+from shared_utils.market.calendar import built_in_calendar
 
 CALENDAR = built_in_calendar()
 

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from shared_utils.expiries import ExpiryCalendar, NoSuchExpiry
-from shared_utils.instruments import built_in_catalog
-from shared_utils.symbols import angelone_symbol, trading_symbol, zerodha_symbol
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.market.expiries import ExpiryCalendar, NoSuchExpiry
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.symbols import angelone_symbol, trading_symbol, zerodha_symbol
+from shared_utils.market.calendar import built_in_calendar
 
 EXPIRIES = ExpiryCalendar(built_in_calendar())
 

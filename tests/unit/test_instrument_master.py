@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from shared_utils.expiries import ExpiryCalendar
-from shared_utils.instrument_master import IncompleteMaster, load_angelone_json, load_zerodha_csv
-from shared_utils.instruments import built_in_catalog
-from shared_utils.symbols import angelone_symbol, zerodha_symbol
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.market.instrument_master import IncompleteMaster, load_angelone_json, load_zerodha_csv
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.symbols import angelone_symbol, zerodha_symbol
+from shared_utils.market.calendar import built_in_calendar
 
 CATALOG = built_in_catalog()
 EXPIRIES = ExpiryCalendar(built_in_calendar())

@@ -9,7 +9,7 @@ import pytest
 from local_platform.asl import Execution, StateMachine, StatesError
 from local_platform.engine import Scheduler, matches, next_cron_time
 from local_platform.wiring import ROOT, load
-from shared_utils.clock import IST, SteppedClock
+from shared_utils.domain.clock import IST, SteppedClock
 
 START = datetime(2026, 3, 2, 3, 45, tzinfo=timezone.utc)  # 09:15 IST
 

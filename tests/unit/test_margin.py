@@ -2,7 +2,7 @@
 from datetime import date
 from decimal import Decimal
 
-from shared_utils.margin import Holding, MarginModel, built_in_margin_model
+from shared_utils.market.margin import Holding, MarginModel, built_in_margin_model
 
 EXPIRY = date(2026, 3, 10)
 MODEL = MarginModel({"NIFTY": Decimal("9")}, Decimal("12"))
@@ -46,7 +46,7 @@ def test_an_iron_condor_blocks_both_spreads_maximum_losses():
 
 
 def test_the_built_in_model_has_a_rate_for_every_underlying_the_catalog_trades():
-    from shared_utils.instruments import built_in_catalog
+    from shared_utils.domain.instruments import built_in_catalog
 
     model = built_in_margin_model()
     assert set(built_in_catalog().underlyings) <= set(model.percent_of_notional)

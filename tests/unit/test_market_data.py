@@ -4,10 +4,10 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared_utils.clock import IST
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_data import SimulatedMarket, black76
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import IST
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.data import SimulatedMarket, black76
+from shared_utils.market.calendar import built_in_calendar
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=IST)
 

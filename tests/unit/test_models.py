@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared_utils.models import (
+from shared_utils.domain.models import (
     AdvancedAllocationsRequest,
     AllocationInput,
     BasketCreate,
@@ -15,7 +15,7 @@ from shared_utils.models import (
     LegsCreate,
     StrategyCreate,
 )
-from shared_utils.validation import field_details
+from shared_utils.domain.validation import field_details
 from tests.journey import ALLOCATIONS, LEGS, STRATEGY
 
 

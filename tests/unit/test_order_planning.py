@@ -3,16 +3,16 @@ import copy
 from datetime import date, datetime
 from decimal import Decimal
 
-from shared_utils.allocation_math import calculated_totals
-from shared_utils.clock import IST
-from shared_utils.expiries import ExpiryCalendar
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_data import OptionQuote, SimulatedMarket
-from shared_utils.models import Allocation, AllocationConfig, Leg, Strategy
-from shared_utils.order_planning import limit_price, order_tag, plan_entry
-from shared_utils.schedule import execution_plan
-from shared_utils.strike_selection import select_strikes
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.configuration.allocation_math import calculated_totals
+from shared_utils.domain.clock import IST
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.data import OptionQuote, SimulatedMarket
+from shared_utils.domain.models import Allocation, AllocationConfig, Leg, Strategy
+from shared_utils.engine.order_planning import limit_price, order_tag, plan_entry
+from shared_utils.configuration.schedule import execution_plan
+from shared_utils.market.strike_selection import select_strikes
+from shared_utils.market.calendar import built_in_calendar
 from tests.journey import ALLOCATIONS, LEGS, STRATEGY
 
 CATALOG, CALENDAR = built_in_catalog(), built_in_calendar()

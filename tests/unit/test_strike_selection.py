@@ -13,12 +13,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from shared_utils.clock import IST
-from shared_utils.instruments import built_in_catalog
-from shared_utils.market_data import SimulatedMarket
-from shared_utils.models import Leg
-from shared_utils.strike_selection import atm_strike, select_strike, select_strikes
-from shared_utils.trading_calendar import built_in_calendar
+from shared_utils.domain.clock import IST
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.domain.models import Leg
+from shared_utils.market.strike_selection import atm_strike, select_strike, select_strikes
+from shared_utils.market.calendar import built_in_calendar
 from tests.journey import LEGS
 
 MARKET = SimulatedMarket(built_in_catalog(), built_in_calendar(), seed=7)
@@ -78,7 +78,7 @@ def test_the_iron_condor_keeps_its_shape_whatever_the_market(minute, days_before
 
 
 def test_a_strike_the_chain_does_not_list_is_refused_not_replaced():
-    from shared_utils.strike_selection import StrikeOutOfRange
+    from shared_utils.market.strike_selection import StrikeOutOfRange
 
     with pytest.raises(StrikeOutOfRange, match="outside the chain"):
         select_strike(leg("CALL", "BUY", method="ATM_OFFSET", atm_offset=45), CHAIN)

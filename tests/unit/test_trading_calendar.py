@@ -5,10 +5,10 @@ from datetime import date, datetime, timedelta, timezone
 import exchange_calendars
 import pytest
 
-from shared_utils.clock import IST
-from shared_utils.expiries import ExpiryCalendar
-from shared_utils.instruments import built_in_catalog
-from shared_utils.trading_calendar import _BUILT_IN, TradingCalendar, built_in_calendar
+from shared_utils.domain.clock import IST
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.market.calendar import _BUILT_IN, TradingCalendar, built_in_calendar
 
 
 @pytest.mark.parametrize("year", [2024, 2025, 2026])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from local_platform.wiring import load
-from shared_utils import keys
+from shared_utils.adapters.dynamodb import keys
 
 ROOT = Path(__file__).resolve().parents[2]
 

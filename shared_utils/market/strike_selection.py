@@ -1,0 +1,123 @@
+"""Which strike each leg trades, from its strike selection method and the option chain.
+
+Methods (positive distances and offsets are out of the money: above ATM for calls, below for puts):
+- DELTA: the strike whose |delta| is nearest the target.
+- STRIKE_DISTANCE: the listed strike nearest ATM +/- that many points.
+- ATM_OFFSET: ATM +/- that many strike steps.
+- PREMIUM: the strike whose premium (mid) is nearest the target.
+ATM is the spot rounded to the strike step. Ties go to the strike further out of the money, except
+between strikes showing the same delta (worthless far strikes near expiry), where the one nearest
+the money is taken.
+
+Defaults for a method named without a value, chosen so that the spec's Iron Condor (shorts by
+DELTA, longs by STRIKE_DISTANCE, no values) comes out long put < short put < short call < long call:
+DELTA is 0.20 for a SELL leg and 0.10 for a BUY leg; ATM_OFFSET is 0; STRIKE_DISTANCE is a wing
+WING_STRIKES steps beyond the strategy's short leg of the same option type (or beyond ATM when
+there is none). PREMIUM always needs its value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Callable, Iterable
+
+from shared_utils.market.data import CALL, OptionChain, OptionQuote
+from shared_utils.domain.models import Leg
+
+DEFAULT_DELTA = {"SELL": Decimal("0.20"), "BUY": Decimal("0.10")}
+WING_STRIKES = 4
+
+
+@dataclass(frozen=True)
+class SelectedStrike:
+    leg_no: int
+    option_type: str
+    strike: Decimal
+    method: str
+    target: str
+    quote: OptionQuote
+
+
+def atm_strike(spot: Decimal, step: int) -> Decimal:
+    return (Decimal(spot) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+def _out_of_the_money(option_type: str) -> int:
+    return 1 if option_type == CALL else -1
+
+
+def _nearest(candidates: Iterable[OptionQuote], distance: Callable[[OptionQuote], Decimal], option_type: str) -> OptionQuote:
+    # Nearest first; on a tie, the strike further out of the money.
+    return min(candidates, key=lambda q: (distance(q), -_out_of_the_money(option_type) * q.strike))
+
+
+class StrikeOutOfRange(ValueError):
+    """The leg asks for a strike the chain does not list: never quietly trade another one."""
+
+
+def _at_strike(chain: OptionChain, option_type: str, target: Decimal) -> OptionQuote:
+    quote = _nearest(chain.side(option_type), lambda q: abs(q.strike - target), option_type)
+    if abs(quote.strike - target) > Decimal(chain.strike_step) / 2:
+        raise StrikeOutOfRange(
+            f"{option_type} at {target} is outside the chain listed ({chain.strikes[0]} to {chain.strikes[-1]})"
+        )
+    return quote
+
+
+def select_strike(leg: Leg, chain: OptionChain, wing_anchor: Decimal | None = None) -> SelectedStrike:
+    config = leg.strike_selection_config
+    option_type = leg.leg_type
+    atm = atm_strike(chain.spot, chain.strike_step)
+    direction = _out_of_the_money(option_type)
+    if config.method == "DELTA":
+        target = Decimal(config.delta_value) if config.delta_value is not None else DEFAULT_DELTA[leg.transaction_type]
+        wanted = float(target)  # deltas are floats: compare as floats, no Decimal per quote
+        # On a tie the smaller |delta| (further out of the money); among equal deltas (at the close
+        # of expiry day every far strike shows 0), the strike nearest the money, never the furthest listed.
+        quote = min(chain.side(option_type), key=lambda q: (abs(abs(q.delta) - wanted), abs(q.delta), abs(q.strike - atm)))
+        described = f"|delta| {target}"
+    elif config.method == "ATM_OFFSET":
+        offset = config.atm_offset or 0
+        quote = _at_strike(chain, option_type, atm + direction * offset * chain.strike_step)
+        described = f"ATM {atm} {'+' if direction * offset >= 0 else '-'} {abs(offset)} strikes"
+    elif config.method == "STRIKE_DISTANCE":
+        if config.strike_distance is not None:
+            base, distance = atm, Decimal(config.strike_distance)
+            described = f"ATM {atm} {'+' if direction > 0 else '-'} {distance} points"
+        else:
+            base = wing_anchor if wing_anchor is not None else atm
+            distance = Decimal(WING_STRIKES * chain.strike_step)
+            described = f"wing: {WING_STRIKES} strikes beyond {'the short leg at ' if wing_anchor is not None else 'ATM '}{base}"
+        quote = _at_strike(chain, option_type, base + direction * distance)
+    elif config.method == "PREMIUM":
+        if config.premium is None:
+            raise ValueError(f"leg {leg.leg_no}: PREMIUM needs a premium to aim at")
+        target = Decimal(config.premium)
+        quote = _nearest(chain.side(option_type), lambda q: abs(q.mid - target), option_type)
+        described = f"premium {target}"
+    else:
+        raise ValueError(f"leg {leg.leg_no}: unknown strike selection method {config.method}")
+    return SelectedStrike(leg.leg_no, option_type, quote.strike, config.method, described, quote)
+
+
+def select_strikes(legs: Iterable[Leg], chain_for: Callable[[Leg], OptionChain]) -> dict[int, SelectedStrike]:
+    """Every leg's strike. Wings (STRIKE_DISTANCE without a value) are placed after the short legs
+    they hedge, beyond the short of the same option type and expiry."""
+    legs = sorted(legs, key=lambda leg: leg.leg_no)
+    is_wing = lambda leg: leg.strike_selection_config.method == "STRIKE_DISTANCE" and leg.strike_selection_config.strike_distance is None  # noqa: E731
+    selected: dict[int, SelectedStrike] = {}
+    for leg in (leg for leg in legs if not is_wing(leg)):
+        selected[leg.leg_no] = select_strike(leg, chain_for(leg))
+    for leg in (leg for leg in legs if is_wing(leg)):
+        shorts = [
+            selected[other.leg_no].strike
+            for other in legs
+            if other.transaction_type == "SELL" and other.leg_type == leg.leg_type and other.leg_no in selected
+            and (other.expiry_type, other.expiry_offset) == (leg.expiry_type, leg.expiry_offset)
+        ]
+        anchor = None
+        if shorts:
+            # The outermost short of that type: a wing hedges beyond all of them.
+            anchor = max(shorts) if leg.leg_type == CALL else min(shorts)
+        selected[leg.leg_no] = select_strike(leg, chain_for(leg), wing_anchor=anchor)
+    return selected
