@@ -8,6 +8,7 @@ The spec's design cannot run as written (its GSI2 query has no partition key), s
 is measured: one query per user (`user_id = U AND begins_with(sort_key, "ENTRY#09:30#")`), after
 finding the users, which DynamoDB can only do with a scan. Runs against moto, in this process.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,26 +16,32 @@ import os
 import time
 from datetime import datetime
 
-os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "ap-south-1"})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "ap-south-1",
+    }
+)
 
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+from moto import mock_aws
 
-from local_platform.wiring import create_table  # noqa: E402
-from shared_utils.adapters.dynamodb import keys  # noqa: E402
-from shared_utils.configuration.allocation_math import calculated_totals  # noqa: E402
-from shared_utils.domain.clock import IST  # noqa: E402
-from shared_utils.market.expiries import ExpiryCalendar  # noqa: E402
-from shared_utils.domain.instruments import built_in_catalog  # noqa: E402
-from shared_utils.market.data import SimulatedMarket  # noqa: E402
-from shared_utils.domain.models import Allocation, AllocationConfig, Leg, Strategy  # noqa: E402
-from shared_utils.engine.order_planning import plan_entry  # noqa: E402
-from shared_utils.adapters.dynamodb.repository import ConfigurationRepository, serialize  # noqa: E402
-from shared_utils.configuration.schedule import compile_schedule  # noqa: E402
-from shared_utils.engine.trigger import _due_at  # noqa: E402
-from shared_utils.market.strike_selection import select_strikes  # noqa: E402
-from shared_utils.market.calendar import built_in_calendar  # noqa: E402
-from tests.journey import ALLOCATIONS, LEGS, STRATEGY  # noqa: E402
+from local_platform.wiring import create_table
+from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository, serialize
+from shared_utils.configuration.allocation_math import calculated_totals
+from shared_utils.configuration.schedule import compile_schedule
+from shared_utils.domain.clock import IST
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.domain.models import Allocation, AllocationConfig, Leg, Strategy
+from shared_utils.engine.order_planning import plan_entry
+from shared_utils.engine.trigger import _due_at
+from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.market.strike_selection import select_strikes
+from tests.journey import ALLOCATIONS, LEGS, STRATEGY
 
 STRATEGIES_PER_USER = 10
 
@@ -56,15 +63,36 @@ class CountingClient:
 
 
 def iron_condor(strategy_id: str):
-    legs = {l["leg_no"]: Leg(**l, strategy_id=strategy_id, created_at="t", updated_at="t") for l in copy.deepcopy(LEGS)["legs"]}
+    legs = {
+        l["leg_no"]: Leg(**l, strategy_id=strategy_id, created_at="t", updated_at="t")
+        for l in copy.deepcopy(LEGS)["legs"]
+    }
     allocations = [
-        Allocation(**raw, strategy_id=strategy_id, broker="PAPER", mode="PAPER", performance_metrics={},
-                   calculated_totals=calculated_totals(AllocationConfig.model_validate(raw["allocation_config"]), legs),
-                   created_at="t", updated_at="t")
+        Allocation(
+            **raw,
+            strategy_id=strategy_id,
+            broker="PAPER",
+            mode="PAPER",
+            performance_metrics={},
+            calculated_totals=calculated_totals(
+                AllocationConfig.model_validate(raw["allocation_config"]), legs
+            ),
+            created_at="t",
+            updated_at="t",
+        )
         for raw in copy.deepcopy(ALLOCATIONS)["allocations"]
     ]
-    strategy = Strategy(**STRATEGY, strategy_id=strategy_id, performance_metrics={}, created_at="t", updated_at="t", version=1,
-                        execution_schedule={k: STRATEGY[k] for k in ("entry_time", "exit_time", "entry_days", "exit_days")})
+    strategy = Strategy(
+        **STRATEGY,
+        strategy_id=strategy_id,
+        performance_metrics={},
+        created_at="t",
+        updated_at="t",
+        version=1,
+        execution_schedule={
+            k: STRATEGY[k] for k in ("entry_time", "exit_time", "entry_days", "exit_days")
+        },
+    )
     return strategy, legs, allocations
 
 
@@ -76,7 +104,7 @@ def load(client, users: int) -> None:
             for item in compile_schedule(f"user-{u}", strategy, legs, allocations):
                 requests.append({"PutRequest": {"Item": serialize(item)}})
     for start in range(0, len(requests), 25):
-        client.batch_write_item(RequestItems={"bench": requests[start:start + 25]})
+        client.batch_write_item(RequestItems={"bench": requests[start : start + 25]})
 
 
 def ours(client) -> tuple[int, int]:
@@ -111,7 +139,15 @@ def planning_rate(strategies: int = 10_000) -> float:
     started, orders = time.perf_counter(), 0
     for n in range(strategies):
         strikes = select_strikes(legs.values(), lambda _leg: chain)
-        orders += len(plan_entry(f"EXECUTION_ENTRY#s-{n}#20260302", plan, strikes, {k: expiry for k in legs}, catalog))
+        orders += len(
+            plan_entry(
+                f"EXECUTION_ENTRY#s-{n}#20260302",
+                plan,
+                strikes,
+                dict.fromkeys(legs, expiry),
+                catalog,
+            )
+        )
     elapsed = time.perf_counter() - started
     return orders / elapsed, strategies / elapsed
 
@@ -120,10 +156,18 @@ def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, nargs="+", default=[1, 100, 1000],
-                        help="user counts to measure (moto makes 1,000 users take many minutes)")
+    parser.add_argument(
+        "--users",
+        type=int,
+        nargs="+",
+        default=[1, 100, 1000],
+        help="user counts to measure (moto makes 1,000 users take many minutes)",
+    )
     arguments = parser.parse_args()
-    print(f"{'users':>6} {'strategies':>10} {'due':>6} {'ours (requests)':>16} {'per-user (requests)':>20} {'ratio':>7}", flush=True)
+    print(
+        f"{'users':>6} {'strategies':>10} {'due':>6} {'ours (requests)':>16} {'per-user (requests)':>20} {'ratio':>7}",
+        flush=True,
+    )
     for users in arguments.users:
         with mock_aws():
             client = boto3.client("dynamodb", region_name="ap-south-1")
@@ -132,11 +176,16 @@ def main() -> None:
             our_requests, our_found = ours(client)
             their_requests, their_found = per_user(client)
             assert our_found == their_found == users * STRATEGIES_PER_USER
-            print(f"{users:>6} {users * STRATEGIES_PER_USER:>10} {our_found:>6} {our_requests:>16} {their_requests:>20} "
-                  f"{their_requests / our_requests:>6.1f}x", flush=True)
+            print(
+                f"{users:>6} {users * STRATEGIES_PER_USER:>10} {our_found:>6} {our_requests:>16} {their_requests:>20} "
+                f"{their_requests / our_requests:>6.1f}x",
+                flush=True,
+            )
     orders_per_second, strategies_per_second = planning_rate()
-    print(f"planning 10,000 strategies: {orders_per_second:,.0f} orders/s ({strategies_per_second:,.0f} strategies/s, "
-          f"strikes selected and orders planned, chain priced once)")
+    print(
+        f"planning 10,000 strategies: {orders_per_second:,.0f} orders/s ({strategies_per_second:,.0f} strategies/s, "
+        f"strikes selected and orders planned, chain priced once)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ measured in the same run (so the ratio, not the absolute number, is what to comp
 - selection: select_strike per method on a priced chain, against a baseline that scans the same
   quotes for the nearest delta with a bare loop.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,10 +18,10 @@ from datetime import date, datetime
 
 from shared_utils.domain.clock import IST
 from shared_utils.domain.instruments import built_in_catalog
-from shared_utils.market.data import SimulatedMarket
 from shared_utils.domain.models import Leg
-from shared_utils.market.strike_selection import select_strike
 from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.strike_selection import select_strike
 from tests.journey import LEGS
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=IST)
@@ -59,7 +60,9 @@ def main() -> None:
             erf_black76(forward, k, 0.13, years, 0.065, False)
 
     chains, baseline = rate(price_chain), rate(baseline_chain)
-    print(f"chain pricing      {chains:10.1f} chains/s   baseline (erf prices only) {baseline:10.1f}/s   ratio {chains / baseline:5.2f}")
+    print(
+        f"chain pricing      {chains:10.1f} chains/s   baseline (erf prices only) {baseline:10.1f}/s   ratio {chains / baseline:5.2f}"
+    )
 
     chain = market.chain("NIFTY", EXPIRY, AT)
     configs = {
@@ -83,7 +86,9 @@ def main() -> None:
         data = dict(copy.deepcopy(LEGS["legs"][0]), strike_selection_config=config, entry_by=method)
         leg = Leg(**data, strategy_id="bench", created_at="t", updated_at="t")
         selections = rate(lambda: select_strike(leg, chain))
-        print(f"select {method:<16}{selections:10.0f} legs/s     baseline (bare delta scan) {scan:10.0f}/s   ratio {selections / scan:5.2f}")
+        print(
+            f"select {method:<16}{selections:10.0f} legs/s     baseline (bare delta scan) {scan:10.0f}/s   ratio {selections / scan:5.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The REST API: every route of the wiring table, each behind the Cognito authorizer."""
+
 from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
@@ -50,8 +51,15 @@ class Api(Construct):
                 stage_name=config.name,
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),
                 access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=True,
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
                 ),
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 metrics_enabled=True,
@@ -62,11 +70,19 @@ class Api(Construct):
             default_cors_preflight_options=apigateway.CorsOptions(
                 allow_origins=origins,
                 allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "X-Amz-Date", "X-Amz-Security-Token"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "X-Amz-Date",
+                    "X-Amz-Security-Token",
+                ],
             ),
         )
         authorizer = apigateway.CognitoUserPoolsAuthorizer(
-            self, "Authorizer", cognito_user_pools=[user_pool], identity_source="method.request.header.Authorization"
+            self,
+            "Authorizer",
+            cognito_user_pools=[user_pool],
+            identity_source="method.request.header.Authorization",
         )
         validator = self.rest_api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
@@ -78,7 +94,8 @@ class Api(Construct):
                 resource = self.rest_api.root.resource_for_path(path)
                 parameters = {
                     f"method.request.path.{segment[1:-1]}": True
-                    for segment in path.split("/") if segment.startswith("{")
+                    for segment in path.split("/")
+                    if segment.startswith("{")
                 }
                 resource.add_method(
                     method,
@@ -98,12 +115,18 @@ class Api(Construct):
                 templates={"application/json": ERROR_TEMPLATE % code},
             )
         self._firewall(config)
-        acknowledge(self.rest_api, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-                    "API Gateway's account-level CloudWatch role needs exactly this AWS managed policy to write execution logs")
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level CloudWatch role needs exactly this AWS managed policy to write execution logs",
+        )
 
     def _firewall(self, config: EnvironmentConfig) -> None:
         """AWS managed protections plus a per-IP rate limit, in front of the stage."""
-        def managed(name: str, priority: int, counted: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:
+
+        def managed(
+            name: str, priority: int, counted: tuple[str, ...] = ()
+        ) -> wafv2.CfnWebACL.RuleProperty:
             return wafv2.CfnWebACL.RuleProperty(
                 name=name,
                 priority=priority,
@@ -114,7 +137,8 @@ class Api(Construct):
                         name=name,
                         rule_action_overrides=[
                             wafv2.CfnWebACL.RuleActionOverrideProperty(
-                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                                name=rule,
+                                action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
                             )
                             for rule in counted
                         ]
@@ -141,14 +165,19 @@ class Api(Construct):
                     priority=3,
                     action=wafv2.CfnWebACL.RuleActionProperty(block={}),
                     statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=2000, aggregate_key_type="IP")
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=2000, aggregate_key_type="IP"
+                        )
                     ),
                     visibility_config=_visibility("PerIpRateLimit"),
                 ),
             ],
         )
         wafv2.CfnWebACLAssociation(
-            self, "FirewallAssociation", resource_arn=self.rest_api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+            self,
+            "FirewallAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=acl.attr_arn,
         )
 
     @property

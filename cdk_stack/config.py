@@ -1,4 +1,5 @@
 """Per-environment settings from cdk.json's context, and the wiring table, read once."""
+
 from __future__ import annotations
 
 import json
@@ -64,15 +65,19 @@ class EnvironmentConfig:
         return f"ql-algo-trading-{self.name}-options"
 
     @classmethod
-    def from_context(cls, environments: dict[str, Any], name: str) -> "EnvironmentConfig":
+    def from_context(cls, environments: dict[str, Any], name: str) -> EnvironmentConfig:
         if name not in environments:
-            raise ValueError(f"no context for environment {name!r}; cdk.json knows {', '.join(sorted(environments))}")
+            raise ValueError(
+                f"no context for environment {name!r}; cdk.json knows {', '.join(sorted(environments))}"
+            )
         raw = environments[name]
         auth = raw.get("auth", {"mode": "create"})
         if auth["mode"] not in ("create", "import"):
             raise ValueError(f"{name}: auth.mode must be 'create' or 'import'")
         if raw["log_retention_days"] not in (7, 30, 90):
-            raise ValueError(f"{name}: log_retention_days is 7, 30 or 90 (the spec's three settings)")
+            raise ValueError(
+                f"{name}: log_retention_days is 7, 30 or 90 (the spec's three settings)"
+            )
         return cls(
             name=name,
             region=raw.get("region", "ap-south-1"),

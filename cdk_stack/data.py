@@ -1,11 +1,11 @@
 """The single table with its two GSIs, as wiring.json describes it."""
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_stack.config import EnvironmentConfig, wiring
-
 
 # What the handlers do: single reads and queries, conditional writes, transactions of these.
 ITEM_ACTIONS = [

@@ -1,4 +1,5 @@
 """The custom event bus and the four rules of the spec, each to its handler, with a dead-letter queue."""
+
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -11,10 +12,14 @@ from cdk_stack.nag import acknowledge
 
 
 class ExecutionEvents(Construct):
-    def __init__(self, scope: Construct, construct_id: str, config: EnvironmentConfig, functions: Functions):
+    def __init__(
+        self, scope: Construct, construct_id: str, config: EnvironmentConfig, functions: Functions
+    ):
         super().__init__(scope, construct_id)
         spec = wiring()["events"]
-        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{config.prefix}-{spec['bus_name']}")
+        self.bus = events.EventBus(
+            self, "Bus", event_bus_name=f"{config.prefix}-{spec['bus_name']}"
+        )
         self.dead_letters = sqs.Queue(
             self,
             "DeadLetters",
@@ -23,8 +28,11 @@ class ExecutionEvents(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        acknowledge(self.dead_letters, "AwsSolutions-SQS3",
-                    "this queue is itself the dead-letter queue of the event rules; its depth raises an alarm")
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "this queue is itself the dead-letter queue of the event rules; its depth raises an alarm",
+        )
         self.rules: dict[str, events.Rule] = {}
         for rule in spec["rules"]:
             event = event_types()[rule["event"]]
@@ -33,7 +41,9 @@ class ExecutionEvents(Construct):
                 rule["name"],
                 event_bus=self.bus,
                 description=f"{event['detail_type']} events to {rule['target']}",
-                event_pattern=events.EventPattern(source=[event["source"]], detail_type=[event["detail_type"]]),
+                event_pattern=events.EventPattern(
+                    source=[event["source"]], detail_type=[event["detail_type"]]
+                ),
                 targets=[
                     targets.LambdaFunction(
                         functions[rule["target"]],

@@ -1,4 +1,5 @@
 """One Lambda function per entry of the wiring table, each with its own log group and role."""
+
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
@@ -11,7 +12,11 @@ from cdk_stack.config import EnvironmentConfig, wiring
 from cdk_stack.layer import RUNTIME, dependencies_layer, handler_code
 from cdk_stack.nag import acknowledge
 
-RETENTION = {7: logs.RetentionDays.ONE_WEEK, 30: logs.RetentionDays.ONE_MONTH, 90: logs.RetentionDays.THREE_MONTHS}
+RETENTION = {
+    7: logs.RetentionDays.ONE_WEEK,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+}
 
 
 def log_group(scope: Construct, construct_id: str, config: EnvironmentConfig) -> logs.LogGroup:
@@ -25,7 +30,13 @@ def log_group(scope: Construct, construct_id: str, config: EnvironmentConfig) ->
 
 
 class Functions(Construct):
-    def __init__(self, scope: Construct, construct_id: str, config: EnvironmentConfig, environment: dict[str, str]):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        config: EnvironmentConfig,
+        environment: dict[str, str],
+    ):
         super().__init__(scope, construct_id)
         self.by_name: dict[str, lambda_.Function] = {}
         layer = dependencies_layer(self, "Dependencies")
@@ -39,7 +50,10 @@ class Functions(Construct):
                 description=f"{name}: its log group, and what wiring.json says it uses",
             )
             role.add_to_policy(
-                iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[logs_of_function.log_group_arn])
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[logs_of_function.log_group_arn],
+                )
             )
             function = lambda_.Function(
                 self,
@@ -64,8 +78,11 @@ class Functions(Construct):
                     "PLATFORM_ENVIRONMENT": config.name,
                 },
             )
-            acknowledge(role, "AwsSolutions-IAM5[Resource::*]",
-                        "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions (active tracing)")
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions (active tracing)",
+            )
             self.by_name[name] = function
 
     def grant_uses(self, grants: dict[str, callable]) -> None:
@@ -80,4 +97,3 @@ class Functions(Construct):
 
 def _camel(name: str) -> str:
     return "".join(part.title() for part in name.split("_"))
-

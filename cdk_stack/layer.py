@@ -5,6 +5,7 @@ manylinux_2_28 x86_64, the runtime's Python, binary wheels only), from the same 
 tests run against.
 The AWS SDK is left out: the Lambda runtime provides it.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -33,13 +34,27 @@ class PipForLambda:
         target = Path(output_dir) / "python"
         subprocess.run(
             [
-                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--target", str(target),
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(target),
                 # The runtime is Amazon Linux 2023 (glibc 2.34): manylinux2014 wheels and the newer
                 # manylinux_2_28 ones (numpy's only wheels for 3.14) both run on it.
-                "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "--implementation", "cp",
-                "--python-version", PYTHON_VERSION, "--only-binary=:all:",
-                "-r", str(ROOT / "requirements.txt"),
+                "--platform",
+                "manylinux2014_x86_64",
+                "--platform",
+                "manylinux_2_28_x86_64",
+                "--implementation",
+                "cp",
+                "--python-version",
+                PYTHON_VERSION,
+                "--only-binary=:all:",
+                "-r",
+                str(ROOT / "requirements.txt"),
             ],
             check=True,
         )
@@ -74,9 +89,13 @@ def handler_code() -> lambda_.Code:
         str(ROOT),
         exclude=[
             "*",
-            "!lambda_functions", "!lambda_functions/**",
-            "!shared_utils", "!shared_utils/**",
-            "**/__pycache__", "**/__pycache__/**", "**/*.pyc",
+            "!lambda_functions",
+            "!lambda_functions/**",
+            "!shared_utils",
+            "!shared_utils/**",
+            "**/__pycache__",
+            "**/__pycache__/**",
+            "**/*.pyc",
             *HIDDEN,
         ],
     )

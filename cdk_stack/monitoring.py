@@ -1,4 +1,5 @@
 """Alarms on what would make a trader miss an entry or an exit, the engine's alerts, and one dashboard."""
+
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
@@ -43,12 +44,17 @@ class Monitoring(Construct):
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com")],
+                principals=[
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                ],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" is this key
             )
         )
-        self.topic = sns.Topic(self, "Alarms", topic_name=f"{config.prefix}-alarms", master_key=key, enforce_ssl=True)
+        self.topic = sns.Topic(
+            self, "Alarms", topic_name=f"{config.prefix}-alarms", master_key=key, enforce_ssl=True
+        )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         # What the engine raises for a person (a duplicate order) goes to the same people as the alarms.
@@ -58,42 +64,88 @@ class Monitoring(Construct):
                 f"{name.title().replace('_', '')}Alerts",
                 event_bus=bus,
                 description=f"{alert['detail_type']} events to the alarm topic",
-                event_pattern=events.EventPattern(source=[alert["source"]], detail_type=[alert["detail_type"]]),
+                event_pattern=events.EventPattern(
+                    source=[alert["source"]], detail_type=[alert["detail_type"]]
+                ),
                 targets=[targets.SnsTopic(self.topic, dead_letter_queue=dead_letters)],
             )
         self.alarms: list[cloudwatch.Alarm] = []
         five_minutes = Duration.minutes(5)
         for name, function in functions.by_name.items():
-            self._alarm(f"{name}Errors", function.metric_errors(period=five_minutes), f"{name} raised errors")
-            self._alarm(f"{name}Throttles", function.metric_throttles(period=five_minutes), f"{name} was throttled")
+            self._alarm(
+                f"{name}Errors",
+                function.metric_errors(period=five_minutes),
+                f"{name} raised errors",
+            )
+            self._alarm(
+                f"{name}Throttles",
+                function.metric_throttles(period=five_minutes),
+                f"{name} was throttled",
+            )
         self._alarm(
             "UndeliveredEvents",
-            dead_letters.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"),
+            dead_letters.metric_approximate_number_of_messages_visible(
+                period=five_minutes, statistic="Maximum"
+            ),
             "an event could not be delivered to its handler",
         )
         for name, machine in state_machines.items():
-            self._alarm(f"{name}Failed", machine.metric_failed(period=five_minutes), f"a {name} execution failed")
-            self._alarm(f"{name}TimedOut", machine.metric_timed_out(period=five_minutes), f"a {name} execution timed out")
-        self._alarm("Api5xx", api.rest_api.metric_server_error(period=five_minutes), "the API answered with 5xx")
+            self._alarm(
+                f"{name}Failed",
+                machine.metric_failed(period=five_minutes),
+                f"a {name} execution failed",
+            )
+            self._alarm(
+                f"{name}TimedOut",
+                machine.metric_timed_out(period=five_minutes),
+                f"a {name} execution timed out",
+            )
+        self._alarm(
+            "Api5xx",
+            api.rest_api.metric_server_error(period=five_minutes),
+            "the API answered with 5xx",
+        )
 
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{config.prefix}-operations")
+        dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{config.prefix}-operations"
+        )
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="API requests and errors", width=12, left=[
-                api.rest_api.metric_count(period=five_minutes),
-                api.rest_api.metric_client_error(period=five_minutes),
-                api.rest_api.metric_server_error(period=five_minutes),
-            ]),
-            cloudwatch.GraphWidget(title="API latency (p99)", width=12, left=[
-                api.rest_api.metric_latency(period=five_minutes, statistic="p99"),
-            ]),
-            cloudwatch.GraphWidget(title="Function errors", width=12, left=[
-                f.metric_errors(period=five_minutes, label=name) for name, f in functions.by_name.items()
-            ]),
-            cloudwatch.GraphWidget(title="Timer and execution workflows", width=12, left=[
-                metric
-                for machine in state_machines.values()
-                for metric in (machine.metric_started(period=five_minutes), machine.metric_failed(period=five_minutes))
-            ]),
+            cloudwatch.GraphWidget(
+                title="API requests and errors",
+                width=12,
+                left=[
+                    api.rest_api.metric_count(period=five_minutes),
+                    api.rest_api.metric_client_error(period=five_minutes),
+                    api.rest_api.metric_server_error(period=five_minutes),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency (p99)",
+                width=12,
+                left=[
+                    api.rest_api.metric_latency(period=five_minutes, statistic="p99"),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Function errors",
+                width=12,
+                left=[
+                    f.metric_errors(period=five_minutes, label=name)
+                    for name, f in functions.by_name.items()
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Timer and execution workflows",
+                width=12,
+                left=[
+                    metric
+                    for machine in state_machines.values()
+                    for metric in (
+                        machine.metric_started(period=five_minutes),
+                        machine.metric_failed(period=five_minutes),
+                    )
+                ],
+            ),
             cloudwatch.AlarmStatusWidget(title="Alarms", width=24, alarms=self.alarms),
         )
 

@@ -1,4 +1,5 @@
 """Acknowledging a cdk-nag finding: always the rule, the resource it is on, and why."""
+
 from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 

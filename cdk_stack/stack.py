@@ -1,4 +1,5 @@
 """ql-algo-trading-{env}-options-trading-stack: assembled from one construct per concern."""
+
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
@@ -22,7 +23,9 @@ class OptionsTradingStack(Stack):
             config.stack_name,
             stack_name=config.stack_name,
             description=f"Options Strategy Platform ({config.name})",
-            env=AwsEnvironment(account=config.account, region=config.region) if config.account else None,
+            env=AwsEnvironment(account=config.account, region=config.region)
+            if config.account
+            else None,
             termination_protection=config.retain_data,
         )
         data = TradingData(self, "Data", config)
@@ -32,7 +35,9 @@ class OptionsTradingStack(Stack):
         timing = Timing(self, "Timing", config, functions, execution.dead_letters)
         for function in functions.by_name.values():
             function.add_environment("EVENT_BUS_NAME", execution.bus.event_bus_name)
-        functions["timer_starter"].add_environment("MASTER_TIMER_ARN", timing["master_timer"].state_machine_arn)
+        functions["timer_starter"].add_environment(
+            "MASTER_TIMER_ARN", timing["master_timer"].state_machine_arn
+        )
         functions["schedule_strategy_trigger"].add_environment(
             "EXECUTION_WORKFLOW_ARN", timing["execution_workflow"].state_machine_arn
         )
@@ -45,7 +50,16 @@ class OptionsTradingStack(Stack):
             }
         )
         api = Api(self, "Api", config, functions, auth.user_pool)
-        Monitoring(self, "Monitoring", config, functions, execution.dead_letters, timing.state_machines, api, execution.bus)
+        Monitoring(
+            self,
+            "Monitoring",
+            config,
+            functions,
+            execution.dead_letters,
+            timing.state_machines,
+            api,
+            execution.bus,
+        )
 
         # The same keys as the local platform's outputs.json, so one end-to-end suite runs against either.
         CfnOutput(self, "ApiUrl", value=api.url)

@@ -1,4 +1,5 @@
 """The API's OpenAPI document, generated from the same routes and models the handlers use."""
+
 import json
 from functools import lru_cache
 
@@ -72,7 +73,9 @@ def openapi_document() -> str:
             for status, description in ERROR_RESPONSES.items():
                 responses[status] = {
                     "description": description,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
                 }
     return json.dumps(document)
 
@@ -82,14 +85,23 @@ def _generated_document() -> str:
         title=TITLE,
         version=VERSION,
         description="Baskets of multi-leg option strategies whose legs are allocated to broker accounts, lot by lot.",
-        security_schemes={"CognitoIdToken": HTTPBearer(bearerFormat="JWT", description="A Cognito ID token")},
+        security_schemes={
+            "CognitoIdToken": HTTPBearer(bearerFormat="JWT", description="A Cognito ID token")
+        },
         security=[{"CognitoIdToken": []}],
     )
 
 
-@router.get("/openapi.json", tags=["Documentation"], summary="This API's OpenAPI document", include_in_schema=False)
+@router.get(
+    "/openapi.json",
+    tags=["Documentation"],
+    summary="This API's OpenAPI document",
+    include_in_schema=False,
+)
 def get_openapi():
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document()
+    )
 
 
 app, lambda_handler = api_function(router)

@@ -1,9 +1,18 @@
 """Baskets: a trader's containers of strategies, with the capital they may deploy."""
+
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import Limit, NextToken, api_function, caller_id, caller_name, configuration, no_content
+from lambda_functions.common import (
+    Limit,
+    NextToken,
+    api_function,
+    caller_id,
+    caller_name,
+    configuration,
+    no_content,
+)
 from shared_utils.domain.models import Basket, BasketCreate, BasketDetail, BasketUpdate, ItemList
 
 metrics = Metrics(namespace="OptionsStrategyPlatform")
@@ -23,18 +32,28 @@ def create_basket(basket: BasketCreate) -> Basket:
     return created
 
 
-@router.get("/options/baskets/<basket_id>", tags=["Baskets"], summary="A basket with its strategies")
+@router.get(
+    "/options/baskets/<basket_id>", tags=["Baskets"], summary="A basket with its strategies"
+)
 def get_basket(basket_id: str) -> BasketDetail:
     basket, strategies = configuration().get_basket(caller_id(router), basket_id)
     return BasketDetail(**basket.model_dump(), strategies=strategies)
 
 
-@router.put("/options/baskets/<basket_id>", tags=["Baskets"], summary="Change a basket (fields sent are changed)")
+@router.put(
+    "/options/baskets/<basket_id>",
+    tags=["Baskets"],
+    summary="Change a basket (fields sent are changed)",
+)
 def update_basket(basket_id: str, changes: BasketUpdate) -> Basket:
     return configuration().update_basket(caller_id(router), basket_id, changes)
 
 
-@router.delete("/options/baskets/<basket_id>", tags=["Baskets"], summary="Delete a basket with no active strategies")
+@router.delete(
+    "/options/baskets/<basket_id>",
+    tags=["Baskets"],
+    summary="Delete a basket with no active strategies",
+)
 def delete_basket(basket_id: str):
     configuration().delete_basket(caller_id(router), basket_id)
     return no_content()

@@ -1,26 +1,47 @@
 """Broker accounts a trader allocates strategies to. PAPER unless LIVE is asked for explicitly."""
+
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lambda_functions.common import Limit, NextToken, api_function, caller_id, configuration, no_content
+from lambda_functions.common import (
+    Limit,
+    NextToken,
+    api_function,
+    caller_id,
+    configuration,
+    no_content,
+)
 from shared_utils.domain.models import BrokerAccount, BrokerAccountCreate, ItemList
 
 metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()
 
 
-@router.get("/options/broker-accounts", tags=["Broker accounts"], summary="The caller's broker accounts")
-def list_broker_accounts(limit: Limit = None, next_token: NextToken = None) -> ItemList[BrokerAccount]:
+@router.get(
+    "/options/broker-accounts", tags=["Broker accounts"], summary="The caller's broker accounts"
+)
+def list_broker_accounts(
+    limit: Limit = None, next_token: NextToken = None
+) -> ItemList[BrokerAccount]:
     accounts, token = configuration().list_broker_accounts(caller_id(router), limit, next_token)
     return ItemList[BrokerAccount](items=accounts, next_token=token)
 
 
-@router.post("/options/broker-accounts", status_code=201, tags=["Broker accounts"], summary="Register a broker account")
+@router.post(
+    "/options/broker-accounts",
+    status_code=201,
+    tags=["Broker accounts"],
+    summary="Register a broker account",
+)
 def create_broker_account(account: BrokerAccountCreate) -> BrokerAccount:
     return configuration().create_broker_account(caller_id(router), account)
 
 
-@router.delete("/options/broker-accounts/<client_id>", tags=["Broker accounts"], summary="Remove an unallocated account")
+@router.delete(
+    "/options/broker-accounts/<client_id>",
+    tags=["Broker accounts"],
+    summary="Remove an unallocated account",
+)
 def delete_broker_account(client_id: str):
     configuration().delete_broker_account(caller_id(router), client_id)
     return no_content()

@@ -1,5 +1,6 @@
 """Check Duplicate Orders events: reconcile the last minutes' orders with the brokers' order books;
 cancel and flag an order that reached a broker twice, and raise an alert."""
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -16,7 +17,11 @@ def lambda_handler(event, context):
     metrics.add_metric(name="OrdersReconciled", unit=MetricUnit.Count, value=result.orders_checked)
     metrics.add_metric(name="DuplicateOrders", unit=MetricUnit.Count, value=result.duplicates_found)
     if result.account_errors:
-        metrics.add_metric(name="ReconciliationAccountErrors", unit=MetricUnit.Count, value=len(result.account_errors))
+        metrics.add_metric(
+            name="ReconciliationAccountErrors",
+            unit=MetricUnit.Count,
+            value=len(result.account_errors),
+        )
         logger.warning("accounts not reconciled", extra={"errors": result.account_errors})
     logger.info("order reconciliation", extra={"result": result.__dict__})
     return result.__dict__

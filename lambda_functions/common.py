@@ -4,6 +4,7 @@ Errors always have the shape {"error": {"code", "message", "details"}} (DESIGN.m
 Collaborators are built on first use, never at import, from the environment the stack (or the
 local platform) gives the function.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,30 +17,35 @@ from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    CORSConfig,
+    Response,
+    content_types,
+)
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from shared_utils.domain.clock import clock_from_environment, ist_date
-from shared_utils.configuration.service import ConfigurationService
-from shared_utils.engine.emitter import alert_types, lookback
-from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
-from shared_utils.engine.queries import ExecutionQueries
-from shared_utils.engine.executor import StrategyExecutor
-from shared_utils.market.expiries import ExpiryCalendar
-from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
-from shared_utils.market.data import SimulatedMarket
-from shared_utils.market.reference import MarketReference
-from shared_utils.engine.reconciliation import OrderReconciliation
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.configuration.service import ConfigurationService
+from shared_utils.domain.clock import clock_from_environment, ist_date
+from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.domain.validation import field_details
+from shared_utils.engine.emitter import alert_types, lookback
+from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.position_watch import PositionWatch
 from shared_utils.engine.positions import PositionBook
-from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.engine.queries import ExecutionQueries
+from shared_utils.engine.reconciliation import OrderReconciliation
 from shared_utils.market.calendar import built_in_calendar
-from shared_utils.domain.validation import field_details
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.market.reference import MarketReference
 
 logger = Logger()
 
@@ -89,12 +95,20 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
 
     @app.not_found
     def _no_route(_exc):
-        return error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no route {app.current_event.http_method} {app.current_event.path}")
+        return error(
+            HTTPStatus.NOT_FOUND,
+            "NOT_FOUND",
+            f"no route {app.current_event.http_method} {app.current_event.path}",
+        )
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception):
         logger.exception("unhandled error")
-        return error(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "something went wrong; it has been logged")
+        return error(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "something went wrong; it has been logged",
+        )
 
     return app
 
@@ -120,7 +134,10 @@ def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
     if event.get("body") and content_type and not _is_json(content_type):
         return {
             "statusCode": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON, "Access-Control-Allow-Origin": _cors_origin()},
+            "headers": {
+                "Content-Type": content_types.APPLICATION_JSON,
+                "Access-Control-Allow-Origin": _cors_origin(),
+            },
             "body": json.dumps(
                 {
                     "error": {
@@ -150,7 +167,9 @@ def _header(headers: dict, name: str) -> str | None:
 
 def _require_caller(app: APIGatewayRestResolver, next_middleware):
     if not _claims(app).get("sub"):
-        return error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token")
+        return error(
+            HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token"
+        )
     return next_middleware(app)
 
 
@@ -180,7 +199,9 @@ def no_content() -> Response:
 @lru_cache(maxsize=1)
 def configuration() -> ConfigurationService:
     client = boto3.session.Session().client("dynamodb")
-    return ConfigurationService(ConfigurationRepository(client, os.environ["TABLE_NAME"]), clock_from_environment())
+    return ConfigurationService(
+        ConfigurationRepository(client, os.environ["TABLE_NAME"]), clock_from_environment()
+    )
 
 
 Limit = Annotated[int | None, Query(ge=1, le=PAGE_LIMIT_MAX, description="Page size")]
@@ -205,26 +226,49 @@ class LiveTradingUnavailable(RuntimeError):
 def market() -> CachedMarketData:
     # The simulated market is the only market data this platform has; paper trading runs on it.
     catalog, calendar = built_in_catalog(), built_in_calendar()
-    return CachedMarketData(SimulatedMarket(catalog, calendar), configuration().repository, clock_from_environment())
+    return CachedMarketData(
+        SimulatedMarket(catalog, calendar), configuration().repository, clock_from_environment()
+    )
 
 
 def broker_for(user_id: str, client_id: str, broker: str, mode: str):
     if mode != "PAPER":
-        raise LiveTradingUnavailable(f"{client_id} is a LIVE {broker} account; live order placement has no broker adapter yet")
-    return PaperBroker(configuration().repository, market(), built_in_catalog(), built_in_calendar(), clock_from_environment(),
-                       user_id, client_id)
+        raise LiveTradingUnavailable(
+            f"{client_id} is a LIVE {broker} account; live order placement has no broker adapter yet"
+        )
+    return PaperBroker(
+        configuration().repository,
+        market(),
+        built_in_catalog(),
+        built_in_calendar(),
+        clock_from_environment(),
+        user_id,
+        client_id,
+    )
 
 
 @lru_cache(maxsize=1)
 def executor() -> StrategyExecutor:
-    return StrategyExecutor(configuration().repository, market(), built_in_catalog(), ExpiryCalendar(built_in_calendar()),
-                            clock_from_environment(), broker_for)
+    return StrategyExecutor(
+        configuration().repository,
+        market(),
+        built_in_catalog(),
+        ExpiryCalendar(built_in_calendar()),
+        clock_from_environment(),
+        broker_for,
+    )
 
 
 @lru_cache(maxsize=1)
 def position_watch() -> PositionWatch:
     clock = clock_from_environment()
-    return PositionWatch(PositionBook(configuration().repository, clock), executor(), market(), built_in_calendar(), clock)
+    return PositionWatch(
+        PositionBook(configuration().repository, clock),
+        executor(),
+        market(),
+        built_in_calendar(),
+        clock,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -234,12 +278,22 @@ def order_reconciliation() -> OrderReconciliation:
 
     def publish(entries: list[dict]) -> None:
         for start in range(0, len(entries), 10):  # PutEvents takes at most 10 entries
-            events.put_events(Entries=[{**entry, "EventBusName": bus} for entry in entries[start:start + 10]])
+            events.put_events(
+                Entries=[{**entry, "EventBusName": bus} for entry in entries[start : start + 10]]
+            )
 
-    return OrderReconciliation(configuration().repository, clock_from_environment(), broker_for, publish,
-                               alert_types()["duplicate_order"], lookback("check_duplicate_orders"))
+    return OrderReconciliation(
+        configuration().repository,
+        clock_from_environment(),
+        broker_for,
+        publish,
+        alert_types()["duplicate_order"],
+        lookback("check_duplicate_orders"),
+    )
 
 
 @lru_cache(maxsize=1)
 def execution_queries() -> ExecutionQueries:
-    return ExecutionQueries(configuration().repository, clock_from_environment(), market(), executor())
+    return ExecutionQueries(
+        configuration().repository, clock_from_environment(), market(), executor()
+    )

@@ -1,4 +1,5 @@
 """The master timer's task each minute: put the due events on the bus, say when the next tick is."""
+
 import os
 
 import boto3
@@ -16,9 +17,16 @@ logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategy
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    result = tick(clock_from_environment().now(), built_in_calendar(), boto3.client("events"), os.environ["EVENT_BUS_NAME"])
+    result = tick(
+        clock_from_environment().now(),
+        built_in_calendar(),
+        boto3.client("events"),
+        os.environ["EVENT_BUS_NAME"],
+    )
     metrics.add_metric(name="TimerEventsEmitted", unit=MetricUnit.Count, value=len(result.emitted))
     if result.failed:
-        metrics.add_metric(name="TimerEventsFailed", unit=MetricUnit.Count, value=len(result.failed))
+        metrics.add_metric(
+            name="TimerEventsFailed", unit=MetricUnit.Count, value=len(result.failed)
+        )
         logger.warning("events not delivered to the bus", extra={"failed": result.failed})
     return result.as_dict()

@@ -1,4 +1,5 @@
 """Executions, positions and orders: what ran, what is held, what was sent, and a manual run."""
+
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -11,7 +12,9 @@ from lambda_functions.common import api_function, caller_id, execution_queries, 
 from shared_utils.domain.models import ApiModel
 
 router = Router()
-Kind = Annotated[Literal["entry", "exit"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)]
+Kind = Annotated[
+    Literal["entry", "exit"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)
+]
 
 
 class ManualExecution(ApiModel):
@@ -37,13 +40,17 @@ def _items(rows) -> dict:
 
 @router.get("/options/executions/schedule", tags=["Executions"], summary="What runs on a date")
 def schedule(
-    date_: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")] = None,
+    date_: Annotated[
+        date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")
+    ] = None,
     type_: Annotated[Kind | None, Query(alias="type", description="entry or exit")] = None,
 ) -> dict:
     return _items(execution_queries().schedule(caller_id(router), date_ or today(), type_))
 
 
-@router.get("/options/executions/history", tags=["Executions"], summary="Executions that ran, with results")
+@router.get(
+    "/options/executions/history", tags=["Executions"], summary="Executions that ran, with results"
+)
 def history(
     strategy_id: Annotated[str | None, Query()] = None,
     from_date: Annotated[date | None, Query()] = None,
@@ -52,17 +59,32 @@ def history(
     return _items(execution_queries().history(caller_id(router), strategy_id, from_date, to_date))
 
 
-@router.get("/options/reports/daily", tags=["Executions"], summary="A day's orders, fills, positions and P&L per strategy and account")
-def daily_report(date_: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")] = None) -> dict:
+@router.get(
+    "/options/reports/daily",
+    tags=["Executions"],
+    summary="A day's orders, fills, positions and P&L per strategy and account",
+)
+def daily_report(
+    date_: Annotated[
+        date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")
+    ] = None,
+) -> dict:
     return _plain(execution_queries().daily_report(caller_id(router), date_ or today()))
 
 
-@router.get("/options/positions", tags=["Executions"], summary="Net positions per account and leg, with P&L")
-def positions(strategy_id: Annotated[str | None, Query()] = None, client_id: Annotated[str | None, Query()] = None) -> dict:
+@router.get(
+    "/options/positions", tags=["Executions"], summary="Net positions per account and leg, with P&L"
+)
+def positions(
+    strategy_id: Annotated[str | None, Query()] = None,
+    client_id: Annotated[str | None, Query()] = None,
+) -> dict:
     return _items(execution_queries().positions(caller_id(router), strategy_id, client_id))
 
 
-@router.get("/options/orders", tags=["Executions"], summary="Every order sent for the caller's strategies")
+@router.get(
+    "/options/orders", tags=["Executions"], summary="Every order sent for the caller's strategies"
+)
 def orders(
     strategy_id: Annotated[str | None, Query()] = None,
     date_: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
@@ -71,9 +93,17 @@ def orders(
     return _items(execution_queries().orders(caller_id(router), strategy_id, date_, client_id))
 
 
-@router.post("/options/executions/manual", tags=["Executions"], summary="Run an entry or exit now (never twice unless forced)")
+@router.post(
+    "/options/executions/manual",
+    tags=["Executions"],
+    summary="Run an entry or exit now (never twice unless forced)",
+)
 def manual(request: ManualExecution) -> dict:
-    return _plain(execution_queries().run_now(caller_id(router), request.strategy_id, request.execution_type, request.force))
+    return _plain(
+        execution_queries().run_now(
+            caller_id(router), request.strategy_id, request.execution_type, request.force
+        )
+    )
 
 
 app, lambda_handler = api_function(router)

@@ -1,4 +1,5 @@
 """Schedule Strategy Trigger events: record what is due in the window and start its workflows."""
+
 import os
 from datetime import datetime
 
@@ -31,10 +32,14 @@ def lambda_handler(event, context):
         repository=configuration().repository,
         calendar=built_in_calendar(),
         clock=clock_from_environment(),
-        start_workflow=lambda payload: stepfunctions.start_execution(stateMachineArn=arn, input=workflow_input(payload)),
+        start_workflow=lambda payload: stepfunctions.start_execution(
+            stateMachineArn=arn, input=workflow_input(payload)
+        ),
     )
     metrics.add_metric(name="ExecutionsScheduled", unit=MetricUnit.Count, value=result.created)
-    metrics.add_metric(name="ExecutionWorkflowsStarted", unit=MetricUnit.Count, value=result.workflows_started)
+    metrics.add_metric(
+        name="ExecutionWorkflowsStarted", unit=MetricUnit.Count, value=result.workflows_started
+    )
     # Under a key of its own: "created" and the like are LogRecord attributes and may not be overwritten.
     logger.info("schedule trigger", extra={"result": result.__dict__})
     return result.__dict__

@@ -1,18 +1,31 @@
 """Broker allocations: which account trades which legs of a strategy, with how many lots."""
+
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambda_functions.common import api_function, caller_id, configuration, no_content
-from shared_utils.domain.models import AdvancedAllocationsRequest, Allocation, AllocationInput, AllocationUpdate, ItemList
+from shared_utils.domain.models import (
+    AdvancedAllocationsRequest,
+    Allocation,
+    AllocationInput,
+    AllocationUpdate,
+    ItemList,
+)
 
 metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()
 
 
-@router.get("/options/strategies/<strategy_id>/allocations", tags=["Allocations"], summary="A strategy's broker allocations")
+@router.get(
+    "/options/strategies/<strategy_id>/allocations",
+    tags=["Allocations"],
+    summary="A strategy's broker allocations",
+)
 def list_allocations(strategy_id: str) -> ItemList[Allocation]:
-    return ItemList[Allocation](items=configuration().list_allocations(caller_id(router), strategy_id))
+    return ItemList[Allocation](
+        items=configuration().list_allocations(caller_id(router), strategy_id)
+    )
 
 
 @router.post(
@@ -22,7 +35,9 @@ def list_allocations(strategy_id: str) -> ItemList[Allocation]:
     summary="Allocate the strategy to one account (strategy level: every leg x strategy_lots_multiplier)",
 )
 def create_allocation(strategy_id: str, allocation: AllocationInput) -> Allocation:
-    created = configuration().create_allocations(caller_id(router), strategy_id, [allocation], field_prefix="")
+    created = configuration().create_allocations(
+        caller_id(router), strategy_id, [allocation], field_prefix=""
+    )
     metrics.add_metric(name="AllocationsCreated", unit=MetricUnit.Count, value=1)
     return created[0]
 
@@ -33,23 +48,37 @@ def create_allocation(strategy_id: str, allocation: AllocationInput) -> Allocati
     tags=["Allocations"],
     summary="Allocate legs to accounts with lots per leg (all or none)",
 )
-def create_advanced_allocations(strategy_id: str, body: AdvancedAllocationsRequest) -> ItemList[Allocation]:
+def create_advanced_allocations(
+    strategy_id: str, body: AdvancedAllocationsRequest
+) -> ItemList[Allocation]:
     created = configuration().create_allocations(caller_id(router), strategy_id, body.allocations)
     metrics.add_metric(name="AllocationsCreated", unit=MetricUnit.Count, value=len(created))
     return ItemList[Allocation](items=created)
 
 
-@router.get("/options/strategies/<strategy_id>/allocations/summary", tags=["Allocations"], summary="Lots per account and per leg")
+@router.get(
+    "/options/strategies/<strategy_id>/allocations/summary",
+    tags=["Allocations"],
+    summary="Lots per account and per leg",
+)
 def allocation_summary(strategy_id: str) -> dict:
     return configuration().allocation_summary(caller_id(router), strategy_id)
 
 
-@router.put("/options/strategies/<strategy_id>/allocations/<client_id>", tags=["Allocations"], summary="Change an allocation")
+@router.put(
+    "/options/strategies/<strategy_id>/allocations/<client_id>",
+    tags=["Allocations"],
+    summary="Change an allocation",
+)
 def update_allocation(strategy_id: str, client_id: str, changes: AllocationUpdate) -> Allocation:
     return configuration().update_allocation(caller_id(router), strategy_id, client_id, changes)
 
 
-@router.delete("/options/strategies/<strategy_id>/allocations/<client_id>", tags=["Allocations"], summary="Remove an allocation")
+@router.delete(
+    "/options/strategies/<strategy_id>/allocations/<client_id>",
+    tags=["Allocations"],
+    summary="Remove an allocation",
+)
 def delete_allocation(strategy_id: str, client_id: str):
     configuration().delete_allocation(caller_id(router), strategy_id, client_id)
     return no_content()

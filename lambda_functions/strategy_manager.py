@@ -1,4 +1,5 @@
 """Strategies and their legs: what to trade, when to enter and exit, how each leg picks its strike."""
+
 from typing import Annotated
 
 from aws_lambda_powertools import Metrics
@@ -6,7 +7,14 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import Limit, NextToken, api_function, caller_id, configuration, no_content
+from lambda_functions.common import (
+    Limit,
+    NextToken,
+    api_function,
+    caller_id,
+    configuration,
+    no_content,
+)
 from shared_utils.domain.models import (
     ItemList,
     Leg,
@@ -23,27 +31,47 @@ router = Router()
 LegNumber = Annotated[int, Path(ge=1, le=6, description="The leg number, 1 to 6")]
 
 
-@router.get("/options/strategies", tags=["Strategies"], summary="The caller's strategies, optionally of one basket")
+@router.get(
+    "/options/strategies",
+    tags=["Strategies"],
+    summary="The caller's strategies, optionally of one basket",
+)
 def list_strategies(
     basket_id: Annotated[str | None, Query(description="Only this basket's strategies")] = None,
     limit: Limit = None,
     next_token: NextToken = None,
 ) -> ItemList[Strategy]:
-    strategies, token = configuration().list_strategies(caller_id(router), basket_id, limit, next_token)
+    strategies, token = configuration().list_strategies(
+        caller_id(router), basket_id, limit, next_token
+    )
     return ItemList[Strategy](items=strategies, next_token=token)
 
 
-@router.post("/options/strategies", status_code=201, tags=["Strategies"], summary="Create a standalone strategy")
+@router.post(
+    "/options/strategies",
+    status_code=201,
+    tags=["Strategies"],
+    summary="Create a standalone strategy",
+)
 def create_strategy(strategy: StrategyCreate) -> Strategy:
     return _created(configuration().create_strategy(caller_id(router), strategy))
 
 
-@router.post("/options/baskets/<basket_id>/strategies", status_code=201, tags=["Strategies"], summary="Create a strategy in a basket")
+@router.post(
+    "/options/baskets/<basket_id>/strategies",
+    status_code=201,
+    tags=["Strategies"],
+    summary="Create a strategy in a basket",
+)
 def create_strategy_in_basket(basket_id: str, strategy: StrategyCreate) -> Strategy:
     return _created(configuration().create_strategy(caller_id(router), strategy, basket_id))
 
 
-@router.get("/options/strategies/<strategy_id>", tags=["Strategies"], summary="A strategy with its legs and allocations")
+@router.get(
+    "/options/strategies/<strategy_id>",
+    tags=["Strategies"],
+    summary="A strategy with its legs and allocations",
+)
 def get_strategy(strategy_id: str) -> StrategyDetail:
     aggregate = configuration().get_strategy(caller_id(router), strategy_id)
     return StrategyDetail(
@@ -53,12 +81,20 @@ def get_strategy(strategy_id: str) -> StrategyDetail:
     )
 
 
-@router.put("/options/strategies/<strategy_id>", tags=["Strategies"], summary="Change a strategy (fields sent are changed)")
+@router.put(
+    "/options/strategies/<strategy_id>",
+    tags=["Strategies"],
+    summary="Change a strategy (fields sent are changed)",
+)
 def update_strategy(strategy_id: str, changes: StrategyUpdate) -> Strategy:
     return configuration().update_strategy(caller_id(router), strategy_id, changes)
 
 
-@router.delete("/options/strategies/<strategy_id>", tags=["Strategies"], summary="Delete a strategy, its legs, allocations and schedule")
+@router.delete(
+    "/options/strategies/<strategy_id>",
+    tags=["Strategies"],
+    summary="Delete a strategy, its legs, allocations and schedule",
+)
 def delete_strategy(strategy_id: str):
     configuration().delete_strategy(caller_id(router), strategy_id)
     return no_content()
@@ -69,19 +105,30 @@ def list_legs(strategy_id: str) -> ItemList[Leg]:
     return ItemList[Leg](items=configuration().list_legs(caller_id(router), strategy_id))
 
 
-@router.post("/options/strategies/<strategy_id>/legs", status_code=201, tags=["Legs"], summary="Add legs (all or none)")
+@router.post(
+    "/options/strategies/<strategy_id>/legs",
+    status_code=201,
+    tags=["Legs"],
+    summary="Add legs (all or none)",
+)
 def add_legs(strategy_id: str, body: LegsCreate) -> ItemList[Leg]:
     legs = configuration().add_legs(caller_id(router), strategy_id, body.legs)
     metrics.add_metric(name="LegsCreated", unit=MetricUnit.Count, value=len(legs))
     return ItemList[Leg](items=legs)
 
 
-@router.put("/options/strategies/<strategy_id>/legs/<leg_no>", tags=["Legs"], summary="Change a leg (fields sent are changed)")
+@router.put(
+    "/options/strategies/<strategy_id>/legs/<leg_no>",
+    tags=["Legs"],
+    summary="Change a leg (fields sent are changed)",
+)
 def update_leg(strategy_id: str, leg_no: LegNumber, changes: LegUpdate) -> Leg:
     return configuration().update_leg(caller_id(router), strategy_id, leg_no, changes)
 
 
-@router.delete("/options/strategies/<strategy_id>/legs/<leg_no>", tags=["Legs"], summary="Delete a leg")
+@router.delete(
+    "/options/strategies/<strategy_id>/legs/<leg_no>", tags=["Legs"], summary="Delete a leg"
+)
 def delete_leg(strategy_id: str, leg_no: LegNumber):
     configuration().delete_leg(caller_id(router), strategy_id, leg_no)
     return no_content()

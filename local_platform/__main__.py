@@ -1,4 +1,5 @@
 """`./deploy.sh -e local` runs this: the whole platform on this machine (DESIGN.md section 5)."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,16 +24,42 @@ ENVIRONMENT = "local"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="deploy.sh -e local", description="Run the whole platform on this machine.")
-    parser.add_argument("--port", type=int, default=3000, help="the REST API's port on 127.0.0.1 (default 3000)")
-    parser.add_argument("--data-dir", type=Path, default=Path(".local"), help="where state and outputs.json live (default .local)")
-    parser.add_argument("--clock-start", type=_aware_datetime, default=None,
-                        help="the simulated 'now', ISO-8601 with offset, e.g. 2026-03-02T09:25:00+05:30 (default: real now)")
-    parser.add_argument("--clock-speed", type=_positive_float, default=1.0, help="simulated seconds per real second (default 1)")
-    parser.add_argument("--demo", action="store_true",
-                        help="set up a demo trader (user 'demo') with the spec's Iron Condor on paper accounts ZERODHA123 and ANGELONE456")
-    parser.add_argument("--session", type=_trading_day, default=None, metavar="YYYY-MM-DD",
-                        help="run that trading day from 08:55 to after the close as fast as this machine can, then write a report and exit")
+    parser = argparse.ArgumentParser(
+        prog="deploy.sh -e local", description="Run the whole platform on this machine."
+    )
+    parser.add_argument(
+        "--port", type=int, default=3000, help="the REST API's port on 127.0.0.1 (default 3000)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".local"),
+        help="where state and outputs.json live (default .local)",
+    )
+    parser.add_argument(
+        "--clock-start",
+        type=_aware_datetime,
+        default=None,
+        help="the simulated 'now', ISO-8601 with offset, e.g. 2026-03-02T09:25:00+05:30 (default: real now)",
+    )
+    parser.add_argument(
+        "--clock-speed",
+        type=_positive_float,
+        default=1.0,
+        help="simulated seconds per real second (default 1)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="set up a demo trader (user 'demo') with the spec's Iron Condor on paper accounts ZERODHA123 and ANGELONE456",
+    )
+    parser.add_argument(
+        "--session",
+        type=_trading_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="run that trading day from 08:55 to after the close as fast as this machine can, then write a report and exit",
+    )
     args = parser.parse_args(argv)
     if args.session and args.clock_start:
         parser.error("--session runs its own day from 08:55 IST; leave out --clock-start")
@@ -46,7 +73,9 @@ def _trading_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
     calendar = built_in_calendar()
     if calendar.session_on(day) is None:
-        raise argparse.ArgumentTypeError(f"{text} has no trading session ({calendar.holiday_name(day) or 'a weekend'})")
+        raise argparse.ArgumentTypeError(
+            f"{text} has no trading session ({calendar.holiday_name(day) or 'a weekend'})"
+        )
     return day
 
 
@@ -56,7 +85,9 @@ def _aware_datetime(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 date-time") from None
     if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no offset; write it as e.g. 2026-03-02T09:25:00+05:30")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no offset; write it as e.g. 2026-03-02T09:25:00+05:30"
+        )
     return moment
 
 
@@ -84,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     aws = LocalAws(data_dir)
     endpoint = aws.start()
     stopped = threading.Event()
+
     def stop(signum, frame):
         if stopped.is_set():  # asked twice: stop now, whatever is in hand
             signal.signal(signum, signal.SIG_DFL)
@@ -113,27 +145,56 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["PLATFORM_CLOCK_MODE"] = "stepped"
             SteppedClock.start_at(clock_start)
         else:
-            os.environ.update({"PLATFORM_CLOCK_START": clock_start.isoformat(), "PLATFORM_CLOCK_SPEED": str(args.clock_speed),
-                               "PLATFORM_CLOCK_ANCHOR": repr(time.time())})
+            os.environ.update(
+                {
+                    "PLATFORM_CLOCK_START": clock_start.isoformat(),
+                    "PLATFORM_CLOCK_SPEED": str(args.clock_speed),
+                    "PLATFORM_CLOCK_ANCHOR": repr(time.time()),
+                }
+            )
         clock = clock_from_environment()
-        engine = build_engine(table_wiring, prefix=stack_name, region=aws.region, clock=clock, stepped=bool(session), speed=args.clock_speed, calendar=calendar, data_dir=data_dir)
+        engine = build_engine(
+            table_wiring,
+            prefix=stack_name,
+            region=aws.region,
+            clock=clock,
+            stepped=bool(session),
+            speed=args.clock_speed,
+            calendar=calendar,
+            data_dir=data_dir,
+        )
         os.environ.update(engine.environment())
         verifier = IdTokenVerifier(
-            aws.jwks_url(resources["UserPoolId"]), aws.issuer(resources["UserPoolId"]), resources["UserPoolClientId"]
+            aws.jwks_url(resources["UserPoolId"]),
+            aws.issuer(resources["UserPoolId"]),
+            resources["UserPoolClientId"],
         )
         try:
-            gateway = LocalApiGateway(table_wiring, verifier, None, {"/local/engine": engine.status},
-                                      output=lambda: function_output(data_dir / "functions.log"))
+            gateway = LocalApiGateway(
+                table_wiring,
+                verifier,
+                None,
+                {"/local/engine": engine.status},
+                output=lambda: function_output(data_dir / "functions.log"),
+            )
             server = serve(gateway, args.port)
         except OSError as error:
-            print(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; choose another --port", file=sys.stderr)
+            print(
+                f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; choose another --port",
+                file=sys.stderr,
+            )
             return 1
         demo = None
         if args.demo:
             from local_platform.demo import set_up_demo
 
-            demo = set_up_demo(aws.client("cognito-idp"), resources["UserPoolId"], aws.client("dynamodb"),
-                               resources["TableName"], clock)
+            demo = set_up_demo(
+                aws.client("cognito-idp"),
+                resources["UserPoolId"],
+                aws.client("dynamodb"),
+                resources["TableName"],
+                clock,
+            )
         aws.start_autosave()
         outputs = {
             stack_name: {
@@ -151,8 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         temporary = outputs_file.with_suffix(".tmp")
         temporary.write_text(json.dumps(outputs, indent=2) + "\n")
         os.replace(temporary, outputs_file)
-        clock_text = (f"{clock_start.isoformat()}, the session of {args.session} as fast as this machine runs it" if session
-                      else f"{clock_start.isoformat()} x{args.clock_speed:g}")
+        clock_text = (
+            f"{clock_start.isoformat()}, the session of {args.session} as fast as this machine runs it"
+            if session
+            else f"{clock_start.isoformat()} x{args.clock_speed:g}"
+        )
         print(
             f"Options Strategy Platform (local) is up.\n"
             f"  REST API      http://127.0.0.1:{args.port}/   (OpenAPI: /openapi.json, Swagger UI: /swagger, engine: /local/engine)\n"
@@ -160,15 +224,32 @@ def main(argv: list[str] | None = None) -> int:
             f"  user pool     {resources['UserPoolId']}  client {resources['UserPoolClientId']}\n"
             f"  clock         {clock_text}\n"
             f"  outputs       {outputs_file}   (the functions' logs: {data_dir / 'functions.log'})\n"
-            + (f"  demo trader   {demo['username']} / {demo['password']} (set up: {demo['created']})\n" if demo else "")
-            + (f"Ctrl-C stops it; data stays in {data_dir}." if not session else "Ctrl-C ends the session early."),
+            + (
+                f"  demo trader   {demo['username']} / {demo['password']} (set up: {demo['created']})\n"
+                if demo
+                else ""
+            )
+            + (
+                f"Ctrl-C stops it; data stays in {data_dir}."
+                if not session
+                else "Ctrl-C ends the session early."
+            ),
             flush=True,
         )
         engine.rules.start()
         if session:
-            return _run_session(engine, args.session, session, clock, stopped, data_dir,
-                                lambda day: _traders_on(aws.client("dynamodb"), resources["TableName"], day))
-        worker = threading.Thread(target=engine.scheduler.run, args=(stopped,), name="engine", daemon=True)
+            return _run_session(
+                engine,
+                args.session,
+                session,
+                clock,
+                stopped,
+                data_dir,
+                lambda day: _traders_on(aws.client("dynamodb"), resources["TableName"], day),
+            )
+        worker = threading.Thread(
+            target=engine.scheduler.run, args=(stopped,), name="engine", daemon=True
+        )
         worker.start()
         stopped.wait()
         worker.join(timeout=10)  # let a short job in hand finish before its backends go away
@@ -186,11 +267,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _traders_on(client, table_name: str, day: date) -> set[str]:
     """Who had orders on `day` (a scan: local only, where the table is this machine's)."""
-    traders, request = set(), {
-        "TableName": table_name, "ProjectionExpression": "user_id",
-        "FilterExpression": "entity_type = :order AND begins_with(sort_key, :day)",
-        "ExpressionAttributeValues": {":order": {"S": "ORDER"}, ":day": {"S": f"ORDER#{day:%Y%m%d}#"}},
-    }
+    traders, request = (
+        set(),
+        {
+            "TableName": table_name,
+            "ProjectionExpression": "user_id",
+            "FilterExpression": "entity_type = :order AND begins_with(sort_key, :day)",
+            "ExpressionAttributeValues": {
+                ":order": {"S": "ORDER"},
+                ":day": {"S": f"ORDER#{day:%Y%m%d}#"},
+            },
+        },
+    )
     while True:
         page = client.scan(**request)
         traders |= {item["user_id"]["S"] for item in page.get("Items", [])}
@@ -199,21 +287,30 @@ def _traders_on(client, table_name: str, day: date) -> set[str]:
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _run_session(engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path, traders_that_day) -> int:
+def _run_session(
+    engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path, traders_that_day
+) -> int:
     from lambda_functions.common import configuration, market
     from local_platform.session import SessionWatch
     from shared_utils.engine.queries import ExecutionQueries
 
-    watch = SessionWatch(ExecutionQueries(configuration().repository, clock, market()), clock, day, *bounds)
+    watch = SessionWatch(
+        ExecutionQueries(configuration().repository, clock, market()), clock, day, *bounds
+    )
     engine.functions.observers.append(watch.observe)
     engine.scheduler.run(stopped, until=bounds[1], on_idle=watch.on_idle)
     watch.sample(clock.now())
     watch.draw(clock.now(), final=True)
-    json_path, html_path = watch.write_report(data_dir, engine.timer.as_dict(), traders_that_day(day))
+    json_path, html_path = watch.write_report(
+        data_dir, engine.timer.as_dict(), traders_that_day(day)
+    )
     failures = engine.scheduler.failures
-    print(f"session of {day} {'ended early' if stopped.is_set() else 'done'}: {watch.executions} executions, "
-          f"{watch.orders} orders, P&L {watch.pnl_now():,.2f}\n  report  {html_path}\n          {json_path}"
-          + (f"\n  {len(failures)} engine job(s) failed; see above" if failures else ""), flush=True)
+    print(
+        f"session of {day} {'ended early' if stopped.is_set() else 'done'}: {watch.executions} executions, "
+        f"{watch.orders} orders, P&L {watch.pnl_now():,.2f}\n  report  {html_path}\n          {json_path}"
+        + (f"\n  {len(failures)} engine job(s) failed; see above" if failures else ""),
+        flush=True,
+    )
     return 0
 
 

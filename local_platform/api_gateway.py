@@ -1,6 +1,7 @@
 """An HTTP front on loopback that does what API Gateway does for a REST API with a Cognito
 authorizer and Lambda proxy integrations: match the route from the wiring table, verify the ID
 token, build the proxy event AWS would send, and call the function's handler in this process."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,13 +9,14 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local_platform.auth import IdTokenVerifier
@@ -55,8 +57,14 @@ class Reply:
 
 
 class LocalApiGateway:
-    def __init__(self, wiring: Wiring, verifier: IdTokenVerifier, lock: threading.Lock | None = None,
-                 operator_views: dict[str, Callable[[], Any]] | None = None, output: Callable[[], Any] | None = None):
+    def __init__(
+        self,
+        wiring: Wiring,
+        verifier: IdTokenVerifier,
+        lock: threading.Lock | None = None,
+        operator_views: dict[str, Callable[[], Any]] | None = None,
+        output: Callable[[], Any] | None = None,
+    ):
         self.wiring = wiring
         # Where the functions' own output goes (a context manager), as the engine's does.
         self.output = output or contextlib.nullcontext
@@ -69,7 +77,14 @@ class LocalApiGateway:
         # requests: see LocalAws.)
         self._invocation = lock or threading.Lock()
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: str | None, source_ip: str = "127.0.0.1") -> Reply:
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: str | None,
+        source_ip: str = "127.0.0.1",
+    ) -> Reply:
         url = urlsplit(target)
         path = url.path if url.path.startswith("/") else "/" + url.path
         if method == "OPTIONS":
@@ -77,16 +92,26 @@ class LocalApiGateway:
                 return Reply(HTTPStatus.NO_CONTENT, dict(CORS_HEADERS), "")
             return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no resource at {path}")
         if method == "GET" and path == "/swagger":
-            return Reply(HTTPStatus.OK, {"Content-Type": "text/html; charset=utf-8"}, swagger_page())
+            return Reply(
+                HTTPStatus.OK, {"Content-Type": "text/html; charset=utf-8"}, swagger_page()
+            )
         if method == "GET" and path in self.operator_views:
             with self._invocation:
                 view = self.operator_views[path]()
-            return Reply(HTTPStatus.OK, {"Content-Type": "application/json"}, json.dumps(view, default=str))
+            return Reply(
+                HTTPStatus.OK, {"Content-Type": "application/json"}, json.dumps(view, default=str)
+            )
         resolved = self.wiring.resolve(method, path)
         if resolved is None:
-            allowed = sorted({r.method for r in self.wiring.routes if r.match(r.method, path) is not None})
+            allowed = sorted(
+                {r.method for r in self.wiring.routes if r.match(r.method, path) is not None}
+            )
             if allowed:
-                reply = _error(HTTPStatus.METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", f"{path} allows {', '.join(allowed)}")
+                reply = _error(
+                    HTTPStatus.METHOD_NOT_ALLOWED,
+                    "METHOD_NOT_ALLOWED",
+                    f"{path} allows {', '.join(allowed)}",
+                )
                 reply.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
                 return reply
             return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no route {method} {path}")
@@ -95,8 +120,22 @@ class LocalApiGateway:
         path_parameters = {name: unquote(value) for name, value in encoded_parameters.items()}
         claims = self.verifier.claims(_header(headers, "Authorization"))
         if claims is None:
-            return _error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token as 'Authorization: Bearer <token>'")
-        event = proxy_event(method, unquote(path), route.resource, path_parameters, url.query, headers, body, claims, source_ip)
+            return _error(
+                HTTPStatus.UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "sign in: send a valid Cognito ID token as 'Authorization: Bearer <token>'",
+            )
+        event = proxy_event(
+            method,
+            unquote(path),
+            route.resource,
+            path_parameters,
+            url.query,
+            headers,
+            body,
+            claims,
+            source_ip,
+        )
         handler = self.wiring.handler(route.function)
         with self._invocation, self.output():
             result = handler(event, LambdaContext(function_name=route.function))
@@ -127,7 +166,9 @@ def swagger_page() -> str:
     )
 
 
-def proxy_event(method, path, resource, path_parameters, query, headers, body, claims, source_ip) -> dict[str, Any]:
+def proxy_event(
+    method, path, resource, path_parameters, query, headers, body, claims, source_ip
+) -> dict[str, Any]:
     """The REST API (v1) proxy event, with the authorizer's claims as strings as API Gateway gives them."""
     multi_query = parse_qs(query, keep_blank_values=True) if query else {}
     now = time.time()
@@ -182,9 +223,21 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
             try:
-                reply = gateway.handle(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
-            except Exception as exc:  # the front must answer even when a handler blows up outside its resolver
-                reply = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+                reply = gateway.handle(
+                    self.command,
+                    self.path,
+                    dict(self.headers.items()),
+                    body,
+                    self.client_address[0],
+                )
+            except (
+                Exception
+            ) as exc:  # the front must answer even when a handler blows up outside its resolver
+                reply = _error(
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    "INTERNAL_ERROR",
+                    f"{type(exc).__name__}: {exc}",
+                )
             payload = reply.body.encode()
             self.send_response(reply.status)
             for name, value in reply.headers.items():

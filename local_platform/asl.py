@@ -12,24 +12,74 @@ A run advances until a Wait whose time has not come; it then says when to call i
 run at once rather than after their interval: the interval is there for a service that is
 momentarily unavailable, which an in-process handler is not.
 """
+
 from __future__ import annotations
 
 import copy
 import json
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 STATE_FIELDS = {
-    "Task": {"Type", "Resource", "Parameters", "ResultSelector", "ResultPath", "OutputPath", "InputPath", "Retry", "Catch",
-             "Next", "End", "TimeoutSeconds", "Comment"},
+    "Task": {
+        "Type",
+        "Resource",
+        "Parameters",
+        "ResultSelector",
+        "ResultPath",
+        "OutputPath",
+        "InputPath",
+        "Retry",
+        "Catch",
+        "Next",
+        "End",
+        "TimeoutSeconds",
+        "Comment",
+    },
     "Choice": {"Type", "Choices", "Default", "InputPath", "OutputPath", "Comment"},
-    "Wait": {"Type", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "InputPath", "OutputPath", "Next", "End", "Comment"},
-    "Map": {"Type", "ItemsPath", "ItemSelector", "ItemProcessor", "MaxConcurrency", "ResultPath", "OutputPath", "InputPath",
-            "ResultSelector", "Next", "End", "Retry", "Catch", "Comment"},
-    "Pass": {"Type", "Result", "Parameters", "ResultPath", "OutputPath", "InputPath", "Next", "End", "Comment"},
+    "Wait": {
+        "Type",
+        "Seconds",
+        "SecondsPath",
+        "Timestamp",
+        "TimestampPath",
+        "InputPath",
+        "OutputPath",
+        "Next",
+        "End",
+        "Comment",
+    },
+    "Map": {
+        "Type",
+        "ItemsPath",
+        "ItemSelector",
+        "ItemProcessor",
+        "MaxConcurrency",
+        "ResultPath",
+        "OutputPath",
+        "InputPath",
+        "ResultSelector",
+        "Next",
+        "End",
+        "Retry",
+        "Catch",
+        "Comment",
+    },
+    "Pass": {
+        "Type",
+        "Result",
+        "Parameters",
+        "ResultPath",
+        "OutputPath",
+        "InputPath",
+        "Next",
+        "End",
+        "Comment",
+    },
     "Succeed": {"Type", "InputPath", "OutputPath", "Comment"},
     "Fail": {"Type", "Error", "Cause", "Comment"},
 }
@@ -90,8 +140,12 @@ def _check(machine: dict[str, Any], where: str) -> None:
             _check(state["ItemProcessor"], f"{where}.{name}")
         for choice in state.get("Choices", []):
             _check_rule(choice, f"{where}.{name}")
-        for target in [state.get("Next"), state.get("Default"), *[c.get("Next") for c in state.get("Choices", [])],
-                       *[c.get("Next") for c in state.get("Catch", [])]]:
+        for target in [
+            state.get("Next"),
+            state.get("Default"),
+            *[c.get("Next") for c in state.get("Choices", [])],
+            *[c.get("Next") for c in state.get("Catch", [])],
+        ]:
             if target is not None and target not in states:
                 raise ValueError(f"{where}.{name}: Next {target} is not a state")
 
@@ -103,7 +157,9 @@ def _check_rule(rule: dict, where: str) -> None:
     if "Not" in rule:
         _check_rule(rule["Not"], where)
     if not {"And", "Or", "Not"} & set(rule) and not ({"IsPresent"} | set(COMPARATORS)) & set(rule):
-        raise ValueError(f"{where}: a choice rule with an operator not supported locally: {sorted(rule)}")
+        raise ValueError(
+            f"{where}: a choice rule with an operator not supported locally: {sorted(rule)}"
+        )
 
 
 @dataclass
@@ -128,21 +184,40 @@ class Execution:
 
     @property
     def context(self) -> dict[str, Any]:
-        return {"Execution": {"Name": self.name, "Input": self.input, "StartTime": self.started.isoformat()},
-                "StateMachine": {"Name": self.machine.name}}
+        return {
+            "Execution": {
+                "Name": self.name,
+                "Input": self.input,
+                "StartTime": self.started.isoformat(),
+            },
+            "StateMachine": {"Name": self.machine.name},
+        }
 
     def advance(self, now: datetime) -> datetime | None:
         """Run states until the end (returns None) or a Wait whose time is still to come (returns it)."""
         if self.status != "RUNNING":
             return None
         try:
-            target, self.state, self.data = _run(self.machine.definition, self.state, self.data, self.context, now,
-                                                 self.invoke, self._count, waited=self.transitions > 0)
+            target, self.state, self.data = _run(
+                self.machine.definition,
+                self.state,
+                self.data,
+                self.context,
+                now,
+                self.invoke,
+                self._count,
+                waited=self.transitions > 0,
+            )
         except StatesError as error:
             self.status, self.error = "FAILED", error
             return None
-        except Exception as error:  # the interpreter's own failure: the run fails, never hangs RUNNING
-            self.status, self.error = "FAILED", StatesError("States.Runtime", f"{type(error).__name__}: {error}")
+        except (
+            Exception
+        ) as error:  # the interpreter's own failure: the run fails, never hangs RUNNING
+            self.status, self.error = (
+                "FAILED",
+                StatesError("States.Runtime", f"{type(error).__name__}: {error}"),
+            )
             return None
         if target is None:
             self.status, self.output = "SUCCEEDED", self.data
@@ -153,8 +228,16 @@ class Execution:
         self.history.append(state)
 
 
-def _run(machine: dict, state_name: str, data: Any, context: dict, now: datetime, invoke, count,
-         waited: bool = False) -> tuple[datetime | None, str, Any]:
+def _run(
+    machine: dict,
+    state_name: str,
+    data: Any,
+    context: dict,
+    now: datetime,
+    invoke,
+    count,
+    waited: bool = False,
+) -> tuple[datetime | None, str, Any]:
     """Run from state_name; returns (wake-up time or None at the end, the state to resume at, its
     input). `waited`: state_name is a Wait whose time has come (the caller was woken for it)."""
     states = machine["States"]
@@ -172,9 +255,14 @@ def _run(machine: dict, state_name: str, data: Any, context: dict, now: datetime
                 return target, state_name, raw
             output = _path(effective, state.get("OutputPath", "$"), context)
         elif kind == "Choice":
-            chosen = next((c["Next"] for c in state["Choices"] if _rule(c, effective, context)), state.get("Default"))
+            chosen = next(
+                (c["Next"] for c in state["Choices"] if _rule(c, effective, context)),
+                state.get("Default"),
+            )
             if chosen is None:
-                raise StatesError("States.NoChoiceMatched", f"{state_name}: no choice matched and no Default")
+                raise StatesError(
+                    "States.NoChoiceMatched", f"{state_name}: no choice matched and no Default"
+                )
             data, state_name = _path(effective, state.get("OutputPath", "$"), context), chosen
             continue
         elif kind == "Succeed":
@@ -185,25 +273,42 @@ def _run(machine: dict, state_name: str, data: Any, context: dict, now: datetime
             try:
                 result = _act(state, kind, effective, context, now, invoke, count)
             except StatesError as error:
-                handler = next((c for c in state.get("Catch", []) if _matches(c["ErrorEquals"], error.error)), None)
+                handler = next(
+                    (c for c in state.get("Catch", []) if _matches(c["ErrorEquals"], error.error)),
+                    None,
+                )
                 if handler is None:
                     raise
-                data = _put(raw, handler.get("ResultPath", "$"), {"Error": error.error, "Cause": error.cause})
+                data = _put(
+                    raw,
+                    handler.get("ResultPath", "$"),
+                    {"Error": error.error, "Cause": error.cause},
+                )
                 state_name = handler["Next"]
                 continue
             if "ResultSelector" in state:
                 result = _resolve(state["ResultSelector"], result, context)
-            output = _path(_put(raw, state.get("ResultPath", "$"), result), state.get("OutputPath", "$"), context)
+            output = _path(
+                _put(raw, state.get("ResultPath", "$"), result),
+                state.get("OutputPath", "$"),
+                context,
+            )
         if state.get("End") or "Next" not in state:
             return None, state_name, output
         data, state_name = output, state["Next"]
 
 
-def _act(state: dict, kind: str, effective: Any, context: dict, now: datetime, invoke, count) -> Any:
+def _act(
+    state: dict, kind: str, effective: Any, context: dict, now: datetime, invoke, count
+) -> Any:
     if kind == "Pass":
         if "Result" in state:
             return copy.deepcopy(state["Result"])
-        return _resolve(state["Parameters"], effective, context) if "Parameters" in state else effective
+        return (
+            _resolve(state["Parameters"], effective, context)
+            if "Parameters" in state
+            else effective
+        )
     if kind == "Task":
         parameters = _resolve(state.get("Parameters", {}), effective, context)
         attempts = {id(r): 0 for r in state.get("Retry", [])}
@@ -212,7 +317,10 @@ def _act(state: dict, kind: str, effective: Any, context: dict, now: datetime, i
                 payload = invoke(parameters["FunctionName"], parameters.get("Payload", effective))
                 return {"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}
             except StatesError as error:
-                retry = next((r for r in state.get("Retry", []) if _matches(r["ErrorEquals"], error.error)), None)
+                retry = next(
+                    (r for r in state.get("Retry", []) if _matches(r["ErrorEquals"], error.error)),
+                    None,
+                )
                 if retry is None or attempts[id(retry)] >= retry.get("MaxAttempts", 3):
                     raise
                 attempts[id(retry)] += 1
@@ -224,8 +332,14 @@ def _act(state: dict, kind: str, effective: Any, context: dict, now: datetime, i
 
     def run_item(index: int, item: Any) -> Any:
         item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
-        item_input = _resolve(state["ItemSelector"], effective, item_context) if "ItemSelector" in state else item
-        target, _, output = _run(processor, processor["StartAt"], item_input, item_context, now, invoke, count)
+        item_input = (
+            _resolve(state["ItemSelector"], effective, item_context)
+            if "ItemSelector" in state
+            else item
+        )
+        target, _, output = _run(
+            processor, processor["StartAt"], item_input, item_context, now, invoke, count
+        )
         if target is not None:
             raise StatesError("States.Runtime", "a Wait inside a Map item is not supported locally")
         return output
@@ -241,20 +355,30 @@ def _wait_until(state: dict, effective: Any, now: datetime, context: dict) -> da
         return now + timedelta(seconds=state["Seconds"])
     if "SecondsPath" in state:
         return now + timedelta(seconds=_path(effective, state["SecondsPath"], context))
-    text = state["Timestamp"] if "Timestamp" in state else _path(effective, state["TimestampPath"], context)
+    text = (
+        state["Timestamp"]
+        if "Timestamp" in state
+        else _path(effective, state["TimestampPath"], context)
+    )
     if not isinstance(text, str):
         raise StatesError("States.Runtime", f"the Wait's timestamp {text!r} is not a string")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise StatesError("States.Runtime", f"the Wait's timestamp {text!r} is not ISO-8601") from None
+        raise StatesError(
+            "States.Runtime", f"the Wait's timestamp {text!r} is not ISO-8601"
+        ) from None
     if moment.tzinfo is None:
         raise StatesError("States.Runtime", f"the Wait's timestamp {text!r} has no offset")
     return moment
 
 
 def _matches(errors: list[str], error: str) -> bool:
-    return "States.ALL" in errors or error in errors or ("States.TaskFailed" in errors and error != "States.Timeout")
+    return (
+        "States.ALL" in errors
+        or error in errors
+        or ("States.TaskFailed" in errors and error != "States.Timeout")
+    )
 
 
 def _rule(rule: dict, data: Any, context: dict) -> bool:

@@ -1,9 +1,10 @@
 """What API Gateway's Cognito authorizer does: verify an ID token, hand its claims to the handler."""
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import requests
 from joserfc import jwt

@@ -4,6 +4,7 @@ moto keeps its state in memory; to let data survive a restart with the same --da
 backends are pickled into the data dir every few seconds and when the platform stops, and loaded
 back before the server starts.
 """
+
 from __future__ import annotations
 
 import copyreg
@@ -24,7 +25,11 @@ REGION = "ap-south-1"
 STATE_FILE = "aws-state.pickle"
 RESOURCES_FILE = "resources.json"
 SERVICES = ("dynamodb", "cognito-idp")
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
 
 
 def _load_private_key(pem: bytes):
@@ -42,7 +47,9 @@ def _register_key_pickling() -> None:
 
     def reduce(private_key):
         pem = private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
         return _load_private_key, (pem,)
 
@@ -65,12 +72,17 @@ def _one_at_a_time(app, lock: threading.Lock):
     def application(environ, start_response):
         with lock:
             return list(app(environ, start_response))
+
     return application
 
 
 def _locked_moto_server():
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from werkzeug.serving import make_server
 
     class Server(ThreadedMotoServer):
@@ -80,7 +92,9 @@ def _locked_moto_server():
 
         def _server_entry(self) -> None:
             app = _one_at_a_time(DomainDispatcherApplication(create_backend_app), self._lock)
-            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            )
             self._server_ready_event.set()
             self._server.serve_forever()
 
@@ -103,6 +117,7 @@ class LocalAws:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> str:
         from moto.core import DEFAULT_ACCOUNT_ID
+
         _OneRequestAtATimeMotoServer = _locked_moto_server()
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -114,7 +129,9 @@ class LocalAws:
             for service, backend in saved.items():
                 backends[service][DEFAULT_ACCOUNT_ID][self.region] = backend
         port = free_port()
-        self._server = _OneRequestAtATimeMotoServer(self.requests, ip_address="127.0.0.1", port=port, verbose=False)
+        self._server = _OneRequestAtATimeMotoServer(
+            self.requests, ip_address="127.0.0.1", port=port, verbose=False
+        )
         self._server.start()
         self.endpoint_url = f"http://127.0.0.1:{port}"
         return self.endpoint_url
@@ -134,10 +151,15 @@ class LocalAws:
             for _attempt in range(5):
                 try:
                     data = pickle.dumps(
-                        {service: backend[DEFAULT_ACCOUNT_ID][self.region] for service, backend in _backends().items()}
+                        {
+                            service: backend[DEFAULT_ACCOUNT_ID][self.region]
+                            for service, backend in _backends().items()
+                        }
                     )
                     break
-                except RuntimeError:  # a request changed a dict while it was being pickled; try again
+                except (
+                    RuntimeError
+                ):  # a request changed a dict while it was being pickled; try again
                     continue
             else:
                 return
@@ -182,7 +204,11 @@ class LocalAws:
             client_id = cognito.create_user_pool_client(
                 UserPoolId=pool_id,
                 ClientName=f"{stack_name}-web",
-                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
+                ExplicitAuthFlows=[
+                    "ALLOW_USER_PASSWORD_AUTH",
+                    "ALLOW_REFRESH_TOKEN_AUTH",
+                    "ALLOW_USER_SRP_AUTH",
+                ],
                 GenerateSecret=False,
             )["UserPoolClient"]["ClientId"]
         resources = {"TableName": table_name, "UserPoolId": pool_id, "UserPoolClientId": client_id}

@@ -4,26 +4,41 @@ The Conservative Income basket, the Weekly Iron Condor NIFTY with its four legs,
 leg-level allocations on paper accounts ZERODHA123 and ANGELONE456 (data/journey.json), created
 through the same service the API uses. On a restart with the same --data-dir it is found again.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
-from shared_utils.domain.clock import Clock
-from shared_utils.configuration.service import ConfigurationService
-from shared_utils.domain.models import AdvancedAllocationsRequest, BasketCreate, BrokerAccountCreate, LegsCreate, StrategyCreate
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.configuration.service import ConfigurationService
+from shared_utils.domain.clock import Clock
+from shared_utils.domain.models import (
+    AdvancedAllocationsRequest,
+    BasketCreate,
+    BrokerAccountCreate,
+    LegsCreate,
+    StrategyCreate,
+)
 
 JOURNEY = json.loads((Path(__file__).parent / "data" / "journey.json").read_text())
 USERNAME, PASSWORD = "demo", "Demo-trader-1"
 
 
-def set_up_demo(cognito: Any, pool_id: str, dynamodb: Any, table_name: str, clock: Clock) -> dict[str, str]:
+def set_up_demo(
+    cognito: Any, pool_id: str, dynamodb: Any, table_name: str, clock: Clock
+) -> dict[str, str]:
     try:
-        cognito.admin_create_user(UserPoolId=pool_id, Username=USERNAME, MessageAction="SUPPRESS",
-                                  UserAttributes=[{"Name": "email", "Value": "demo@example.com"}])
-        cognito.admin_set_user_password(UserPoolId=pool_id, Username=USERNAME, Password=PASSWORD, Permanent=True)
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=USERNAME,
+            MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "email", "Value": "demo@example.com"}],
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=USERNAME, Password=PASSWORD, Permanent=True
+        )
     except cognito.exceptions.UsernameExistsException:
         pass
     attributes = cognito.admin_get_user(UserPoolId=pool_id, Username=USERNAME)["UserAttributes"]
@@ -31,12 +46,29 @@ def set_up_demo(cognito: Any, pool_id: str, dynamodb: Any, table_name: str, cloc
     service = ConfigurationService(ConfigurationRepository(dynamodb, table_name), clock)
     strategies, _ = service.list_strategies(user_id)
     if any(s.strategy_name == JOURNEY["strategy"]["strategy_name"] for s in strategies):
-        return {"username": USERNAME, "password": PASSWORD, "user_id": user_id, "created": "no (found from an earlier run)"}
+        return {
+            "username": USERNAME,
+            "password": PASSWORD,
+            "user_id": user_id,
+            "created": "no (found from an earlier run)",
+        }
     for account in JOURNEY["broker_accounts"]:
         service.create_broker_account(user_id, BrokerAccountCreate(**account))
     basket = service.create_basket(user_id, BasketCreate(**JOURNEY["basket"]))
-    strategy = service.create_strategy(user_id, StrategyCreate.model_validate({**JOURNEY["strategy"], "basket_id": basket.basket_id}))
+    strategy = service.create_strategy(
+        user_id,
+        StrategyCreate.model_validate({**JOURNEY["strategy"], "basket_id": basket.basket_id}),
+    )
     service.add_legs(user_id, strategy.strategy_id, LegsCreate.model_validate(JOURNEY["legs"]).legs)
-    service.create_allocations(user_id, strategy.strategy_id,
-                               AdvancedAllocationsRequest.model_validate(JOURNEY["allocations"]).allocations)
-    return {"username": USERNAME, "password": PASSWORD, "user_id": user_id, "created": "yes", "strategy_id": strategy.strategy_id}
+    service.create_allocations(
+        user_id,
+        strategy.strategy_id,
+        AdvancedAllocationsRequest.model_validate(JOURNEY["allocations"]).allocations,
+    )
+    return {
+        "username": USERNAME,
+        "password": PASSWORD,
+        "user_id": user_id,
+        "created": "yes",
+        "strategy_id": strategy.strategy_id,
+    }

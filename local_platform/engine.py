@@ -12,6 +12,7 @@ here on the platform's clock, from the same wiring table and the same ASL defini
 - The handlers reach these through boto3, unchanged: a small endpoint answers Step Functions'
   StartExecution and EventBridge's PutEvents, and AWS_ENDPOINT_URL_SFN / _EVENTBRIDGE point there.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,12 +26,13 @@ import sys
 import threading
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from local_platform.api_gateway import LambdaContext
 from local_platform.asl import Execution, StateMachine, StatesError
@@ -59,7 +61,9 @@ class Scheduler:
     one never holds back the timer). On a stepped clock, time moves to the next due job only once
     nothing is running and nothing else is due."""
 
-    def __init__(self, clock: Clock, *, stepped: bool, speed: float = 1.0, log=print, workers: int = 8):
+    def __init__(
+        self, clock: Clock, *, stepped: bool, speed: float = 1.0, log=print, workers: int = 8
+    ):
         self.clock, self.stepped, self.speed, self.log = clock, stepped, speed, log
         self._ready: deque[tuple[str, Callable[[], None]]] = deque()
         self._timers: list[_Timer] = []
@@ -75,12 +79,22 @@ class Scheduler:
             self._ready.append((label, job, own_thread))
             self._changed.notify_all()
 
-    def at(self, moment: datetime, label: str, job: Callable[[], None], own_thread: bool = False) -> None:
+    def at(
+        self, moment: datetime, label: str, job: Callable[[], None], own_thread: bool = False
+    ) -> None:
         with self._changed:
-            heapq.heappush(self._timers, _Timer(moment.astimezone(timezone.utc), next(self._seq), label, job, own_thread))
+            heapq.heappush(
+                self._timers,
+                _Timer(moment.astimezone(UTC), next(self._seq), label, job, own_thread),
+            )
             self._changed.notify_all()
 
-    def run(self, stop: threading.Event, until: datetime | None = None, on_idle: Callable[[], None] | None = None) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        until: datetime | None = None,
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
         """Start jobs as they come due until `stop` is set, or (given `until`) until simulated time
         passes it with nothing running or due before."""
         while not stop.is_set():
@@ -90,7 +104,9 @@ class Scheduler:
             if next_job is not None:
                 label, job, own_thread = next_job
                 if own_thread:  # a state machine's step: never queued behind busy handlers
-                    threading.Thread(target=self._run_one, args=(label, job), name=label[:40], daemon=True).start()
+                    threading.Thread(
+                        target=self._run_one, args=(label, job), name=label[:40], daemon=True
+                    ).start()
                 else:
                     self._pool.submit(self._run_one, label, job)
         with self._changed:  # let what is running finish
@@ -150,11 +166,23 @@ class Scheduler:
 class LocalFunctions:
     """The wiring table's handlers, invoked in-process as Lambda would invoke them."""
 
-    def __init__(self, wiring: Wiring, log_file: Path | None = None, clock_now: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        wiring: Wiring,
+        log_file: Path | None = None,
+        clock_now: Callable[[], datetime] | None = None,
+    ):
         self.wiring, self.log_file = wiring, log_file
-        self.clock_now = clock_now or (lambda: datetime.now(timezone.utc))
+        self.clock_now = clock_now or (lambda: datetime.now(UTC))
         self.stats: dict[str, dict[str, Any]] = defaultdict(
-            lambda: {"invocations": 0, "errors": 0, "last_result": None, "last_error": None, "recent": deque(maxlen=50)})
+            lambda: {
+                "invocations": 0,
+                "errors": 0,
+                "last_result": None,
+                "last_error": None,
+                "recent": deque(maxlen=50),
+            }
+        )
         self.observers: list[Callable[[str, Any, Any], None]] = []
 
     def invoke(self, name: str, payload: Any) -> Any:
@@ -176,7 +204,10 @@ class LocalFunctions:
             try:
                 observe(name, payload, result)
             except Exception as error:  # a watcher's fault is not the function's
-                print(f"engine: an observer failed on {name}: {type(error).__name__}: {error}", file=sys.stderr)
+                print(
+                    f"engine: an observer failed on {name}: {type(error).__name__}: {error}",
+                    file=sys.stderr,
+                )
         return result
 
 
@@ -206,7 +237,9 @@ class _ThreadStdout:
 def serialise_metrics() -> None:
     """Powertools keeps one metric set for every Metrics in the process (in Lambda, one invocation
     runs at a time). Handlers run at once here, so adding to it and flushing it take turns."""
-    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+        AmazonCloudWatchEMFProvider,
+    )
 
     if getattr(AmazonCloudWatchEMFProvider, "_local_turns", None):
         return
@@ -217,6 +250,7 @@ def serialise_metrics() -> None:
         def taking_turns(*args, _original=original, **kwargs):
             with turns:
                 return _original(*args, **kwargs)
+
         setattr(AmazonCloudWatchEMFProvider, name, taking_turns)
     AmazonCloudWatchEMFProvider._local_turns = turns
 
@@ -251,7 +285,9 @@ def function_output(log_file: Path | None):
     finally:
         router.local.sink = previous
         service = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
-        for handler in service.handlers:  # a Logger made during the call captured the sink: give it the router
+        for handler in (
+            service.handlers
+        ):  # a Logger made during the call captured the sink: give it the router
             if isinstance(handler, logging.StreamHandler) and handler.stream is sink:
                 handler.setStream(router)
 
@@ -264,12 +300,23 @@ class ApiError(Exception):
 
 
 class LocalStepFunctions:
-    def __init__(self, wiring: Wiring, prefix: str, region: str, functions: LocalFunctions, scheduler: Scheduler, clock: Clock, log=print):
+    def __init__(
+        self,
+        wiring: Wiring,
+        prefix: str,
+        region: str,
+        functions: LocalFunctions,
+        scheduler: Scheduler,
+        clock: Clock,
+        log=print,
+    ):
         self.functions, self.scheduler, self.clock, self.log = functions, scheduler, clock, log
         self.machines: dict[str, StateMachine] = {}
         self.arns: dict[str, str] = {}
         for name, spec in wiring.raw["state_machines"].items():
-            arn = f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:{prefix}-{name.replace('_', '-')}"
+            arn = (
+                f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:{prefix}-{name.replace('_', '-')}"
+            )
             definition = json.loads((ROOT / spec["definition"]).read_text())
             self.machines[arn] = StateMachine(name, definition, dict(spec["invokes"]))
             self.arns[name] = arn
@@ -287,15 +334,24 @@ class LocalStepFunctions:
             if known.status == "RUNNING" and known.input == document:
                 return {"executionArn": execution_arn, "startDate": known.started.timestamp()}
             raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{execution_arn}'")
-        execution = Execution(self.machines[arn], name, document, self.clock.now(), self.functions.invoke)
+        execution = Execution(
+            self.machines[arn], name, document, self.clock.now(), self.functions.invoke
+        )
         self.executions[(arn, name)] = execution
-        self.scheduler.submit(f"{self.machines[arn].name}:{name}", lambda: self._advance(execution), own_thread=True)
+        self.scheduler.submit(
+            f"{self.machines[arn].name}:{name}", lambda: self._advance(execution), own_thread=True
+        )
         return {"executionArn": execution_arn, "startDate": execution.started.timestamp()}
 
     def _advance(self, execution: Execution) -> None:
         wake = execution.advance(self.clock.now())
         if wake is not None:
-            self.scheduler.at(wake, f"{execution.machine.name}:{execution.name}", lambda: self._advance(execution), own_thread=True)
+            self.scheduler.at(
+                wake,
+                f"{execution.machine.name}:{execution.name}",
+                lambda: self._advance(execution),
+                own_thread=True,
+            )
         elif execution.status == "FAILED":
             self.log(f"engine: {execution.machine.name} {execution.name} failed: {execution.error}")
 
@@ -320,7 +376,7 @@ def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 def _matches_value(rule: Any, value: Any) -> bool:
     values = value if isinstance(value, list) else [value]
     if isinstance(rule, dict):
-        (kind, argument), = rule.items()
+        ((kind, argument),) = rule.items()
         if kind == "exists":
             return (value is not _ABSENT) == argument
         present = [v for v in values if v is not _ABSENT]
@@ -342,17 +398,41 @@ class LocalRule:
 
 
 class LocalEventBus:
-    def __init__(self, wiring: Wiring, region: str, functions: LocalFunctions, scheduler: Scheduler, clock: Clock,
-                 alerts_file: Path, log=print):
-        self.region, self.functions, self.scheduler, self.clock = region, functions, scheduler, clock
+    def __init__(
+        self,
+        wiring: Wiring,
+        region: str,
+        functions: LocalFunctions,
+        scheduler: Scheduler,
+        clock: Clock,
+        alerts_file: Path,
+        log=print,
+    ):
+        self.region, self.functions, self.scheduler, self.clock = (
+            region,
+            functions,
+            scheduler,
+            clock,
+        )
         self.alerts_file, self.log = alerts_file, log
         types = {t.name: t for t in event_types()[0]}
         self.rules = [
-            LocalRule(rule["name"], {"source": [types[rule["event"]].source], "detail-type": [types[rule["event"]].detail_type]},
-                      rule["target"], coalesce=types[rule["event"]].every_minutes == 1)
+            LocalRule(
+                rule["name"],
+                {
+                    "source": [types[rule["event"]].source],
+                    "detail-type": [types[rule["event"]].detail_type],
+                },
+                rule["target"],
+                coalesce=types[rule["event"]].every_minutes == 1,
+            )
             for rule in wiring.raw["events"]["rules"]
         ] + [
-            LocalRule(f"{name}_alerts", {"source": [alert["source"]], "detail-type": [alert["detail_type"]]}, "alarm_topic")
+            LocalRule(
+                f"{name}_alerts",
+                {"source": [alert["source"]], "detail-type": [alert["detail_type"]]},
+                "alarm_topic",
+            )
             for name, alert in alert_types().items()
         ]
         self.delivered: dict[str, int] = defaultdict(int)
@@ -364,14 +444,22 @@ class LocalEventBus:
         answers = []
         for entry in entries:
             event = {
-                "version": "0", "id": str(uuid.uuid4()), "detail-type": entry.get("DetailType"), "source": entry.get("Source"),
-                "account": ACCOUNT, "time": _event_time(entry.get("Time"), self.clock.now()), "region": self.region,
-                "resources": entry.get("Resources", []), "detail": json.loads(entry.get("Detail") or "{}"),
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": entry.get("DetailType"),
+                "source": entry.get("Source"),
+                "account": ACCOUNT,
+                "time": _event_time(entry.get("Time"), self.clock.now()),
+                "region": self.region,
+                "resources": entry.get("Resources", []),
+                "detail": json.loads(entry.get("Detail") or "{}"),
             }
             for rule in self.rules:
                 if matches(rule.pattern, event):
                     self.delivered[rule.name] += 1
-                    self.scheduler.submit(f"{rule.name}->{rule.target}", lambda r=rule, e=event: self._deliver(r, e))
+                    self.scheduler.submit(
+                        f"{rule.name}->{rule.target}", lambda r=rule, e=event: self._deliver(r, e)
+                    )
             answers.append({"EventId": event["id"]})
         return {"FailedEntryCount": 0, "Entries": answers}
 
@@ -384,7 +472,7 @@ class LocalEventBus:
         with self._busy_lock:
             if rule.name in self._busy:
                 self.dropped_busy[rule.name] += 1
-                return
+                return None
             self._busy.add(rule.name)
         try:
             self._deliver_now(rule, event)
@@ -406,10 +494,10 @@ class LocalEventBus:
 
 def _event_time(value: Any, now: datetime) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- the daily rules ---------------------------------------------------------------------------
@@ -417,28 +505,53 @@ def next_cron_time(cron: dict[str, str], after: datetime) -> datetime:
     """The first moment after `after` that EventBridge's cron(minute hour ? * week_day *) fires (UTC)."""
     first, _, last = cron["week_day"].partition("-")
     days = range(WEEKDAYS[first], WEEKDAYS[last or first] + 1)
-    moment = after.astimezone(timezone.utc)
+    moment = after.astimezone(UTC)
     day = moment.date()
     while True:
-        fire = datetime.combine(day, time(int(cron["hour"]), int(cron["minute"])), timezone.utc)
+        fire = datetime.combine(day, time(int(cron["hour"]), int(cron["minute"])), UTC)
         if fire > moment and fire.weekday() in days:
             return fire
         day += timedelta(days=1)
 
 
 class DailyRules:
-    def __init__(self, wiring: Wiring, functions: LocalFunctions, scheduler: Scheduler, clock: Clock, calendar: TradingCalendar, log=print):
-        self.wiring, self.functions, self.scheduler, self.clock, self.calendar, self.log = wiring, functions, scheduler, clock, calendar, log
+    def __init__(
+        self,
+        wiring: Wiring,
+        functions: LocalFunctions,
+        scheduler: Scheduler,
+        clock: Clock,
+        calendar: TradingCalendar,
+        log=print,
+    ):
+        self.wiring, self.functions, self.scheduler, self.clock, self.calendar, self.log = (
+            wiring,
+            functions,
+            scheduler,
+            clock,
+            calendar,
+            log,
+        )
 
     def start(self) -> None:
         now = self.clock.now()
         for name, spec in self.wiring.raw["schedules"].items():
             today = now.astimezone(IST).date()
-            todays = next_cron_time(spec["cron_utc"], datetime.combine(today, time(0), IST) - timedelta(seconds=1))
+            todays = next_cron_time(
+                spec["cron_utc"], datetime.combine(today, time(0), IST) - timedelta(seconds=1)
+            )
             session = self.calendar.session_on(today)
             # Started after today's time but while the market is still open: fire now, for today.
-            if todays.astimezone(IST).date() == today and todays <= now and session is not None and now < session.close_at():
-                self.scheduler.submit(f"{name} (catching up)", lambda n=name, s=spec, t=todays: self._fire(n, s, t, reschedule=False))
+            if (
+                todays.astimezone(IST).date() == today
+                and todays <= now
+                and session is not None
+                and now < session.close_at()
+            ):
+                self.scheduler.submit(
+                    f"{name} (catching up)",
+                    lambda n=name, s=spec, t=todays: self._fire(n, s, t, reschedule=False),
+                )
             self._schedule(name, spec, now)
 
     def _schedule(self, name: str, spec: dict, after: datetime) -> None:
@@ -446,36 +559,61 @@ class DailyRules:
         self.scheduler.at(fire, name, lambda: self._fire(name, spec, fire, reschedule=True))
 
     def _fire(self, name: str, spec: dict, fire: datetime, reschedule: bool) -> None:
-        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-                 "account": ACCOUNT, "time": fire.strftime("%Y-%m-%dT%H:%M:%SZ"), "resources": [name], "detail": {}}
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": fire.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": [name],
+            "detail": {},
+        }
         try:
             result = self.functions.invoke(spec["target"], event)
-            self.log(f"engine: {name} at {fire.astimezone(IST):%Y-%m-%d %H:%M} IST: {json.dumps(result)}")
+            self.log(
+                f"engine: {name} at {fire.astimezone(IST):%Y-%m-%d %H:%M} IST: {json.dumps(result)}"
+            )
         finally:
             if reschedule:
                 self._schedule(name, spec, fire)
 
 
 # -- the endpoint the handlers' boto3 clients reach --------------------------------------------
-def serve_control_plane(step_functions: LocalStepFunctions, bus: LocalEventBus) -> ThreadingHTTPServer:
+def serve_control_plane(
+    step_functions: LocalStepFunctions, bus: LocalEventBus
+) -> ThreadingHTTPServer:
     operations: dict[str, Callable[[dict], dict]] = {
         "AWSStepFunctions.StartExecution": lambda body: step_functions.start_execution(
-            body["stateMachineArn"], body.get("name"), body.get("input")),
+            body["stateMachineArn"], body.get("name"), body.get("input")
+        ),
         "AWSEvents.PutEvents": lambda body: bus.put_events(body.get("Entries", [])),
     }
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the stdlib's name
+        def do_POST(self):
             target = self.headers.get("X-Amz-Target", "")
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            body = json.loads(
+                self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}"
+            )
             try:
                 if target not in operations:
                     raise ApiError("UnknownOperationException", f"{target} is not served locally")
                 status, answer = 200, operations[target](body)
             except ApiError as error:
                 status, answer = 400, {"__type": error.code, "message": str(error)}
-            except (KeyError, ValueError, TypeError) as error:  # a malformed request: say so, never retry it
-                status, answer = 400, {"__type": "ValidationException", "message": f"{type(error).__name__}: {error}"}
+            except (
+                KeyError,
+                ValueError,
+                TypeError,
+            ) as error:  # a malformed request: say so, never retry it
+                status, answer = (
+                    400,
+                    {
+                        "__type": "ValidationException",
+                        "message": f"{type(error).__name__}: {error}",
+                    },
+                )
             payload = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
@@ -510,8 +648,12 @@ class TimerTicks:
         self.last = utc_iso(now)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ticks": self.ticks, "first": self.first, "last": self.last,
-                "max_seconds_after_the_minute": round(self.max_lateness, 3)}
+        return {
+            "ticks": self.ticks,
+            "first": self.first,
+            "last": self.last,
+            "max_seconds_after_the_minute": round(self.max_lateness, 3),
+        }
 
 
 @dataclass
@@ -540,11 +682,21 @@ class Engine:
             "jobs_run": self.scheduler.jobs_run,
             "timer": self.timer.as_dict(),
             "failures": self.scheduler.failures[-20:],
-            "functions": {name: {**stats, "recent": list(stats["recent"])} for name, stats in list(self.functions.stats.items())},
+            "functions": {
+                name: {**stats, "recent": list(stats["recent"])}
+                for name, stats in list(self.functions.stats.items())
+            },
             "events_delivered": dict(self.bus.delivered),
             "events_dropped_while_busy": dict(self.bus.dropped_busy),
-            "executions": [{"state_machine": e.machine.name, "name": e.name, "status": e.status, "transitions": e.transitions}
-                           for e in list(self.step_functions.executions.values())[-50:]],
+            "executions": [
+                {
+                    "state_machine": e.machine.name,
+                    "name": e.name,
+                    "status": e.status,
+                    "transitions": e.transitions,
+                }
+                for e in list(self.step_functions.executions.values())[-50:]
+            ],
         }
 
     def stop(self) -> None:
@@ -552,8 +704,18 @@ class Engine:
         self.scheduler.close()
 
 
-def build_engine(wiring: Wiring, *, prefix: str, region: str, clock: Clock, stepped: bool, speed: float,
-                 calendar: TradingCalendar, data_dir: Path, log: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)) -> Engine:
+def build_engine(
+    wiring: Wiring,
+    *,
+    prefix: str,
+    region: str,
+    clock: Clock,
+    stepped: bool,
+    speed: float,
+    calendar: TradingCalendar,
+    data_dir: Path,
+    log: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
+) -> Engine:
     serialise_metrics()
     scheduler = Scheduler(clock, stepped=stepped, speed=speed, log=log)
     functions = LocalFunctions(wiring, data_dir / "functions.log", clock.now)
@@ -571,5 +733,7 @@ def session_bounds(day: date, calendar: TradingCalendar) -> tuple[datetime, date
     """A session run: from just before the daily start (09:00 IST) to just after the close."""
     session = calendar.session_on(day)
     if session is None:
-        raise ValueError(f"{day.isoformat()} has no trading session ({calendar.holiday_name(day) or 'a weekend'})")
+        raise ValueError(
+            f"{day.isoformat()} has no trading session ({calendar.holiday_name(day) or 'a weekend'})"
+        )
     return datetime.combine(day, time(8, 55), IST), session.close_at() + timedelta(minutes=5)

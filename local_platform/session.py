@@ -5,6 +5,7 @@ The report, in --data-dir: report-YYYY-MM-DD.json (the API's daily report for ev
 traded) and report-YYYY-MM-DD.html (the same as tables, with a chart of each strategy's P&L through
 the day, sampled every few simulated minutes).
 """
+
 from __future__ import annotations
 
 import html
@@ -24,9 +25,23 @@ COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 
 
 class SessionWatch:
-    def __init__(self, queries: ExecutionQueries, clock: Clock, day: date, start: datetime, end: datetime,
-                 stream: TextIO = sys.stderr):
-        self.queries, self.clock, self.day, self.start, self.end, self.stream = queries, clock, day, start, end, stream
+    def __init__(
+        self,
+        queries: ExecutionQueries,
+        clock: Clock,
+        day: date,
+        start: datetime,
+        end: datetime,
+        stream: TextIO = sys.stderr,
+    ):
+        self.queries, self.clock, self.day, self.start, self.end, self.stream = (
+            queries,
+            clock,
+            day,
+            start,
+            end,
+            stream,
+        )
         self.executions = 0
         self.orders = 0
         self.traders: dict[str, set[str]] = defaultdict(set)  # user -> strategies that traded
@@ -37,15 +52,23 @@ class SessionWatch:
 
     # -- watching ------------------------------------------------------------------------------
     def observe(self, function: str, payload: Any, result: Any) -> None:
-        if function == "strategy_executor" and isinstance(result, dict) and result.get("status") != "ALREADY_CLAIMED":
+        if (
+            function == "strategy_executor"
+            and isinstance(result, dict)
+            and result.get("status") != "ALREADY_CLAIMED"
+        ):
             self.executions += 1
-            self.orders += int(result.get("successful_orders", 0)) + int(result.get("failed_orders", 0))
+            self.orders += int(result.get("successful_orders", 0)) + int(
+                result.get("failed_orders", 0)
+            )
             execution = payload.get("execution", {})
             self.traders[execution.get("user_id")].add(execution.get("strategy_id"))
         if function == "check_stop_loss" and isinstance(result, dict):
             for closed in result.get("executions", []):
                 self.executions += 1
-                self.orders += int(closed.get("successful_orders", 0)) + int(closed.get("failed_orders", 0))
+                self.orders += int(closed.get("successful_orders", 0)) + int(
+                    closed.get("failed_orders", 0)
+                )
 
     def on_idle(self) -> None:
         now = self.clock.now()
@@ -58,7 +81,9 @@ class SessionWatch:
         for user_id, strategies in self.traders.items():
             for strategy_id in strategies:
                 rows = self.queries.positions(user_id, strategy_id, None)
-                self.samples[(user_id, strategy_id)].append((now, sum((r["pnl"] or Decimal(0) for r in rows), Decimal(0))))
+                self.samples[(user_id, strategy_id)].append(
+                    (now, sum((r["pnl"] or Decimal(0) for r in rows), Decimal(0)))
+                )
 
     def pnl_now(self) -> Decimal:
         return sum((series[-1][1] for series in self.samples.values() if series), Decimal(0))
@@ -67,32 +92,50 @@ class SessionWatch:
         local = now.astimezone(IST)
         done = min(max((now - self.start) / (self.end - self.start), 0), 1)
         bar = "#" * int(done * 30)
-        line = (f"{local:%Y-%m-%d %H:%M} IST [{bar:<30}] {done:4.0%}  executions {self.executions}  orders {self.orders}"
-                f"  P&L {self.pnl_now():,.2f}")
+        line = (
+            f"{local:%Y-%m-%d %H:%M} IST [{bar:<30}] {done:4.0%}  executions {self.executions}  orders {self.orders}"
+            f"  P&L {self.pnl_now():,.2f}"
+        )
         if self._tty:
             self.stream.write("\r" + line + "\x1b[K" + ("\n" if final else ""))
             self.stream.flush()
-        elif final or line[:22] != self._last_drawn[:22] and local.minute % 30 == 0:
+        elif final or (line[:22] != self._last_drawn[:22] and local.minute % 30 == 0):
             self.stream.write(line + "\n")  # a log, not a terminal: a line every half hour
             self.stream.flush()
         self._last_drawn = line
 
     # -- the report ----------------------------------------------------------------------------
-    def write_report(self, data_dir: Path, timer: dict[str, Any] | None = None,
-                     traders_that_day: set[str] | None = None) -> tuple[Path, Path]:
+    def write_report(
+        self,
+        data_dir: Path,
+        timer: dict[str, Any] | None = None,
+        traders_that_day: set[str] | None = None,
+    ) -> tuple[Path, Path]:
         """`traders_that_day`: everyone with orders that day, as the table says (a session run again
         over the same data places nothing new, and its report must still show the day)."""
-        reports = {user_id: _plain(self.queries.daily_report(user_id, self.day))
-                   for user_id in sorted(set(self.traders) | (traders_that_day or set()))}
-        series = {f"{user_id}#{strategy_id}": [[t.isoformat(), float(p)] for t, p in points]
-                  for (user_id, strategy_id), points in self.samples.items()}
-        document = {"date": self.day.isoformat(), "executions": self.executions, "orders": self.orders,
-                    "timer": timer or {}, "traders": reports, "pnl_through_the_day": series}
+        reports = {
+            user_id: _plain(self.queries.daily_report(user_id, self.day))
+            for user_id in sorted(set(self.traders) | (traders_that_day or set()))
+        }
+        series = {
+            f"{user_id}#{strategy_id}": [[t.isoformat(), float(p)] for t, p in points]
+            for (user_id, strategy_id), points in self.samples.items()
+        }
+        document = {
+            "date": self.day.isoformat(),
+            "executions": self.executions,
+            "orders": self.orders,
+            "timer": timer or {},
+            "traders": reports,
+            "pnl_through_the_day": series,
+        }
         json_path = data_dir / f"report-{self.day.isoformat()}.json"
         json_path.write_text(json.dumps(document, indent=2) + "\n")
         html_path = data_dir / f"report-{self.day.isoformat()}.html"
         html_path.write_text(render_html(document))
-        (data_dir / f"report-{self.day.isoformat()}.svg").write_text(chart(series, _names(document)) + "\n")
+        (data_dir / f"report-{self.day.isoformat()}.svg").write_text(
+            chart(series, _names(document)) + "\n"
+        )
         return json_path, html_path
 
 
@@ -114,8 +157,11 @@ def _money(value: float | None) -> str:
 
 
 def _names(document: dict[str, Any]) -> dict[str, str]:
-    return {f"{user_id}#{s['strategy_id']}": s["strategy_name"] or s["strategy_id"]
-            for user_id, report in document["traders"].items() for s in report["strategies"]}
+    return {
+        f"{user_id}#{s['strategy_id']}": s["strategy_name"] or s["strategy_id"]
+        for user_id, report in document["traders"].items()
+        for s in report["strategies"]
+    }
 
 
 def render_html(document: dict[str, Any]) -> str:
@@ -133,18 +179,22 @@ def render_html(document: dict[str, Any]) -> str:
                         f"<td>{html.escape(position['tradingsymbol'])}</td><td>{position['quantity']}</td>"
                         f"<td>{position['average_price'] if position['average_price'] is not None else '-'}</td>"
                         f"<td>{position['last_price'] if position['last_price'] is not None else '-'}</td>"
-                        f"<td>{_money(position['realised_pnl'])}</td><td>{_money(position['pnl'])}</td></tr>")
+                        f"<td>{_money(position['realised_pnl'])}</td><td>{_money(position['pnl'])}</td></tr>"
+                    )
             accounts = "".join(
                 f"<tr><td>{html.escape(a['client_id'])}</td><td>{a['orders']}</td><td>{a['filled']}</td><td>{a['not_filled']}</td>"
                 f"<td>{a['premium']:,.2f}</td><td>{_money(a['realised_pnl'])}</td><td>{_money(a['unrealised_pnl'])}</td>"
-                f"<td>{_money(a['pnl'])}</td></tr>" for a in strategy["accounts"])
+                f"<td>{_money(a['pnl'])}</td></tr>"
+                for a in strategy["accounts"]
+            )
             sections.append(
                 f"<h2>{html.escape(names[key])} <small>({html.escape(user_id)})</small></h2>"
                 f"<p>P&amp;L {_money(strategy['pnl'])} from {strategy['orders']} orders.</p>"
                 "<table><tr><th>account</th><th>orders</th><th>filled</th><th>not filled</th><th>premium</th>"
                 f"<th>realised</th><th>open</th><th>P&amp;L</th></tr>{accounts}</table>"
                 "<table><tr><th>account</th><th>leg</th><th>contract</th><th>quantity</th><th>average</th><th>last</th>"
-                f"<th>realised</th><th>P&amp;L</th></tr>{''.join(rows)}</table>")
+                f"<th>realised</th><th>P&amp;L</th></tr>{''.join(rows)}</table>"
+            )
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>Session {document['date']}</title><style>"
@@ -157,7 +207,9 @@ def render_html(document: dict[str, Any]) -> str:
     )
 
 
-def chart(series: dict[str, list[list]], names: dict[str, str], width: int = 900, height: int = 320) -> str:
+def chart(
+    series: dict[str, list[list]], names: dict[str, str], width: int = 900, height: int = 320
+) -> str:
     """Each strategy's P&L through the day, as an inline SVG line chart."""
     points = [(datetime.fromisoformat(t), p) for values in series.values() for t, p in values]
     if not points:
@@ -173,18 +225,22 @@ def chart(series: dict[str, list[list]], names: dict[str, str], width: int = 900
     def y(value: float) -> float:
         return bottom - (value - low) / range_ * (bottom - top)
 
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' aria-label='P&amp;L through the day'>",
-             f"<rect width='{width}' height='{height}' fill='white'/>",
-             f"<line x1='{left}' y1='{y(0):.1f}' x2='{right}' y2='{y(0):.1f}' stroke='#999' stroke-dasharray='4 3'/>",
-             f"<text x='{left - 8}' y='{y(high) + 4:.1f}' text-anchor='end' font-size='12'>{high:,.0f}</text>",
-             f"<text x='{left - 8}' y='{y(low) + 4:.1f}' text-anchor='end' font-size='12'>{low:,.0f}</text>",
-             f"<text x='{left}' y='{height - 15}' font-size='12'>{first.astimezone(IST):%H:%M} IST</text>",
-             f"<text x='{right}' y='{height - 15}' text-anchor='end' font-size='12'>{last.astimezone(IST):%H:%M} IST</text>"]
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' aria-label='P&amp;L through the day'>",
+        f"<rect width='{width}' height='{height}' fill='white'/>",
+        f"<line x1='{left}' y1='{y(0):.1f}' x2='{right}' y2='{y(0):.1f}' stroke='#999' stroke-dasharray='4 3'/>",
+        f"<text x='{left - 8}' y='{y(high) + 4:.1f}' text-anchor='end' font-size='12'>{high:,.0f}</text>",
+        f"<text x='{left - 8}' y='{y(low) + 4:.1f}' text-anchor='end' font-size='12'>{low:,.0f}</text>",
+        f"<text x='{left}' y='{height - 15}' font-size='12'>{first.astimezone(IST):%H:%M} IST</text>",
+        f"<text x='{right}' y='{height - 15}' text-anchor='end' font-size='12'>{last.astimezone(IST):%H:%M} IST</text>",
+    ]
     for index, (key, values) in enumerate(sorted(series.items())):
         colour = COLOURS[index % len(COLOURS)]
         path = " ".join(f"{x(datetime.fromisoformat(t)):.1f},{y(p):.1f}" for t, p in values)
         parts.append(f"<polyline fill='none' stroke='{colour}' stroke-width='2' points='{path}'/>")
-        parts.append(f"<text x='{left + 10}' y='{top + 14 * (index + 1)}' font-size='12' fill='{colour}'>"
-                     f"{html.escape(names.get(key, key))}</text>")
+        parts.append(
+            f"<text x='{left + 10}' y='{top + 14 * (index + 1)}' font-size='12' fill='{colour}'>"
+            f"{html.escape(names.get(key, key))}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)

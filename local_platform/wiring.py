@@ -1,13 +1,15 @@
 """The wiring table (wiring.json at the repository root), read and checked."""
+
 from __future__ import annotations
 
 import importlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WIRING_FILE = ROOT / "wiring.json"
@@ -107,10 +109,13 @@ def create_table(client: Any, table_name: str, wiring: Wiring | None = None) -> 
             {"AttributeName": spec["partition_key"], "KeyType": "HASH"},
             {"AttributeName": spec["sort_key"], "KeyType": "RANGE"},
         ],
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)
+        ],
         GlobalSecondaryIndexes=indexes,
     )
     client.get_waiter("table_exists").wait(TableName=table_name)
     client.update_time_to_live(
-        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec["ttl_attribute"]}
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": spec["ttl_attribute"]},
     )

@@ -1,4 +1,5 @@
 """Fixtures shared by every layer of tests. No test reaches the network: AWS is moto."""
+
 import os
 
 # Before anything imports boto3 or Powertools: fake credentials, no metrics or traces leave the process.
@@ -17,17 +18,17 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import threading  # noqa: E402
-from datetime import datetime  # noqa: E402
+import threading
+from datetime import datetime
 
-import boto3  # noqa: E402
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+import pytest
+from moto import mock_aws
 
-from local_platform.wiring import create_table  # noqa: E402
-from shared_utils.domain.clock import IST, FixedClock  # noqa: E402
-from shared_utils.configuration.service import ConfigurationService  # noqa: E402
-from shared_utils.adapters.dynamodb.repository import ConfigurationRepository  # noqa: E402
+from local_platform.wiring import create_table
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.configuration.service import ConfigurationService
+from shared_utils.domain.clock import IST, FixedClock
 
 TABLE_NAME = "test-trading-configurations"
 MONDAY_BEFORE_OPEN = datetime(2026, 3, 2, 9, 25, tzinfo=IST)
@@ -63,6 +64,7 @@ class OneRequestAtATime:
         def one_at_a_time(*args, **kwargs):
             with self._lock:
                 return attribute(*args, **kwargs)
+
         return one_at_a_time
 
 

@@ -1,9 +1,12 @@
 """The spec's journey 1 payloads, exactly as architecture.md writes them (one copy, in
 local_platform/data/journey.json, which --demo sets up too)."""
+
 import json
 from pathlib import Path
 
-_JOURNEY = json.loads((Path(__file__).resolve().parents[1] / "local_platform" / "data" / "journey.json").read_text())
+_JOURNEY = json.loads(
+    (Path(__file__).resolve().parents[1] / "local_platform" / "data" / "journey.json").read_text()
+)
 
 BASKET = _JOURNEY["basket"]
 STRATEGY = _JOURNEY["strategy"]

@@ -4,10 +4,11 @@ LEG_LEVEL: only the legs listed and enabled in leg_overrides trade on that accou
 given there. STRATEGY_LEVEL: every enabled leg trades lots x strategy_lots_multiplier, which must come
 out as whole lots. A leg disabled on the strategy trades on no account.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Iterable, Mapping
 
 from shared_utils.domain.models import AllocationConfig, CalculatedTotals, Leg
 
@@ -26,7 +27,8 @@ def lots_per_leg(config: AllocationConfig, legs: Mapping[int, Leg]) -> dict[int,
             leg_no = int(key)
             if leg_no not in legs:
                 raise AllocationRuleBroken(
-                    f"allocation_config.leg_overrides.{key}", f"leg {key} does not exist in this strategy"
+                    f"allocation_config.leg_overrides.{key}",
+                    f"leg {key} does not exist in this strategy",
                 )
             leg = legs[leg_no]
             if override.enabled and leg.enabled:
@@ -46,7 +48,9 @@ def lots_per_leg(config: AllocationConfig, legs: Mapping[int, Leg]) -> dict[int,
     for leg_no, lots in traded.items():
         problem = legs[leg_no].position_sizing.check(lots)
         if problem:
-            raise AllocationRuleBroken(f"allocation_config.leg_overrides.{leg_no}", f"leg {leg_no}: {problem}")
+            raise AllocationRuleBroken(
+                f"allocation_config.leg_overrides.{leg_no}", f"leg {leg_no}: {problem}"
+            )
     return traded
 
 
@@ -59,21 +63,26 @@ def calculated_totals(config: AllocationConfig, legs: Mapping[int, Leg]) -> Calc
     )
 
 
-def summary(strategy_id: str, underlying: str, lot_size: int, legs: Mapping[int, Leg], allocations: Iterable) -> dict:
+def summary(
+    strategy_id: str, underlying: str, lot_size: int, legs: Mapping[int, Leg], allocations: Iterable
+) -> dict:
     """Lots and quantities per broker account and per leg, over the ACTIVE allocations; quantities at
     `lot_size`, the lot size in force when the summary is read."""
-    brokers, per_leg = [], {
-        leg_no: {
-            "leg_no": leg_no,
-            "transaction_type": leg.transaction_type,
-            "leg_type": leg.leg_type,
-            "enabled": leg.enabled,
-            "total_lots": 0,
-            "total_quantity": 0,
-            "lots_by_client": {},
-        }
-        for leg_no, leg in sorted(legs.items())
-    }
+    brokers, per_leg = (
+        [],
+        {
+            leg_no: {
+                "leg_no": leg_no,
+                "transaction_type": leg.transaction_type,
+                "leg_type": leg.leg_type,
+                "enabled": leg.enabled,
+                "total_lots": 0,
+                "total_quantity": 0,
+                "lots_by_client": {},
+            }
+            for leg_no, leg in sorted(legs.items())
+        },
+    )
     for allocation in sorted(allocations, key=lambda a: (a.priority, a.client_id)):
         totals = allocation.calculated_totals
         brokers.append(
@@ -86,7 +95,9 @@ def summary(strategy_id: str, underlying: str, lot_size: int, legs: Mapping[int,
                 "allocation_type": allocation.allocation_config.type,
                 "total_lots_per_execution": totals.total_lots_per_execution,
                 "total_quantity_per_execution": totals.total_lots_per_execution * lot_size,
-                "quantity_per_leg": {leg: lots * lot_size for leg, lots in totals.lots_per_leg.items()},
+                "quantity_per_leg": {
+                    leg: lots * lot_size for leg, lots in totals.lots_per_leg.items()
+                },
                 "legs_enabled": totals.legs_enabled,
                 "lots_per_leg": totals.lots_per_leg,
                 "estimated_margin_required": totals.estimated_margin_required,

@@ -5,9 +5,10 @@ spec's per-user view (`begins_with(SK, "ENTRY#09:30#")`); on GSI2 it sits in a s
 partition so that discovering a slot costs SCHEDULE_SHARDS queries however many users there are.
 It carries the execution plan (legs and each account's lots), so the hot path reads nothing more.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.domain.models import Allocation, Leg, Strategy
@@ -16,15 +17,26 @@ ENTRY, EXIT = "ENTRY", "EXIT"
 
 
 def execution_plan(
-    user_id: str, strategy: Strategy, legs: Mapping[int, Leg], allocations: Iterable[Allocation], *, for_exit: bool = False
+    user_id: str,
+    strategy: Strategy,
+    legs: Mapping[int, Leg],
+    allocations: Iterable[Allocation],
+    *,
+    for_exit: bool = False,
 ) -> dict:
     """What the engine needs at one execution. An entry trades the enabled legs on the ACTIVE accounts
     that trade them; an exit must reach every leg and account that may hold a position, whatever has
     been paused or disabled since the entry."""
     ordered = sorted(allocations, key=lambda a: (a.priority, a.client_id))
-    trading = ordered if for_exit else [
-        a for a in ordered if a.status == "ACTIVE" and a.calculated_totals.total_lots_per_execution > 0
-    ]
+    trading = (
+        ordered
+        if for_exit
+        else [
+            a
+            for a in ordered
+            if a.status == "ACTIVE" and a.calculated_totals.total_lots_per_execution > 0
+        ]
+    )
     return {
         "user_id": user_id,
         "strategy_id": strategy.strategy_id,
@@ -33,7 +45,9 @@ def execution_plan(
         "product": strategy.product,
         "is_intra_day": strategy.is_intra_day,
         "legs": [
-            leg.model_dump(mode="python", exclude={"created_at", "updated_at", "version", "strategy_id"})
+            leg.model_dump(
+                mode="python", exclude={"created_at", "updated_at", "version", "strategy_id"}
+            )
             for _, leg in sorted(legs.items())
             if leg.enabled or for_exit
         ],
@@ -52,7 +66,9 @@ def execution_plan(
     }
 
 
-def compile_schedule(user_id: str, strategy: Strategy, legs: Mapping[int, Leg], allocations: Iterable[Allocation]) -> list[dict]:
+def compile_schedule(
+    user_id: str, strategy: Strategy, legs: Mapping[int, Leg], allocations: Iterable[Allocation]
+) -> list[dict]:
     """Entries exist while the strategy is ACTIVE and some account trades some leg. Exits exist while
     it is ACTIVE or PAUSED and has legs: pausing stops new entries, never the closing of positions."""
     allocations = list(allocations)

@@ -5,19 +5,26 @@ transaction that also bumps the strategy's version (so concurrent changes serial
 a Conflict), rewrites the allocations whose calculated totals moved, and rebuilds the compiled
 schedule items that the engine reads at the entry and exit times.
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pydantic import BaseModel
 
 from shared_utils.adapters.dynamodb import keys
-from shared_utils.engine import performance
 from shared_utils.adapters.dynamodb import repository as db
-from shared_utils.configuration.allocation_math import AllocationRuleBroken, calculated_totals, summary
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.configuration.allocation_math import (
+    AllocationRuleBroken,
+    calculated_totals,
+    summary,
+)
+from shared_utils.configuration.schedule import compile_schedule
 from shared_utils.domain.clock import Clock, ist_date, utc_iso
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.domain.instruments import InstrumentCatalog, built_in_catalog
@@ -25,9 +32,9 @@ from shared_utils.domain.models import (
     MAX_ALLOCATIONS_PER_STRATEGY,
     MAX_LEGS_PER_STRATEGY,
     MAX_STRATEGIES_PER_BASKET,
+    Allocation,
     AllocationInput,
     AllocationUpdate,
-    Allocation,
     Basket,
     BasketCreate,
     BasketUpdate,
@@ -41,14 +48,31 @@ from shared_utils.domain.models import (
     StrategyCreate,
     StrategyUpdate,
 )
-from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
-from shared_utils.configuration.schedule import compile_schedule
 from shared_utils.domain.validation import join as _join
 from shared_utils.domain.validation import validate as _validate
+from shared_utils.engine import performance
 
-STRATEGY_METRICS = ("total_executions", "successful_executions", "success_rate", "total_pnl", "average_execution_time")
-BASKET_METRICS = ("total_return", "sharpe_ratio", "max_drawdown", "win_rate", "monthly_return", "volatility")
-ALLOCATION_METRICS = ("total_trades_executed", "success_rate", "average_execution_time", "total_pnl")
+STRATEGY_METRICS = (
+    "total_executions",
+    "successful_executions",
+    "success_rate",
+    "total_pnl",
+    "average_execution_time",
+)
+BASKET_METRICS = (
+    "total_return",
+    "sharpe_ratio",
+    "max_drawdown",
+    "win_rate",
+    "monthly_return",
+    "volatility",
+)
+ALLOCATION_METRICS = (
+    "total_trades_executed",
+    "success_rate",
+    "average_execution_time",
+    "total_pnl",
+)
 
 
 IDENTITY_FIELDS = {"basket_id", "strategy_id", "leg_no", "client_id", "version"}
@@ -63,7 +87,7 @@ def _check_identity(request, **path_values) -> None:
 
 
 def _metrics(names: Iterable[str]) -> dict[str, int]:
-    return {name: 0 for name in names}
+    return dict.fromkeys(names, 0)
 
 
 @dataclass
@@ -90,23 +114,37 @@ class ConfigurationService:
     # ==========================================================================================
     # Broker accounts
     # ==========================================================================================
-    def list_broker_accounts(self, user_id: str, limit: int | None = None, next_token: str | None = None):
-        items, token = self.repository.query_prefix(user_id, keys.broker_account(""), limit=limit, next_token=next_token)
+    def list_broker_accounts(
+        self, user_id: str, limit: int | None = None, next_token: str | None = None
+    ):
+        items, token = self.repository.query_prefix(
+            user_id, keys.broker_account(""), limit=limit, next_token=next_token
+        )
         return [BrokerAccount.model_validate(item) for item in items], token
 
     def create_broker_account(self, user_id: str, request: BrokerAccountCreate) -> BrokerAccount:
         now = utc_iso(self.clock.now())
         account = BrokerAccount(**request.model_dump(), created_at=now, updated_at=now, version=1)
-        item = self._item(user_id, keys.broker_account(account.client_id), account, entity_type="BROKER_ACCOUNT")
+        item = self._item(
+            user_id, keys.broker_account(account.client_id), account, entity_type="BROKER_ACCOUNT"
+        )
         item["allocation_count"] = 0
-        self.repository.commit([db.put_new(item, Conflict(f"broker account {account.client_id} is already registered"))])
+        self.repository.commit(
+            [
+                db.put_new(
+                    item, Conflict(f"broker account {account.client_id} is already registered")
+                )
+            ]
+        )
         return account
 
     def delete_broker_account(self, user_id: str, client_id: str) -> None:
         item = self.repository.get(user_id, keys.broker_account(client_id))
         if item is None:
             raise NotFound(f"broker account {client_id} not found")
-        in_use = Conflict(f"broker account {client_id} is allocated to strategies; delete those allocations first")
+        in_use = Conflict(
+            f"broker account {client_id} is allocated to strategies; delete those allocations first"
+        )
         if item.get("allocation_count", 0):
             raise in_use
         self.repository.commit(
@@ -125,13 +163,21 @@ class ConfigurationService:
     # Baskets
     # ==========================================================================================
     def list_baskets(self, user_id: str, limit: int | None = None, next_token: str | None = None):
-        items, token = self.repository.query_prefix(user_id, keys.basket(""), limit=limit, next_token=next_token)
+        items, token = self.repository.query_prefix(
+            user_id, keys.basket(""), limit=limit, next_token=next_token
+        )
         return [Basket.model_validate(item) for item in items], token
 
-    def create_basket(self, user_id: str, request: BasketCreate, creator_name: str | None = None) -> Basket:
+    def create_basket(
+        self, user_id: str, request: BasketCreate, creator_name: str | None = None
+    ) -> Basket:
         now = utc_iso(self.clock.now())
         data = request.model_dump()
-        data["current_capital"] = request.current_capital if request.current_capital is not None else request.initial_capital
+        data["current_capital"] = (
+            request.current_capital
+            if request.current_capital is not None
+            else request.initial_capital
+        )
         data["creator_name"] = request.creator_name or creator_name
         basket = Basket(
             **data,
@@ -157,11 +203,15 @@ class ConfigurationService:
         self._check_version(request.version, current.version, f"basket {basket_id}")
         patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
         merged = current.model_dump() | patch
-        merged["deployable_capital"] = _deployable(merged["current_capital"], merged["deployable_percentage"])
+        merged["deployable_capital"] = _deployable(
+            merged["current_capital"], merged["deployable_percentage"]
+        )
         merged.update(updated_at=utc_iso(self.clock.now()), version=current.version + 1)
         basket = _validate(Basket, merged)
         item = self._item(user_id, keys.basket(basket_id), basket, entity_type="BASKET")
-        self.repository.commit([db.put_versioned(item, current.version, self._stale(f"basket {basket_id}"))])
+        self.repository.commit(
+            [db.put_versioned(item, current.version, self._stale(f"basket {basket_id}"))]
+        )
         return basket
 
     def delete_basket(self, user_id: str, basket_id: str) -> None:
@@ -170,20 +220,40 @@ class ConfigurationService:
         active = [s for s in strategies if s.status == "ACTIVE"]
         if active:
             names = ", ".join(f"{s.strategy_name} ({s.strategy_id})" for s in active)
-            raise Conflict(f"basket {basket_id} still has active strategies: {names}; pause, archive or delete them first")
-        writes = [db.delete_versioned(user_id, keys.basket(basket_id), basket.version, self._stale(f"basket {basket_id}"))]
+            raise Conflict(
+                f"basket {basket_id} still has active strategies: {names}; pause, archive or delete them first"
+            )
+        writes = [
+            db.delete_versioned(
+                user_id, keys.basket(basket_id), basket.version, self._stale(f"basket {basket_id}")
+            )
+        ]
         # Paused and archived strategies outlive their basket as standalone strategies.
         now = utc_iso(self.clock.now())
-        for strategy, schedule_keys in self._strategies_in_basket(user_id, basket_id, with_schedule_keys=True):
-            detached = strategy.model_copy(update={"basket_id": None, "updated_at": now, "version": strategy.version + 1})
+        for strategy, schedule_keys in self._strategies_in_basket(
+            user_id, basket_id, with_schedule_keys=True
+        ):
+            detached = strategy.model_copy(
+                update={"basket_id": None, "updated_at": now, "version": strategy.version + 1}
+            )
             item = self._strategy_item(user_id, detached, schedule_keys)
-            writes.append(db.put_versioned(item, strategy.version, self._stale(f"strategy {strategy.strategy_id}")))
+            writes.append(
+                db.put_versioned(
+                    item, strategy.version, self._stale(f"strategy {strategy.strategy_id}")
+                )
+            )
         self.repository.commit(writes)
 
     # ==========================================================================================
     # Strategies
     # ==========================================================================================
-    def list_strategies(self, user_id: str, basket_id: str | None = None, limit: int | None = None, next_token: str | None = None):
+    def list_strategies(
+        self,
+        user_id: str,
+        basket_id: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ):
         filters = {"basket_id": basket_id} if basket_id else None
         if basket_id:
             self._basket(user_id, basket_id)
@@ -192,9 +262,14 @@ class ConfigurationService:
         )
         return self._with_metrics(user_id, [Strategy.model_validate(item) for item in items]), token
 
-    def create_strategy(self, user_id: str, request: StrategyCreate, basket_id: str | None = None) -> Strategy:
+    def create_strategy(
+        self, user_id: str, request: StrategyCreate, basket_id: str | None = None
+    ) -> Strategy:
         if basket_id and request.basket_id and request.basket_id != basket_id:
-            raise InvalidInput.at("basket_id", f"the body names basket {request.basket_id} but the path names {basket_id}")
+            raise InvalidInput.at(
+                "basket_id",
+                f"the body names basket {request.basket_id} but the path names {basket_id}",
+            )
         from_body = basket_id is None and request.basket_id is not None
         basket_id = basket_id or request.basket_id
         writes = []
@@ -203,11 +278,14 @@ class ConfigurationService:
                 basket = self._basket(user_id, basket_id)
             except NotFound:
                 if from_body:
-                    raise InvalidInput.at("basket_id", f"basket {basket_id} does not exist") from None
+                    raise InvalidInput.at(
+                        "basket_id", f"basket {basket_id} does not exist"
+                    ) from None
                 raise
             if basket.strategy_count >= MAX_STRATEGIES_PER_BASKET:
                 raise InvalidInput.at(
-                    "basket_id", f"basket {basket_id} already holds {MAX_STRATEGIES_PER_BASKET} strategies, the most a basket may hold"
+                    "basket_id",
+                    f"basket {basket_id} already holds {MAX_STRATEGIES_PER_BASKET} strategies, the most a basket may hold",
                 )
             writes.append(
                 db.update(
@@ -232,14 +310,23 @@ class ConfigurationService:
             updated_at=now,
             version=1,
         )
-        writes.append(db.put_new(self._strategy_item(user_id, strategy, []), Conflict("strategy id collision; retry")))
+        writes.append(
+            db.put_new(
+                self._strategy_item(user_id, strategy, []), Conflict("strategy id collision; retry")
+            )
+        )
         self.repository.commit(writes)
         return strategy
 
     def get_strategy(self, user_id: str, strategy_id: str) -> StrategyAggregate:
         aggregate = self._aggregate(user_id, strategy_id)
         (strategy,) = self._with_metrics(user_id, [aggregate.strategy])
-        return StrategyAggregate(strategy, aggregate.legs, self._allocations_with_metrics(user_id, aggregate), aggregate.schedule_keys)
+        return StrategyAggregate(
+            strategy,
+            aggregate.legs,
+            self._allocations_with_metrics(user_id, aggregate),
+            aggregate.schedule_keys,
+        )
 
     def update_strategy(self, user_id: str, strategy_id: str, request: StrategyUpdate) -> Strategy:
         before = self._aggregate(user_id, strategy_id)
@@ -254,15 +341,23 @@ class ConfigurationService:
         strategy = _validate(Strategy, merged)
         if strategy.underlying != current.underlying and before.legs:
             raise InvalidInput.at(
-                "underlying", f"the strategy's legs trade {current.underlying}; change or delete them before changing the underlying"
+                "underlying",
+                f"the strategy's legs trade {current.underlying}; change or delete them before changing the underlying",
             )
-        return self._with_metrics(user_id, [self._commit(user_id, before, strategy=strategy).strategy])[0]
+        return self._with_metrics(
+            user_id, [self._commit(user_id, before, strategy=strategy).strategy]
+        )[0]
 
     def delete_strategy(self, user_id: str, strategy_id: str) -> None:
         before = self._aggregate(user_id, strategy_id)
         strategy = before.strategy
         writes = [
-            db.delete_versioned(user_id, keys.strategy(strategy_id), strategy.version, self._stale(f"strategy {strategy_id}"))
+            db.delete_versioned(
+                user_id,
+                keys.strategy(strategy_id),
+                strategy.version,
+                self._stale(f"strategy {strategy_id}"),
+            )
         ]
         writes += [db.delete(user_id, keys.leg(strategy_id, leg_no)) for leg_no in before.legs]
         for client_id in before.allocations:
@@ -297,16 +392,24 @@ class ConfigurationService:
             if leg.leg_no in before.legs:
                 raise Conflict(
                     f"legs[{index}].leg_no: leg {leg.leg_no} already exists in this strategy; update it with PUT instead",
-                    [{"field": f"legs[{index}].leg_no", "message": f"leg {leg.leg_no} already exists"}],
+                    [
+                        {
+                            "field": f"legs[{index}].leg_no",
+                            "message": f"leg {leg.leg_no} already exists",
+                        }
+                    ],
                 )
         if len(before.legs) + len(legs) > MAX_LEGS_PER_STRATEGY:
             raise InvalidInput.at(
-                "legs", f"a strategy has at most {MAX_LEGS_PER_STRATEGY} legs; it has {len(before.legs)} and {len(legs)} were sent"
+                "legs",
+                f"a strategy has at most {MAX_LEGS_PER_STRATEGY} legs; it has {len(before.legs)} and {len(legs)} were sent",
             )
         new_legs = {}
         for index, leg in enumerate(legs):
             data = leg.model_dump()
-            data["underlying"] = self._leg_underlying(leg.underlying, before.strategy, f"legs[{index}].underlying")
+            data["underlying"] = self._leg_underlying(
+                leg.underlying, before.strategy, f"legs[{index}].underlying"
+            )
             stored = Leg(**data, strategy_id=strategy_id, created_at=now, updated_at=now, version=1)
             self._check_expiry_available(stored, f"legs[{index}]")
             new_legs[stored.leg_no] = stored
@@ -320,13 +423,19 @@ class ConfigurationService:
         self._check_version(request.version, current.version, f"leg {leg_no}")
         patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
         merged = current.model_dump() | patch
-        if "entry_by" in patch and "strike_selection_config" not in patch and patch["entry_by"] != current.entry_by:
+        if (
+            "entry_by" in patch
+            and "strike_selection_config" not in patch
+            and patch["entry_by"] != current.entry_by
+        ):
             merged["strike_selection_config"] = None  # a new method starts from its defaults
         if "strike_selection_config" in patch and "entry_by" not in patch:
             merged["entry_by"] = None
         if "transaction_type" in patch and "category" not in patch and current.category != "SPREAD":
             merged["category"] = None
-        merged["underlying"] = self._leg_underlying(merged.get("underlying"), before.strategy, "underlying")
+        merged["underlying"] = self._leg_underlying(
+            merged.get("underlying"), before.strategy, "underlying"
+        )
         merged.update(updated_at=self._now_iso, version=current.version + 1)
         leg = _validate(Leg, merged)
         self._check_expiry_available(leg, "")
@@ -345,7 +454,9 @@ class ConfigurationService:
                     raise Conflict(
                         f"the allocation to {client_id} trades only leg {leg_no}; change or delete that allocation first"
                     )
-                config = allocation.allocation_config.model_copy(update={"leg_overrides": remaining})
+                config = allocation.allocation_config.model_copy(
+                    update={"leg_overrides": remaining}
+                )
                 allocations[client_id] = allocation.model_copy(update={"allocation_config": config})
         legs = {n: leg for n, leg in before.legs.items() if n != leg_no}
         self._commit(user_id, before, legs=legs, allocations=allocations, deleted_legs={leg_no})
@@ -355,13 +466,25 @@ class ConfigurationService:
     # ==========================================================================================
     def list_allocations(self, user_id: str, strategy_id: str) -> list[Allocation]:
         aggregate = self._aggregate(user_id, strategy_id)
-        return sorted(self._allocations_with_metrics(user_id, aggregate).values(), key=lambda a: (a.priority, a.client_id))
+        return sorted(
+            self._allocations_with_metrics(user_id, aggregate).values(),
+            key=lambda a: (a.priority, a.client_id),
+        )
 
-    def create_allocations(self, user_id: str, strategy_id: str, requests: list[AllocationInput], field_prefix: str = "allocations") -> list[Allocation]:
+    def create_allocations(
+        self,
+        user_id: str,
+        strategy_id: str,
+        requests: list[AllocationInput],
+        field_prefix: str = "allocations",
+    ) -> list[Allocation]:
         """`field_prefix` names the body's list in error messages ("" when the body is one allocation)."""
         before = self._aggregate(user_id, strategy_id)
         if len(before.allocations) + len(requests) > MAX_ALLOCATIONS_PER_STRATEGY:
-            raise InvalidInput.at(field_prefix or "client_id", f"a strategy has at most {MAX_ALLOCATIONS_PER_STRATEGY} broker allocations")
+            raise InvalidInput.at(
+                field_prefix or "client_id",
+                f"a strategy has at most {MAX_ALLOCATIONS_PER_STRATEGY} broker allocations",
+            )
         now = self._now_iso
         created: dict[str, Allocation] = {}
         where: dict[str, str] = {}
@@ -384,17 +507,25 @@ class ConfigurationService:
                 broker=account["broker"],
                 mode=account["mode"],
                 performance_metrics=_metrics(ALLOCATION_METRICS),
-                calculated_totals=self._totals(request.allocation_config, before.legs, before.strategy, prefix),
+                calculated_totals=self._totals(
+                    request.allocation_config, before.legs, before.strategy, prefix
+                ),
                 created_at=now,
                 updated_at=now,
                 version=1,
             )
         stored = self._commit(
-            user_id, before, allocations={**before.allocations, **created}, new_allocations=set(created), where=where
+            user_id,
+            before,
+            allocations={**before.allocations, **created},
+            new_allocations=set(created),
+            where=where,
         )
         return [stored.allocations[r.client_id] for r in requests]
 
-    def update_allocation(self, user_id: str, strategy_id: str, client_id: str, request: AllocationUpdate) -> Allocation:
+    def update_allocation(
+        self, user_id: str, strategy_id: str, client_id: str, request: AllocationUpdate
+    ) -> Allocation:
         before = self._aggregate(user_id, strategy_id)
         current = before.allocations.get(client_id)
         if current is None:
@@ -405,7 +536,12 @@ class ConfigurationService:
         merged = current.model_dump() | patch
         merged.update(updated_at=self._now_iso, version=current.version + 1)
         allocation = _validate(Allocation, merged)
-        stored = self._commit(user_id, before, allocations={**before.allocations, client_id: allocation}, where={client_id: ""})
+        stored = self._commit(
+            user_id,
+            before,
+            allocations={**before.allocations, client_id: allocation},
+            where={client_id: ""},
+        )
         return self._allocations_with_metrics(user_id, stored)[client_id]
 
     def delete_allocation(self, user_id: str, strategy_id: str, client_id: str) -> None:
@@ -419,7 +555,11 @@ class ConfigurationService:
         aggregate = self._aggregate(user_id, strategy_id)
         strategy = aggregate.strategy
         return summary(
-            strategy_id, strategy.underlying, self._lot_size(strategy.underlying), aggregate.legs, aggregate.allocations.values()
+            strategy_id,
+            strategy.underlying,
+            self._lot_size(strategy.underlying),
+            aggregate.legs,
+            aggregate.allocations.values(),
         )
 
     # ==========================================================================================
@@ -441,7 +581,9 @@ class ConfigurationService:
     ) -> StrategyAggregate:
         """Write one change of the aggregate; returns the aggregate as stored."""
         now = self._now_iso
-        strategy = (strategy or before.strategy).model_copy(update={"updated_at": now, "version": before.strategy.version + 1})
+        strategy = (strategy or before.strategy).model_copy(
+            update={"updated_at": now, "version": before.strategy.version + 1}
+        )
         legs = before.legs if legs is None else legs
         allocations = before.allocations if allocations is None else allocations
         strategy_id = strategy.strategy_id
@@ -450,12 +592,19 @@ class ConfigurationService:
         # Every allocation's totals follow the legs; one that no longer adds up stops the change.
         refreshed: dict[str, Allocation] = {}
         for client_id, allocation in allocations.items():
-            totals = self._totals(allocation.allocation_config, legs, strategy, where.get(client_id, f"allocations.{client_id}"))
+            totals = self._totals(
+                allocation.allocation_config,
+                legs,
+                strategy,
+                where.get(client_id, f"allocations.{client_id}"),
+            )
             allocation = allocation.model_copy(update={"calculated_totals": totals})
             stored = before.allocations.get(client_id)
             if stored is not None and allocation != stored and allocation.version == stored.version:
                 # Changed as a consequence (a leg deleted, totals moved): a client's copy is now stale.
-                allocation = allocation.model_copy(update={"version": stored.version + 1, "updated_at": now})
+                allocation = allocation.model_copy(
+                    update={"version": stored.version + 1, "updated_at": now}
+                )
             refreshed[client_id] = allocation
 
         schedule_items = compile_schedule(user_id, strategy, legs, refreshed.values())
@@ -470,21 +619,36 @@ class ConfigurationService:
         for leg_no, leg in sorted(legs.items()):
             item = self._item(user_id, keys.leg(strategy_id, leg_no), leg, entity_type="LEG")
             if leg_no in new_legs:
-                writes.append(db.put_new(item, Conflict(f"leg {leg_no} already exists in this strategy")))
+                writes.append(
+                    db.put_new(item, Conflict(f"leg {leg_no} already exists in this strategy"))
+                )
             elif leg != before.legs.get(leg_no):
                 writes.append(db.put(item))
-        writes += [db.delete(user_id, keys.leg(strategy_id, leg_no)) for leg_no in sorted(deleted_legs)]
+        writes += [
+            db.delete(user_id, keys.leg(strategy_id, leg_no)) for leg_no in sorted(deleted_legs)
+        ]
         for client_id, allocation in sorted(refreshed.items()):
             item = self._allocation_item(user_id, allocation)
             if client_id in new_allocations:
-                writes.append(db.put_new(item, Conflict(f"strategy {strategy_id} already has an allocation to {client_id}")))
+                writes.append(
+                    db.put_new(
+                        item,
+                        Conflict(
+                            f"strategy {strategy_id} already has an allocation to {client_id}"
+                        ),
+                    )
+                )
                 writes.append(self._count_allocation(user_id, client_id, +1))
             elif allocation != before.allocations.get(client_id):
                 writes.append(db.put(item))
         for client_id in sorted(deleted_allocations):
             writes.append(db.delete(user_id, keys.allocation(strategy_id, client_id)))
             writes.append(self._count_allocation(user_id, client_id, -1))
-        writes += [db.delete(user_id, sort_key) for sort_key in before.schedule_keys if sort_key not in schedule_keys]
+        writes += [
+            db.delete(user_id, sort_key)
+            for sort_key in before.schedule_keys
+            if sort_key not in schedule_keys
+        ]
         writes += [db.put(item) for item in schedule_items]
         self.repository.commit(writes)
         return StrategyAggregate(strategy, legs, refreshed, schedule_keys)
@@ -511,7 +675,9 @@ class ConfigurationService:
         return StrategyAggregate(
             strategy=Strategy.model_validate(raw),
             legs={int(item["leg_no"]): Leg.model_validate(item) for item in legs},
-            allocations={item["client_id"]: Allocation.model_validate(item) for item in allocations},
+            allocations={
+                item["client_id"]: Allocation.model_validate(item) for item in allocations
+            },
             schedule_keys=list(raw.get("schedule_keys", [])),
         )
 
@@ -522,14 +688,34 @@ class ConfigurationService:
         prefix = keys.metrics_of(strategies[0].strategy_id) if len(strategies) == 1 else "METRICS#"
         items, _ = self.repository.query_prefix(user_id, prefix)
         counted = {item["strategy_id"]: item for item in items if "client_id" not in item}
-        return [s.model_copy(update={"performance_metrics": performance.strategy_view(counted.get(s.strategy_id), s.performance_metrics)})
-                for s in strategies]
+        return [
+            s.model_copy(
+                update={
+                    "performance_metrics": performance.strategy_view(
+                        counted.get(s.strategy_id), s.performance_metrics
+                    )
+                }
+            )
+            for s in strategies
+        ]
 
-    def _allocations_with_metrics(self, user_id: str, aggregate: StrategyAggregate) -> dict[str, Allocation]:
-        items, _ = self.repository.query_prefix(user_id, keys.metrics_of(aggregate.strategy.strategy_id) + "#")
+    def _allocations_with_metrics(
+        self, user_id: str, aggregate: StrategyAggregate
+    ) -> dict[str, Allocation]:
+        items, _ = self.repository.query_prefix(
+            user_id, keys.metrics_of(aggregate.strategy.strategy_id) + "#"
+        )
         counted = {item["client_id"]: item for item in items}
-        return {client_id: a.model_copy(update={"performance_metrics": performance.allocation_view(counted.get(client_id), a.performance_metrics)})
-                for client_id, a in aggregate.allocations.items()}
+        return {
+            client_id: a.model_copy(
+                update={
+                    "performance_metrics": performance.allocation_view(
+                        counted.get(client_id), a.performance_metrics
+                    )
+                }
+            )
+            for client_id, a in aggregate.allocations.items()
+        }
 
     def _basket(self, user_id: str, basket_id: str) -> Basket:
         item = self.repository.get(user_id, keys.basket(basket_id))
@@ -537,10 +723,17 @@ class ConfigurationService:
             raise NotFound(f"basket {basket_id} not found")
         return Basket.model_validate(item)
 
-    def _strategies_in_basket(self, user_id: str, basket_id: str, with_schedule_keys: bool = False) -> list:
-        items, _ = self.repository.query_prefix(user_id, keys.strategy(""), filters={"basket_id": basket_id})
+    def _strategies_in_basket(
+        self, user_id: str, basket_id: str, with_schedule_keys: bool = False
+    ) -> list:
+        items, _ = self.repository.query_prefix(
+            user_id, keys.strategy(""), filters={"basket_id": basket_id}
+        )
         if with_schedule_keys:
-            return [(Strategy.model_validate(item), list(item.get("schedule_keys", []))) for item in items]
+            return [
+                (Strategy.model_validate(item), list(item.get("schedule_keys", [])))
+                for item in items
+            ]
         return [Strategy.model_validate(item) for item in items]
 
     @staticmethod
@@ -552,7 +745,9 @@ class ConfigurationService:
     @staticmethod
     def _leg_underlying(underlying: str | None, strategy: Strategy, where: str) -> str:
         if underlying is not None and underlying != strategy.underlying:
-            raise InvalidInput.at(where, f"must be the strategy's underlying {strategy.underlying}, not {underlying}")
+            raise InvalidInput.at(
+                where, f"must be the strategy's underlying {strategy.underlying}, not {underlying}"
+            )
         return strategy.underlying
 
     def _check_expiry_available(self, leg: Leg, where: str) -> None:
@@ -574,11 +769,15 @@ class ConfigurationService:
     @staticmethod
     def _check_version(sent: int | None, stored: int, what: str) -> None:
         if sent is not None and sent != stored:
-            raise Conflict(f"{what} is at version {stored}, not {sent}; read it again and reapply your change")
+            raise Conflict(
+                f"{what} is at version {stored}, not {sent}; read it again and reapply your change"
+            )
 
     @staticmethod
     def _stale(what: str) -> Conflict:
-        return Conflict(f"{what} was changed by another request; read it again and reapply your change")
+        return Conflict(
+            f"{what} was changed by another request; read it again and reapply your change"
+        )
 
     @property
     def _now_iso(self) -> str:
@@ -593,16 +792,32 @@ class ConfigurationService:
     # ==========================================================================================
     @staticmethod
     def _item(user_id: str, sort_key: str, model: BaseModel, entity_type: str) -> dict[str, Any]:
-        return {keys.PK: user_id, keys.SK: sort_key, "entity_type": entity_type, **model.model_dump(mode="python")}
+        return {
+            keys.PK: user_id,
+            keys.SK: sort_key,
+            "entity_type": entity_type,
+            **model.model_dump(mode="python"),
+        }
 
-    def _strategy_item(self, user_id: str, strategy: Strategy, schedule_keys: list[str]) -> dict[str, Any]:
-        item = self._item(user_id, keys.strategy(strategy.strategy_id), strategy, entity_type="STRATEGY")
+    def _strategy_item(
+        self, user_id: str, strategy: Strategy, schedule_keys: list[str]
+    ) -> dict[str, Any]:
+        item = self._item(
+            user_id, keys.strategy(strategy.strategy_id), strategy, entity_type="STRATEGY"
+        )
         item["schedule_keys"] = schedule_keys
         return item
 
     def _allocation_item(self, user_id: str, allocation: Allocation) -> dict[str, Any]:
-        item = self._item(user_id, keys.allocation(allocation.strategy_id, allocation.client_id), allocation, entity_type="ALLOCATION")
-        item.update(keys.allocation_index(allocation.strategy_id, allocation.priority, allocation.client_id))
+        item = self._item(
+            user_id,
+            keys.allocation(allocation.strategy_id, allocation.client_id),
+            allocation,
+            entity_type="ALLOCATION",
+        )
+        item.update(
+            keys.allocation_index(allocation.strategy_id, allocation.priority, allocation.client_id)
+        )
         return item
 
 

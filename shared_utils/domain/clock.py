@@ -1,9 +1,10 @@
 """Time, injected: logic asks a Clock for "now" so the local platform can run a simulated day."""
+
 from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
@@ -16,7 +17,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -90,7 +91,7 @@ def clock_from_environment(environ: dict[str, str] | None = None) -> Clock:
 
 def utc_iso(moment: datetime) -> str:
     """The one format in which times are stored: UTC ISO-8601 with milliseconds and a Z."""
-    return _aware(moment).astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _aware(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def ist_date(moment: datetime):
@@ -100,4 +101,4 @@ def ist_date(moment: datetime):
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous here: give an offset")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

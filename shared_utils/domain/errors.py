@@ -1,4 +1,5 @@
 """Domain errors. Handlers map each to one HTTP status; the domain never speaks HTTP itself."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ class InvalidInput(DomainError):
     """The request is well formed but breaks a rule (a field's value, or fields together)."""
 
     @classmethod
-    def at(cls, field_path: str, message: str) -> "InvalidInput":
+    def at(cls, field_path: str, message: str) -> InvalidInput:
         return cls(f"{field_path}: {message}", [{"field": field_path, "message": message}])
 
 

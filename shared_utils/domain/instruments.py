@@ -2,6 +2,7 @@
 
 The facts are data (data/instruments.json); this module only reads them.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ class Instrument:
 
 
 class InstrumentCatalog:
-    def __init__(self, instruments: dict[str, Instrument], as_of: str, simulation: dict | None = None):
+    def __init__(
+        self, instruments: dict[str, Instrument], as_of: str, simulation: dict | None = None
+    ):
         self._instruments = instruments
         self.as_of = as_of
         self.simulation = simulation or {}
@@ -71,7 +74,7 @@ class InstrumentCatalog:
         return self._instruments[underlying]
 
     @classmethod
-    def from_file(cls, path: Path) -> "InstrumentCatalog":
+    def from_file(cls, path: Path) -> InstrumentCatalog:
         raw = json.loads(path.read_text())
         instruments = {}
         for symbol, spec in raw["underlyings"].items():
@@ -85,7 +88,10 @@ class InstrumentCatalog:
                 tick_size=spec["tick_size"],
                 freeze_quantity=spec["freeze_quantity"],
                 lot_sizes=tuple(
-                    sorted((date.fromisoformat(e["expiring_from"]), e["lot_size"]) for e in spec["lot_sizes"])
+                    sorted(
+                        (date.fromisoformat(e["expiring_from"]), e["lot_size"])
+                        for e in spec["lot_sizes"]
+                    )
                 ),
                 expiry_rules=tuple(
                     sorted(

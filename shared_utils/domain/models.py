@@ -6,6 +6,7 @@ owns (ids, timestamps, version, derived totals). Fields the platform owns are ig
 sends them (a `user_id` in a body changes nothing); any other unknown field is an error naming it,
 so that a misspelt `stop_los` is not silently dropped.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,7 +66,9 @@ def _decimal(*, gt=None, ge=None, le=None, lt=None, places: int = 2):
         Decimal,
         Field(gt=gt, ge=ge, le=le, lt=lt, decimal_places=places, allow_inf_nan=False),
         PlainSerializer(_json_number, return_type=Union[int, float], when_used="json"),
-        WithJsonSchema({"type": "number", **{k: float(v) for k, v in bounds.items() if v is not None}}),
+        WithJsonSchema(
+            {"type": "number", **{k: float(v) for k, v in bounds.items() if v is not None}}
+        ),
     ]
 
 
@@ -102,13 +105,21 @@ def _unique_days(days: list[str]) -> list[str]:
 
 
 SessionTime = Annotated[str, AfterValidator(_session_time)]
-Weekday = Annotated[Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"], BeforeValidator(_upper)]
+Weekday = Annotated[
+    Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"], BeforeValidator(_upper)
+]
 Weekdays = Annotated[list[Weekday], Field(min_length=1, max_length=5), AfterValidator(_unique_days)]
 Underlying = Annotated[
     str,
     BeforeValidator(_upper),
     AfterValidator(_known_underlying),
-    WithJsonSchema({"type": "string", "enum": built_in_catalog().underlyings, "description": "From the instrument list"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": built_in_catalog().underlyings,
+            "description": "From the instrument list",
+        }
+    ),
 ]
 Status = Annotated[Literal["ACTIVE", "PAUSED", "ARCHIVED"], BeforeValidator(_upper)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
@@ -158,7 +169,8 @@ class BrokerAccountCreate(ApiModel):
     )
     display_name: Annotated[str, Field(max_length=100)] | None = None
     paper_funds: PositiveMoney = Field(
-        Decimal("1000000"), description="Funds of a PAPER account in rupees, against which margin utilization is measured"
+        Decimal("1000000"),
+        description="Funds of a PAPER account in rupees, against which margin utilization is measured",
     )
 
 
@@ -178,7 +190,9 @@ class BasketCreate(ApiModel):
     basket_name: Name
     description: Description = ""
     initial_capital: PositiveMoney
-    deployable_percentage: Percent = Field(Decimal(100), description="Share of capital strategies may use")
+    deployable_percentage: Percent = Field(
+        Decimal(100), description="Share of capital strategies may use"
+    )
     current_capital: Money | None = Field(None, description="Defaults to initial_capital")
     creator_name: Annotated[str, Field(max_length=100)] | None = None
     status: Status = "ACTIVE"
@@ -207,7 +221,9 @@ class Basket(StoredModel):
     created_by_type: Literal["USER"] = "USER"
     creator_name: str | None = None
     creator_user_id: str
-    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]]
+    performance_metrics: dict[
+        str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]
+    ]
     strategy_count: int = 0
     status: Status
     created_at: Timestamp
@@ -231,9 +247,13 @@ class StrategySettings(ApiModel):
     exit_time: SessionTime = Field(description="IST, HH:MM, inside 09:15-15:30")
     entry_days: Weekdays
     exit_days: Weekdays
-    product: Product = Field(description="NRML (positional) or MIS (intraday, squared off the same day)")
+    product: Product = Field(
+        description="NRML (positional) or MIS (intraday, squared off the same day)"
+    )
     underlying: Underlying
-    is_intra_day: bool | None = Field(None, description="Derived from product; if sent it must agree")
+    is_intra_day: bool | None = Field(
+        None, description="Derived from product; if sent it must agree"
+    )
     category: StrategyCategory | None = None
     status: Status = "ACTIVE"
 
@@ -276,7 +296,9 @@ class StrategyUpdate(ApiModel):
     status: Status | None = None
     version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
     strategy_id: str | None = Field(None, description="If sent, must be the path's")
-    basket_id: str | None = Field(None, description="If sent, must be the strategy's: strategies do not move between baskets")
+    basket_id: str | None = Field(
+        None, description="If sent, must be the strategy's: strategies do not move between baskets"
+    )
 
 
 class ExecutionSchedule(BaseModel):
@@ -293,7 +315,9 @@ class Strategy(StrategySettings, StoredModel):
     basket_id: str | None = None
     created_by_type: Literal["USER"] = "USER"
     execution_schedule: ExecutionSchedule
-    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]]
+    performance_metrics: dict[
+        str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]
+    ]
     created_at: Timestamp
     updated_at: Timestamp
     version: int
@@ -315,7 +339,9 @@ class StrikeSelection(ApiModel):
     """How the strike is picked at entry. A value left out takes the method's default at entry."""
 
     method: Annotated[StrikeMethod, BeforeValidator(_entry_by)]
-    delta_value: _decimal(gt=0, lt=1, places=4) | None = Field(None, description="Target absolute delta")
+    delta_value: _decimal(gt=0, lt=1, places=4) | None = Field(
+        None, description="Target absolute delta"
+    )
     strike_distance: _decimal(ge=-100000, le=100000) | None = Field(
         None, description="Points from ATM; positive is out of the money"
     )
@@ -326,7 +352,12 @@ class StrikeSelection(ApiModel):
 
     @model_validator(mode="after")
     def _only_the_methods_value(self):
-        values = {"DELTA": "delta_value", "STRIKE_DISTANCE": "strike_distance", "ATM_OFFSET": "atm_offset", "PREMIUM": "premium"}
+        values = {
+            "DELTA": "delta_value",
+            "STRIKE_DISTANCE": "strike_distance",
+            "ATM_OFFSET": "atm_offset",
+            "PREMIUM": "premium",
+        }
         for method, name in values.items():
             if method != self.method and getattr(self, name) is not None:
                 raise ValueError(f"{name}: belongs to method {method}, not {self.method}")
@@ -337,7 +368,9 @@ class StrikeSelection(ApiModel):
 
 class PositionSizing(ApiModel):
     min_lots: Annotated[int, Field(ge=1, le=10000)] = 1
-    max_lots: Annotated[int, Field(ge=1, le=10000)] | None = Field(None, description="No cap when absent")
+    max_lots: Annotated[int, Field(ge=1, le=10000)] | None = Field(
+        None, description="No cap when absent"
+    )
     lot_increment: Annotated[int, Field(ge=1, le=10000)] = 1
 
     @model_validator(mode="after")
@@ -366,12 +399,15 @@ class LegSettings(ApiModel):
     lots: Lots = Field(description="Base lots; allocations say how many each account trades")
     transaction_type: Side
     leg_type: OptionType
-    underlying: Underlying | None = Field(None, description="Defaults to the strategy's; must match it")
+    underlying: Underlying | None = Field(
+        None, description="Defaults to the strategy's; must match it"
+    )
     entry_by: Annotated[StrikeMethod, BeforeValidator(_entry_by)] | None = None
     strike_selection_config: StrikeSelection | None = None
     stop_loss: Points | None = Field(None, description="Absent: no stop loss")
     stop_loss_type: Annotated[Literal["POINTS", "PERCENT"], BeforeValidator(_upper)] = Field(
-        "POINTS", description="stop_loss in premium points (default) or percent of the entry premium"
+        "POINTS",
+        description="stop_loss in premium points (default) or percent of the entry premium",
     )
     expiry_type: Annotated[Literal["WEEKLY", "MONTHLY"], BeforeValidator(_upper)] = "WEEKLY"
     expiry_offset: Annotated[int, Field(ge=0, le=4)] = Field(
@@ -389,10 +425,14 @@ class LegSettings(ApiModel):
     @model_validator(mode="after")
     def _consistent(self):
         if self.entry_by is None and self.strike_selection_config is None:
-            raise ValueError("entry_by: say how the strike is chosen (DELTA, STRIKE_DISTANCE, ATM_OFFSET or PREMIUM)")
+            raise ValueError(
+                "entry_by: say how the strike is chosen (DELTA, STRIKE_DISTANCE, ATM_OFFSET or PREMIUM)"
+            )
         if self.strike_selection_config is None:
             if self.entry_by == "PREMIUM":
-                raise ValueError("strike_selection_config: PREMIUM needs the premium to aim at, e.g. {\"method\": \"PREMIUM\", \"premium\": 40}")
+                raise ValueError(
+                    'strike_selection_config: PREMIUM needs the premium to aim at, e.g. {"method": "PREMIUM", "premium": 40}'
+                )
             self.strike_selection_config = StrikeSelection(method=self.entry_by)
         elif self.entry_by is None:
             self.entry_by = self.strike_selection_config.method
@@ -404,15 +444,28 @@ class LegSettings(ApiModel):
         if self.category is None:
             self.category = natural
         elif self.category != "SPREAD" and self.category != natural:
-            raise ValueError(f"category: a {self.transaction_type} leg is {natural} (or SPREAD), not {self.category}")
+            raise ValueError(
+                f"category: a {self.transaction_type} leg is {natural} (or SPREAD), not {self.category}"
+            )
         if self.expiry_type == "MONTHLY" and self.expiry_offset > 2:
-            raise ValueError("expiry_offset: the exchange lists three monthly expiries (offset 0 to 2)")
-        if self.stop_loss_type == "PERCENT" and self.stop_loss is not None and self.stop_loss > 1000:
+            raise ValueError(
+                "expiry_offset: the exchange lists three monthly expiries (offset 0 to 2)"
+            )
+        if (
+            self.stop_loss_type == "PERCENT"
+            and self.stop_loss is not None
+            and self.stop_loss > 1000
+        ):
             raise ValueError("stop_loss: a percent stop loss must be at most 1000")
         for side in ("entry", "exit"):
-            slippage, limit = getattr(self, f"{side}_slippage"), getattr(self, f"{side}_max_slippage")
+            slippage, limit = (
+                getattr(self, f"{side}_slippage"),
+                getattr(self, f"{side}_max_slippage"),
+            )
             if limit is not None and limit < slippage:
-                raise ValueError(f"{side}_max_slippage: must not be below {side}_slippage ({limit} < {slippage})")
+                raise ValueError(
+                    f"{side}_max_slippage: must not be below {side}_slippage ({limit} < {slippage})"
+                )
         problem = self.position_sizing.check(self.lots)
         if problem:
             raise ValueError(f"lots: {problem}")
@@ -475,7 +528,9 @@ class Leg(LegInput, StoredModel):
 def _leg_key(value: Any) -> str:
     text = str(value).strip()
     if text not in {str(n) for n in range(1, MAX_LEGS_PER_STRATEGY + 1)}:
-        raise ValueError(f"{text!r} is not a leg number; legs are numbered 1 to {MAX_LEGS_PER_STRATEGY}")
+        raise ValueError(
+            f"{text!r} is not a leg number; legs are numbered 1 to {MAX_LEGS_PER_STRATEGY}"
+        )
     return text
 
 
@@ -490,7 +545,9 @@ class LegOverride(ApiModel):
     @model_validator(mode="after")
     def _lots_when_enabled(self):
         if self.enabled and self.lots < 1:
-            raise ValueError("lots: an enabled leg needs at least 1 lot (set enabled false to skip it)")
+            raise ValueError(
+                "lots: an enabled leg needs at least 1 lot (set enabled false to skip it)"
+            )
         return self
 
 
@@ -541,7 +598,10 @@ def _flat_allocation(data: Any) -> Any:
         return data
     data = dict(data)
     if "leg_overrides" in data:
-        data["allocation_config"] = {"type": "LEG_LEVEL", "leg_overrides": data.pop("leg_overrides")}
+        data["allocation_config"] = {
+            "type": "LEG_LEVEL",
+            "leg_overrides": data.pop("leg_overrides"),
+        }
     elif "strategy_lots_multiplier" in data:
         data["allocation_config"] = {
             "type": "STRATEGY_LEVEL",
@@ -554,7 +614,9 @@ class AllocationInput(ApiModel):
     client_id: ClientId
     priority: Annotated[int, Field(ge=1, le=100)] = 1
     allocation_config: AllocationConfig = Field(
-        default_factory=lambda: AllocationConfig(type="STRATEGY_LEVEL", strategy_lots_multiplier=Decimal(1))
+        default_factory=lambda: AllocationConfig(
+            type="STRATEGY_LEVEL", strategy_lots_multiplier=Decimal(1)
+        )
     )
     risk_limits: RiskLimits = Field(default_factory=RiskLimits)
     execution_config: ExecutionConfig = Field(default_factory=ExecutionConfig)
@@ -564,7 +626,9 @@ class AllocationInput(ApiModel):
 
 
 class AdvancedAllocationsRequest(ApiModel):
-    allocations: Annotated[list[AllocationInput], Field(min_length=1, max_length=MAX_ALLOCATIONS_PER_STRATEGY)]
+    allocations: Annotated[
+        list[AllocationInput], Field(min_length=1, max_length=MAX_ALLOCATIONS_PER_STRATEGY)
+    ]
 
     @model_validator(mode="before")
     @classmethod
@@ -578,7 +642,9 @@ class AdvancedAllocationsRequest(ApiModel):
         seen: set[str] = set()
         for index, allocation in enumerate(self.allocations):
             if allocation.client_id in seen:
-                raise ValueError(f"allocations[{index}].client_id: {allocation.client_id} appears twice")
+                raise ValueError(
+                    f"allocations[{index}].client_id: {allocation.client_id} appears twice"
+                )
             seen.add(allocation.client_id)
         return self
 
@@ -613,7 +679,9 @@ class Allocation(AllocationInput, StoredModel):
     strategy_id: str
     broker: str
     mode: str
-    performance_metrics: dict[str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]]
+    performance_metrics: dict[
+        str, Annotated[Decimal, PlainSerializer(_json_number, return_type=Union[int, float])]
+    ]
     calculated_totals: CalculatedTotals
     created_at: Timestamp
     updated_at: Timestamp
@@ -629,7 +697,9 @@ Item = TypeVar("Item")
 
 class ItemList(BaseModel, Generic[Item]):
     items: list[Item]
-    next_token: str | None = Field(None, description="Pass as ?next_token= for the next page; null on the last")
+    next_token: str | None = Field(
+        None, description="Pass as ?next_token= for the next page; null on the last"
+    )
 
 
 class BasketDetail(Basket):

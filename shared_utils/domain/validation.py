@@ -3,22 +3,28 @@
 Model-level rules raise "field: message"; that field is joined onto where the model sits, so a
 rule that spans fields still names the one a trader has to change.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from shared_utils.domain.errors import InvalidInput
 
-_FIELD_HEAD = re.compile(r"^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)*): (.+)$", re.S)
+_FIELD_HEAD = re.compile(
+    r"^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)*): (.+)$", re.S
+)
 
 
-def field_details(errors: Iterable[dict[str, Any]], skip_first: bool = False) -> list[dict[str, str]]:
+def field_details(
+    errors: Iterable[dict[str, Any]], skip_first: bool = False
+) -> list[dict[str, str]]:
     details = []
     for problem in errors:
-        loc = list(problem.get("loc", ()))[1 if skip_first else 0:]
+        loc = list(problem.get("loc", ()))[1 if skip_first else 0 :]
         path = field_path(loc)
         message = str(problem.get("msg", "is invalid")).removeprefix("Value error, ")
         match = _FIELD_HEAD.match(message)

@@ -5,11 +5,12 @@ The next tick is the next minute boundary as an absolute UTC timestamp, for the 
 TimestampPath: computed from the clock each time, it cannot drift. The timer keeps running while
 today has a session (regular or special) that has not closed; on a holiday it stops at once.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,9 +64,15 @@ def event_types() -> tuple[list[EventType], dict[str, dict[str, str]]]:
     raw = json.loads(_EVENTS.read_text())
     types = [
         EventType(
-            name=name, source=spec["source"], detail_type=spec["detail_type"], phases=frozenset(spec["phases"]),
-            every_minutes=spec["every_minutes"], on_minute=spec.get("on_minute", 0), slower_in=spec.get("slower_in", {}),
-            window_minutes=spec.get("window_minutes"), lookback_minutes=spec.get("lookback_minutes"),
+            name=name,
+            source=spec["source"],
+            detail_type=spec["detail_type"],
+            phases=frozenset(spec["phases"]),
+            every_minutes=spec["every_minutes"],
+            on_minute=spec.get("on_minute", 0),
+            slower_in=spec.get("slower_in", {}),
+            window_minutes=spec.get("window_minutes"),
+            lookback_minutes=spec.get("lookback_minutes"),
         )
         for name, spec in raw["types"].items()
     ]
@@ -75,8 +82,10 @@ def event_types() -> tuple[list[EventType], dict[str, dict[str, str]]]:
 @lru_cache(maxsize=1)
 def alert_types() -> dict[str, dict[str, str]]:
     """Events the engine raises when something needs a person (a duplicate order, say)."""
-    return {name: {"source": spec["source"], "detail_type": spec["detail_type"]}
-            for name, spec in json.loads(_EVENTS.read_text()).get("alerts", {}).items()}
+    return {
+        name: {"source": spec["source"], "detail_type": spec["detail_type"]}
+        for name, spec in json.loads(_EVENTS.read_text()).get("alerts", {}).items()
+    }
 
 
 def lookback(event_name: str) -> timedelta:
@@ -85,10 +94,12 @@ def lookback(event_name: str) -> timedelta:
 
 
 def minute_of(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def tick(now: datetime, calendar: TradingCalendar, publisher: EventPublisher, bus_name: str) -> TickResult:
+def tick(
+    now: datetime, calendar: TradingCalendar, publisher: EventPublisher, bus_name: str
+) -> TickResult:
     """One tick of the timer at `now` (a few hundred milliseconds after a minute boundary, usually)."""
     minute = minute_of(now)
     phase = calendar.phase_at(minute)
@@ -101,14 +112,26 @@ def tick(now: datetime, calendar: TradingCalendar, publisher: EventPublisher, bu
             "tick": utc_iso(minute),
             "trading_date": ist_date(minute).isoformat(),
             "phase": phase,
-            "priority": priorities.get(event.name, {}).get(phase, priorities.get(event.name, {}).get("default", "NORMAL")),
+            "priority": priorities.get(event.name, {}).get(
+                phase, priorities.get(event.name, {}).get("default", "NORMAL")
+            ),
         }
         if event.window_minutes:
-            detail["window"] = {"from": utc_iso(minute), "to": utc_iso(minute + timedelta(minutes=event.window_minutes - 1))}
+            detail["window"] = {
+                "from": utc_iso(minute),
+                "to": utc_iso(minute + timedelta(minutes=event.window_minutes - 1)),
+            }
         if event.lookback_minutes:
             detail["lookback_from"] = utc_iso(minute - timedelta(minutes=event.lookback_minutes))
-        entries.append({"Source": event.source, "DetailType": event.detail_type, "Detail": json.dumps(detail),
-                        "EventBusName": bus_name, "Time": minute})
+        entries.append(
+            {
+                "Source": event.source,
+                "DetailType": event.detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": bus_name,
+                "Time": minute,
+            }
+        )
         names.append(event.name)
     failed = publish(publisher, entries)
     next_tick = minute + timedelta(minutes=1)
@@ -132,12 +155,16 @@ def publish(publisher: EventPublisher, entries: list[dict[str, Any]]) -> list[st
     detail types that still failed (the tick goes on: the next minute's events supersede them)."""
     failed: list[str] = []
     for start in range(0, len(entries), PUT_EVENTS_BATCH):
-        batch = entries[start:start + PUT_EVENTS_BATCH]
+        batch = entries[start : start + PUT_EVENTS_BATCH]
         for attempt in range(2):
             response = publisher.put_events(Entries=batch)
             if not response.get("FailedEntryCount"):
                 break
-            batch = [entry for entry, result in zip(batch, response["Entries"]) if result.get("ErrorCode")]
+            batch = [
+                entry
+                for entry, result in zip(batch, response["Entries"], strict=False)
+                if result.get("ErrorCode")
+            ]
         else:
             failed += [entry["DetailType"] for entry in batch]
     by_detail_type = {event.detail_type: event.name for event in event_types()[0]}

@@ -5,6 +5,7 @@ A chain (underlying, expiry) is needed when an open position holds a contract of
 entry due in the next minute will pick strikes from it. Finding both costs 2 x SCHEDULE_SHARDS
 queries, however many users there are.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -13,12 +14,12 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import IST, Clock, ist_date
-from shared_utils.market.expiries import ExpiryCalendar
 from shared_utils.domain.instruments import InstrumentCatalog
 from shared_utils.domain.models import WEEKDAYS
 from shared_utils.engine.positions import PositionBook, expired
-from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.market.expiries import ExpiryCalendar
 
 
 class RefreshableMarket(Protocol):
@@ -33,8 +34,14 @@ class RefreshResult:
     failed: list[str] = field(default_factory=list)
 
 
-def refresh_market_data(*, repository: ConfigurationRepository, market: RefreshableMarket, catalog: InstrumentCatalog,
-                        expiries: ExpiryCalendar, clock: Clock) -> RefreshResult:
+def refresh_market_data(
+    *,
+    repository: ConfigurationRepository,
+    market: RefreshableMarket,
+    catalog: InstrumentCatalog,
+    expiries: ExpiryCalendar,
+    clock: Clock,
+) -> RefreshResult:
     result = RefreshResult()
     now = clock.now()
     today = ist_date(now)
@@ -48,7 +55,10 @@ def refresh_market_data(*, repository: ConfigurationRepository, market: Refresha
     if upcoming.date() == today and upcoming.weekday() < len(WEEKDAYS):
         slot = (WEEKDAYS[upcoming.weekday()], upcoming.strftime("%H:%M"))
         with ThreadPoolExecutor(max_workers=keys.SCHEDULE_SHARDS) as pool:
-            due = pool.map(lambda shard: repository.query_schedule_slot("ENTRY", *slot, shard), range(keys.SCHEDULE_SHARDS))
+            due = pool.map(
+                lambda shard: repository.query_schedule_slot("ENTRY", *slot, shard),
+                range(keys.SCHEDULE_SHARDS),
+            )
         entry_chains = set()
         for item in (item for items in due for item in items):
             plan = item["plan"]
@@ -57,7 +67,9 @@ def refresh_market_data(*, repository: ConfigurationRepository, market: Refresha
             instrument = catalog.get(plan["underlying"])
             for leg in plan["legs"]:
                 try:
-                    expiry = expiries.resolve(instrument, leg["expiry_type"], int(leg.get("expiry_offset", 0)), today)
+                    expiry = expiries.resolve(
+                        instrument, leg["expiry_type"], int(leg.get("expiry_offset", 0)), today
+                    )
                 except ValueError:
                     continue  # the executor reports a leg whose expiry cannot be resolved
                 entry_chains.add((plan["underlying"], expiry.date))

@@ -11,6 +11,7 @@
   the account, the leg and the slice, so that a retry can look the order up instead of placing it
   twice.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,9 +19,9 @@ import hashlib
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from shared_utils.market.expiries import Expiry
 from shared_utils.domain.instruments import InstrumentCatalog
 from shared_utils.market.data import OptionQuote
+from shared_utils.market.expiries import Expiry
 from shared_utils.market.strike_selection import SelectedStrike
 from shared_utils.market.symbols import trading_symbol
 
@@ -56,7 +57,9 @@ def order_tag(execution_key: str, client_id: str, leg_no: int, slice_no: int) ->
     return "Q" + base64.b32encode(digest).decode()[:19]
 
 
-def limit_price(quote: OptionQuote, side: str, slippage: Decimal, max_slippage: Decimal | None, tick: Decimal) -> Decimal:
+def limit_price(
+    quote: OptionQuote, side: str, slippage: Decimal, max_slippage: Decimal | None, tick: Decimal
+) -> Decimal:
     if side == "BUY":
         price = quote.ask + slippage
         if max_slippage is not None:
@@ -80,23 +83,54 @@ def plan_entry(
     legs = {int(leg["leg_no"]): leg for leg in plan["legs"]}
     orders: list[PlannedOrder] = []
     for allocation in plan["allocations"]:
-        traded = [(int(n), int(lots)) for n, lots in allocation["lots_per_leg"].items() if int(n) in legs and int(lots) > 0]
+        traded = [
+            (int(n), int(lots))
+            for n, lots in allocation["lots_per_leg"].items()
+            if int(n) in legs and int(lots) > 0
+        ]
         # Hedges first: BUY legs, then SELL legs, each by leg number.
         traded.sort(key=lambda item: (legs[item[0]]["transaction_type"] != "BUY", item[0]))
         for leg_no, lots in traded:
             leg, selected, expiry = legs[leg_no], strikes[leg_no], expiries[leg_no]
             lot_size = instrument.lot_size_for_expiry(expiry.date)
-            for slice_no, slice_lots in enumerate(slices(lots, lot_size, instrument.freeze_quantity), start=1):
+            for slice_no, slice_lots in enumerate(
+                slices(lots, lot_size, instrument.freeze_quantity), start=1
+            ):
                 price = None
                 if leg.get("order_type", "LIMIT") == "LIMIT":
-                    price = limit_price(selected.quote, leg["transaction_type"], Decimal(str(leg.get("entry_slippage", 0))),
-                                        None if leg.get("entry_max_slippage") is None else Decimal(str(leg["entry_max_slippage"])), tick)
-                orders.append(PlannedOrder(
-                    underlying=plan["underlying"], client_id=allocation["client_id"], broker=allocation["broker"],
-                    leg_no=leg_no, slice_no=slice_no,
-                    transaction_type=leg["transaction_type"], option_type=leg["leg_type"], strike=selected.strike,
-                    expiry=expiry, tradingsymbol=trading_symbol(allocation["broker"], plan["underlying"], expiry, selected.strike, leg["leg_type"]),
-                    lots=slice_lots, lot_size=lot_size, quantity=slice_lots * lot_size, order_type=leg.get("order_type", "LIMIT"),
-                    price=price, tag=order_tag(execution_key, allocation["client_id"], leg_no, slice_no),
-                ))
+                    price = limit_price(
+                        selected.quote,
+                        leg["transaction_type"],
+                        Decimal(str(leg.get("entry_slippage", 0))),
+                        None
+                        if leg.get("entry_max_slippage") is None
+                        else Decimal(str(leg["entry_max_slippage"])),
+                        tick,
+                    )
+                orders.append(
+                    PlannedOrder(
+                        underlying=plan["underlying"],
+                        client_id=allocation["client_id"],
+                        broker=allocation["broker"],
+                        leg_no=leg_no,
+                        slice_no=slice_no,
+                        transaction_type=leg["transaction_type"],
+                        option_type=leg["leg_type"],
+                        strike=selected.strike,
+                        expiry=expiry,
+                        tradingsymbol=trading_symbol(
+                            allocation["broker"],
+                            plan["underlying"],
+                            expiry,
+                            selected.strike,
+                            leg["leg_type"],
+                        ),
+                        lots=slice_lots,
+                        lot_size=lot_size,
+                        quantity=slice_lots * lot_size,
+                        order_type=leg.get("order_type", "LIMIT"),
+                        price=price,
+                        tag=order_tag(execution_key, allocation["client_id"], leg_no, slice_no),
+                    )
+                )
     return orders

@@ -10,20 +10,22 @@ Starts are at least once: a record says its workflow is PENDING until the start 
 retried trigger starts the PENDING ones again. The executor's conditional claim (SCHEDULED ->
 IN_PROGRESS) makes the execution itself happen once.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import IST, Clock, utc_iso
 from shared_utils.domain.errors import Conflict
 from shared_utils.domain.models import WEEKDAYS
-from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.market.calendar import TradingCalendar
 
 EXECUTION_TYPES = ("ENTRY", "EXIT")
@@ -54,7 +56,7 @@ def trigger(
     start_workflow: Callable[[dict[str, Any]], None],
 ) -> TriggerResult:
     result = TriggerResult()
-    minute = window_from.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    minute = window_from.astimezone(UTC).replace(second=0, microsecond=0)
     while minute <= window_to:
         local = minute.astimezone(IST)
         day = local.date()
@@ -66,24 +68,35 @@ def trigger(
         result.minutes.append(utc_iso(minute))
         due: list[dict[str, Any]] = []
         for execution_type in EXECUTION_TYPES:
-            items = _due_at(repository, execution_type, WEEKDAYS[day.weekday()], local.strftime("%H:%M"))
+            items = _due_at(
+                repository, execution_type, WEEKDAYS[day.weekday()], local.strftime("%H:%M")
+            )
             result.discovery_queries += keys.SCHEDULE_SHARDS
             for item in items:
-                record, created = _record(repository, clock, item, execution_type, day, local.strftime("%H:%M"))
+                record, created = _record(
+                    repository, clock, item, execution_type, day, local.strftime("%H:%M")
+                )
                 result.created += created
                 result.already_there += not created
                 if record.get("status") == "SCHEDULED" and record.get("workflow") == "PENDING":
                     due.append(record)
         for start in range(0, len(due), MAX_EXECUTIONS_PER_WORKFLOW):
-            batch = due[start:start + MAX_EXECUTIONS_PER_WORKFLOW]
-            start_workflow({
-                "execute_at": utc_iso(minute),
-                "executions": [
-                    {"user_id": r[keys.PK], "sort_key": r[keys.SK], "strategy_id": r["strategy_id"],
-                     "execution_type": r["execution_type"], "execution_date": r["execution_date"]}
-                    for r in batch
-                ],
-            })
+            batch = due[start : start + MAX_EXECUTIONS_PER_WORKFLOW]
+            start_workflow(
+                {
+                    "execute_at": utc_iso(minute),
+                    "executions": [
+                        {
+                            "user_id": r[keys.PK],
+                            "sort_key": r[keys.SK],
+                            "strategy_id": r["strategy_id"],
+                            "execution_type": r["execution_type"],
+                            "execution_date": r["execution_date"],
+                        }
+                        for r in batch
+                    ],
+                }
+            )
             result.workflows_started += 1
             for record in batch:
                 _mark_started(repository, record)
@@ -91,10 +104,14 @@ def trigger(
     return result
 
 
-def _due_at(repository: ConfigurationRepository, execution_type: str, weekday: str, hhmm: str) -> list[dict]:
+def _due_at(
+    repository: ConfigurationRepository, execution_type: str, weekday: str, hhmm: str
+) -> list[dict]:
     with ThreadPoolExecutor(max_workers=keys.SCHEDULE_SHARDS) as pool:
-        shards = pool.map(lambda shard: repository.query_schedule_slot(execution_type, weekday, hhmm, shard),
-                          range(keys.SCHEDULE_SHARDS))
+        shards = pool.map(
+            lambda shard: repository.query_schedule_slot(execution_type, weekday, hhmm, shard),
+            range(keys.SCHEDULE_SHARDS),
+        )
         return [item for shard in shards for item in shard]
 
 
@@ -127,11 +144,19 @@ def _record(repository, clock, item, execution_type, day, hhmm) -> tuple[dict, b
 
 def _mark_started(repository, record) -> None:
     try:
-        repository.commit([db.update(
-            record[keys.PK], record[keys.SK], "SET #workflow = :started", "#workflow = :pending",
-            Conflict("workflow already marked"), names={"#workflow": "workflow"},
-            values={":started": "STARTED", ":pending": "PENDING"},
-        )])
+        repository.commit(
+            [
+                db.update(
+                    record[keys.PK],
+                    record[keys.SK],
+                    "SET #workflow = :started",
+                    "#workflow = :pending",
+                    Conflict("workflow already marked"),
+                    names={"#workflow": "workflow"},
+                    values={":started": "STARTED", ":pending": "PENDING"},
+                )
+            ]
+        )
     except Conflict:
         return  # another trigger marked it: the executor's claim keeps the execution single
 

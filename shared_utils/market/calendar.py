@@ -4,6 +4,7 @@ A holiday is a day without a regular session. A special session (Muhurat trading
 the market for about an hour on a day that is still a holiday for everything else, expiries
 included.
 """
+
 from __future__ import annotations
 
 import json
@@ -101,21 +102,29 @@ class TradingCalendar:
         return None if session is None else session.close_at() - self.square_off_before_close
 
     @classmethod
-    def from_file(cls, path: Path) -> "TradingCalendar":
+    def from_file(cls, path: Path) -> TradingCalendar:
         raw = json.loads(path.read_text())
         session = raw["session"]
         return cls(
             holidays={date.fromisoformat(day): name for day, name in raw["holidays"].items()},
             special_sessions={
                 date.fromisoformat(s["date"]): Session(
-                    date.fromisoformat(s["date"]), time.fromisoformat(s["open"]), time.fromisoformat(s["close"]), s["name"]
+                    date.fromisoformat(s["date"]),
+                    time.fromisoformat(s["open"]),
+                    time.fromisoformat(s["close"]),
+                    s["name"],
                 )
                 for s in raw.get("special_sessions", [])
             },
             opens=time.fromisoformat(session["open"]),
             closes=time.fromisoformat(session["close"]),
-            phases=[(p["name"], time.fromisoformat(p["from"]), time.fromisoformat(p["to"])) for p in raw["phases"]],
-            square_off_before_close=timedelta(minutes=int(session["intraday_square_off_before_close_minutes"])),
+            phases=[
+                (p["name"], time.fromisoformat(p["from"]), time.fromisoformat(p["to"]))
+                for p in raw["phases"]
+            ],
+            square_off_before_close=timedelta(
+                minutes=int(session["intraday_square_off_before_close_minutes"])
+            ),
         )
 
 

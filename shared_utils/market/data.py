@@ -5,12 +5,13 @@ option chain priced with Black-76 on the forward (Jaeckel's Let's Be Rational), 
 smile, with a bid-ask spread that widens away from the money. Its parameters are data
 (instruments.json, "simulation"), never market facts.
 """
+
 from __future__ import annotations
 
 import math
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Protocol
 
@@ -69,17 +70,23 @@ class MarketDataProvider(Protocol):
 
     def chain(self, underlying: str, expiry: date, at: datetime) -> OptionChain: ...
 
-    def quote(self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime) -> OptionQuote:
+    def quote(
+        self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime
+    ) -> OptionQuote:
         """One option at `at` (a live feed may only know the latest quote, whatever `at` says)."""
 
 
-def black76(forward: float, strike: float, volatility: float, years: float, rate: float, option_type: str) -> tuple[float, float]:
+def black76(
+    forward: float, strike: float, volatility: float, years: float, rate: float, option_type: str
+) -> tuple[float, float]:
     """Discounted Black-76 price, and the delta traders quote: against the spot. With the forward
     at spot x e^(rT), that is N(d1) for a call (the forward delta would carry e^(-rT))."""
     discount = math.exp(-rate * years)
     flag = 1 if option_type == CALL else -1
     price = discount * black(forward, strike, volatility, years, flag)
-    d1 = (math.log(forward / strike) + 0.5 * volatility**2 * years) / (volatility * math.sqrt(years))
+    d1 = (math.log(forward / strike) + 0.5 * volatility**2 * years) / (
+        volatility * math.sqrt(years)
+    )
     delta = norm_cdf(d1) if flag == 1 else norm_cdf(d1) - 1
     return price, delta
 
@@ -117,8 +124,16 @@ class SimulatedMarket:
             rng = random.Random(f"{self.seed}:{instrument.underlying}:{day.isoformat()}")
             volatility = instrument.atm_volatility or 0.15
             # The day's open wanders from the reference level with a few days' worth of volatility.
-            opening = instrument.reference_price * math.exp(rng.gauss(0, volatility * math.sqrt(5 / 252)))
-            minutes = int((datetime.combine(day, self.calendar.closes) - datetime.combine(day, self.calendar.opens)).seconds / 60)
+            opening = instrument.reference_price * math.exp(
+                rng.gauss(0, volatility * math.sqrt(5 / 252))
+            )
+            minutes = int(
+                (
+                    datetime.combine(day, self.calendar.closes)
+                    - datetime.combine(day, self.calendar.opens)
+                ).seconds
+                / 60
+            )
             step = volatility / math.sqrt(252 * minutes)
             path = [opening]
             for _ in range(minutes):
@@ -144,18 +159,24 @@ class SimulatedMarket:
             volatility = self._smile(instrument, math.log(strike / forward))
             for option_type in (CALL, PUT):
                 price, delta = black76(forward, strike, volatility, years, self.rate, option_type)
-                quotes.append(self._quote(Decimal(strike), option_type, price, volatility, delta, tick, forward))
+                quotes.append(
+                    self._quote(
+                        Decimal(strike), option_type, price, volatility, delta, tick, forward
+                    )
+                )
         return OptionChain(
             underlying=underlying,
             expiry=expiry,
-            as_of=at.astimezone(timezone.utc),
+            as_of=at.astimezone(UTC),
             spot=Decimal(str(round(spot, 2))),
             forward=Decimal(str(round(forward, 2))),
             strike_step=step,
             quotes=tuple(quotes),
         )
 
-    def quote(self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime) -> OptionQuote:
+    def quote(
+        self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime
+    ) -> OptionQuote:
         """The same quote the chain at `at` has for this option, without pricing the whole chain."""
         instrument = self.catalog.get(underlying)
         spot = float(self.spot(underlying, at))
@@ -164,7 +185,15 @@ class SimulatedMarket:
         forward = spot * math.exp(self.rate * years)
         volatility = self._smile(instrument, math.log(float(strike) / forward))
         price, delta = black76(forward, float(strike), volatility, years, self.rate, option_type)
-        return self._quote(Decimal(strike), option_type, price, volatility, delta, Decimal(instrument.tick_size), forward)
+        return self._quote(
+            Decimal(strike),
+            option_type,
+            price,
+            volatility,
+            delta,
+            Decimal(instrument.tick_size),
+            forward,
+        )
 
     def _smile(self, instrument: Instrument, moneyness: float) -> float:
         atm = instrument.atm_volatility or 0.15
@@ -180,7 +209,9 @@ class SimulatedMarket:
         last = _to_tick(fair, tick, ROUND_FLOOR) if fair >= tick else tick
         distance = abs(math.log(float(strike) / forward))
         interest = int(2_000_000 * math.exp(-((distance / 0.025) ** 2)) + 5_000)
-        return OptionQuote(strike, option_type, bid, ask, last, round(volatility, 6), round(delta, 6), interest)
+        return OptionQuote(
+            strike, option_type, bid, ask, last, round(volatility, 6), round(delta, 6), interest
+        )
 
 
 def _to_tick(value: Decimal, tick: Decimal, rounding) -> Decimal:

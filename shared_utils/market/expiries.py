@@ -9,12 +9,13 @@
   day counts as that week's expiry); `MONTHLY` n is the n-th coming monthly. An expiry on the day
   itself counts (offset 0 on expiry day is that day's contract).
 """
+
 from __future__ import annotations
 
 import calendar as month_calendar
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterator
 
 from shared_utils.domain.instruments import Instrument
 from shared_utils.market.calendar import TradingCalendar
@@ -52,7 +53,9 @@ class ExpiryCalendar:
         monthly = self.monthly_expiries(instrument, on)
         months = [next(monthly) for _ in range(count + 1)]
         monthly_days = {m.date for m in months}
-        weeklies = [w for w in self._weekly(instrument, on, months[-1].date) if w.date not in monthly_days]
+        weeklies = [
+            w for w in self._weekly(instrument, on, months[-1].date) if w.date not in monthly_days
+        ]
         return sorted(weeklies + months)[:count]
 
     def resolve(self, instrument: Instrument, expiry_type: str, offset: int, on: date) -> Expiry:
@@ -63,7 +66,9 @@ class ExpiryCalendar:
                 next(monthly)
             return next(monthly)
         if instrument.expiry_rule_on(on).weekly is None:
-            raise NoSuchExpiry(f"{instrument.underlying} has no weekly expiries on {on.isoformat()}")
+            raise NoSuchExpiry(
+                f"{instrument.underlying} has no weekly expiries on {on.isoformat()}"
+            )
         cycle = self.expiries(instrument, on, offset + 1)
         return cycle[offset]
 

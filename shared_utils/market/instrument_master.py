@@ -13,6 +13,7 @@ cut short, so a file is refused whole (IncompleteMaster) unless it parses comple
 expected columns, and lists enough option contracts for every underlying that must be there; the
 caller then keeps the data it had.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,13 +26,37 @@ from decimal import Decimal, InvalidOperation
 
 from shared_utils.domain.instruments import Instrument, InstrumentCatalog
 
-ZERODHA_COLUMNS = ("instrument_token", "exchange_token", "tradingsymbol", "name", "last_price", "expiry", "strike",
-                   "tick_size", "lot_size", "instrument_type", "segment", "exchange")
-ANGELONE_KEYS = ("token", "symbol", "name", "expiry", "strike", "lotsize", "instrumenttype", "exch_seg", "tick_size")
+ZERODHA_COLUMNS = (
+    "instrument_token",
+    "exchange_token",
+    "tradingsymbol",
+    "name",
+    "last_price",
+    "expiry",
+    "strike",
+    "tick_size",
+    "lot_size",
+    "instrument_type",
+    "segment",
+    "exchange",
+)
+ANGELONE_KEYS = (
+    "token",
+    "symbol",
+    "name",
+    "expiry",
+    "strike",
+    "lotsize",
+    "instrumenttype",
+    "exch_seg",
+    "tick_size",
+)
 REQUIRED_UNDERLYINGS = ("NIFTY", "BANKNIFTY", "SENSEX")
 MIN_OPTIONS_PER_UNDERLYING = 100
 OPTION_EXCHANGES = ("NFO", "BFO")
-SHRINK_LIMIT = 0.8  # a new master with far fewer contracts than the one in use is more likely cut short
+SHRINK_LIMIT = (
+    0.8  # a new master with far fewer contracts than the one in use is more likely cut short
+)
 
 
 class IncompleteMaster(ValueError):
@@ -57,36 +82,67 @@ class LoadedMaster:
     skipped_underlyings: tuple[str, ...]  # present in the file, unknown to the catalogue
 
 
-def load_zerodha_csv(text: str, base: InstrumentCatalog, required=REQUIRED_UNDERLYINGS,
-                     min_options=MIN_OPTIONS_PER_UNDERLYING, previous: LoadedMaster | None = None) -> LoadedMaster:
+def load_zerodha_csv(
+    text: str,
+    base: InstrumentCatalog,
+    required=REQUIRED_UNDERLYINGS,
+    min_options=MIN_OPTIONS_PER_UNDERLYING,
+    previous: LoadedMaster | None = None,
+) -> LoadedMaster:
     if not text.endswith("\n"):
         raise IncompleteMaster("the file does not end with a line break: it is cut short")
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or tuple(column.strip() for column in rows[0]) != ZERODHA_COLUMNS:
-        raise IncompleteMaster(f"the header is not Zerodha's instruments header: {', '.join(ZERODHA_COLUMNS)}")
+        raise IncompleteMaster(
+            f"the header is not Zerodha's instruments header: {', '.join(ZERODHA_COLUMNS)}"
+        )
     contracts = []
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(ZERODHA_COLUMNS):
-            raise IncompleteMaster(f"line {number} has {len(row)} fields, not {len(ZERODHA_COLUMNS)}: the file is cut short or damaged")
-        record = dict(zip(ZERODHA_COLUMNS, row))
-        if record["instrument_type"] not in ("CE", "PE") or record["exchange"] not in OPTION_EXCHANGES:
+            raise IncompleteMaster(
+                f"line {number} has {len(row)} fields, not {len(ZERODHA_COLUMNS)}: the file is cut short or damaged"
+            )
+        record = dict(zip(ZERODHA_COLUMNS, row, strict=False))
+        if (
+            record["instrument_type"] not in ("CE", "PE")
+            or record["exchange"] not in OPTION_EXCHANGES
+        ):
             continue
         if record["segment"] != f"{record['exchange']}-OPT":
-            raise IncompleteMaster(f"line {number}: segment {record['segment']!r} does not match exchange {record['exchange']!r}")
-        contracts.append(_contract(
-            number, exchange=record["exchange"], tradingsymbol=record["tradingsymbol"], token=record["instrument_token"],
-            underlying=record["name"], expiry=record["expiry"], expiry_format="%Y-%m-%d", strike=record["strike"],
-            scale=1, option_type=record["instrument_type"], lot_size=record["lot_size"],
-        ))
+            raise IncompleteMaster(
+                f"line {number}: segment {record['segment']!r} does not match exchange {record['exchange']!r}"
+            )
+        contracts.append(
+            _contract(
+                number,
+                exchange=record["exchange"],
+                tradingsymbol=record["tradingsymbol"],
+                token=record["instrument_token"],
+                underlying=record["name"],
+                expiry=record["expiry"],
+                expiry_format="%Y-%m-%d",
+                strike=record["strike"],
+                scale=1,
+                option_type=record["instrument_type"],
+                lot_size=record["lot_size"],
+            )
+        )
     return _merge(contracts, base, required, min_options, previous)
 
 
-def load_angelone_json(text: str, base: InstrumentCatalog, required=REQUIRED_UNDERLYINGS,
-                       min_options=MIN_OPTIONS_PER_UNDERLYING, previous: LoadedMaster | None = None) -> LoadedMaster:
+def load_angelone_json(
+    text: str,
+    base: InstrumentCatalog,
+    required=REQUIRED_UNDERLYINGS,
+    min_options=MIN_OPTIONS_PER_UNDERLYING,
+    previous: LoadedMaster | None = None,
+) -> LoadedMaster:
     try:
         entries = json.loads(text)
     except json.JSONDecodeError as error:
-        raise IncompleteMaster(f"not whole JSON ({error.msg} at character {error.pos}): the file is cut short or damaged") from None
+        raise IncompleteMaster(
+            f"not whole JSON ({error.msg} at character {error.pos}): the file is cut short or damaged"
+        ) from None
     if not isinstance(entries, list):
         raise IncompleteMaster("Angel One's scrip master is a JSON list of instruments")
     contracts = []
@@ -96,29 +152,63 @@ def load_angelone_json(text: str, base: InstrumentCatalog, required=REQUIRED_UND
         if entry["instrumenttype"] != "OPTIDX" or entry["exch_seg"] not in ("NFO", "BFO"):
             continue
         symbol = entry["symbol"]
-        contracts.append(_contract(
-            number, exchange=entry["exch_seg"], tradingsymbol=symbol, token=str(entry["token"]), underlying=entry["name"],
-            expiry=entry["expiry"].title(), expiry_format="%d%b%Y", strike=entry["strike"], scale=100,
-            option_type=symbol[-2:], lot_size=entry["lotsize"],
-        ))
+        contracts.append(
+            _contract(
+                number,
+                exchange=entry["exch_seg"],
+                tradingsymbol=symbol,
+                token=str(entry["token"]),
+                underlying=entry["name"],
+                expiry=entry["expiry"].title(),
+                expiry_format="%d%b%Y",
+                strike=entry["strike"],
+                scale=100,
+                option_type=symbol[-2:],
+                lot_size=entry["lotsize"],
+            )
+        )
     return _merge(contracts, base, required, min_options, previous)
 
 
-def _contract(number, *, exchange, tradingsymbol, token, underlying, expiry, expiry_format, strike, scale, option_type, lot_size) -> Contract:
+def _contract(
+    number,
+    *,
+    exchange,
+    tradingsymbol,
+    token,
+    underlying,
+    expiry,
+    expiry_format,
+    strike,
+    scale,
+    option_type,
+    lot_size,
+) -> Contract:
     try:
         contract = Contract(
-            exchange=exchange, tradingsymbol=tradingsymbol, token=token, underlying=underlying.strip().upper(),
-            expiry=datetime.strptime(expiry, expiry_format).date(), strike=Decimal(str(strike)) / scale,
-            option_type={"CE": "CALL", "PE": "PUT"}[option_type], lot_size=int(lot_size),
+            exchange=exchange,
+            tradingsymbol=tradingsymbol,
+            token=token,
+            underlying=underlying.strip().upper(),
+            expiry=datetime.strptime(expiry, expiry_format).date(),
+            strike=Decimal(str(strike)) / scale,
+            option_type={"CE": "CALL", "PE": "PUT"}[option_type],
+            lot_size=int(lot_size),
         )
     except (ValueError, KeyError, InvalidOperation) as error:
-        raise IncompleteMaster(f"instrument {number} ({tradingsymbol}) has a field that does not parse: {error}") from None
+        raise IncompleteMaster(
+            f"instrument {number} ({tradingsymbol}) has a field that does not parse: {error}"
+        ) from None
     if contract.lot_size <= 0 or contract.strike <= 0:
-        raise IncompleteMaster(f"instrument {number} ({tradingsymbol}) has a lot size or strike that is not positive")
+        raise IncompleteMaster(
+            f"instrument {number} ({tradingsymbol}) has a lot size or strike that is not positive"
+        )
     return contract
 
 
-def _merge(contracts: list[Contract], base: InstrumentCatalog, required, min_options, previous) -> LoadedMaster:
+def _merge(
+    contracts: list[Contract], base: InstrumentCatalog, required, min_options, previous
+) -> LoadedMaster:
     by_underlying: dict[str, list[Contract]] = defaultdict(list)
     for contract in contracts:
         by_underlying[contract.underlying].append(contract)
@@ -128,12 +218,16 @@ def _merge(contracts: list[Contract], base: InstrumentCatalog, required, min_opt
     thin = [u for u in required if len(by_underlying.get(u, ())) < min_options]
     if thin:
         found = ", ".join(f"{u}: {len(by_underlying.get(u, ()))}" for u in thin)
-        raise IncompleteMaster(f"too few option contracts ({found}; at least {min_options} each): the file looks incomplete")
+        raise IncompleteMaster(
+            f"too few option contracts ({found}; at least {min_options} each): the file looks incomplete"
+        )
     if previous is not None:
         before = sum(1 for c in previous.contracts.values() if c.exchange in exchanges)
         after = sum(1 for c in contracts if c.underlying in base)
         if after < SHRINK_LIMIT * before:
-            raise IncompleteMaster(f"{after} option contracts where the master in use has {before}: the file looks incomplete")
+            raise IncompleteMaster(
+                f"{after} option contracts where the master in use has {before}: the file looks incomplete"
+            )
     instruments = {}
     for underlying in base.underlyings:
         instrument = base.get(underlying)
@@ -141,8 +235,12 @@ def _merge(contracts: list[Contract], base: InstrumentCatalog, required, min_opt
         instruments[underlying] = _from_contracts(instrument, listed) if listed else instrument
     skipped = tuple(sorted(set(by_underlying) - set(base.underlyings)))
     return LoadedMaster(
-        catalog=InstrumentCatalog(instruments, as_of=f"{base.as_of} + broker master", simulation=base.simulation),
-        contracts={f"{c.exchange}:{c.tradingsymbol}": c for c in contracts if c.underlying in instruments},
+        catalog=InstrumentCatalog(
+            instruments, as_of=f"{base.as_of} + broker master", simulation=base.simulation
+        ),
+        contracts={
+            f"{c.exchange}:{c.tradingsymbol}": c for c in contracts if c.underlying in instruments
+        },
         skipped_underlyings=skipped,
     )
 
@@ -163,6 +261,6 @@ def _from_contracts(instrument: Instrument, contracts: list[Contract]) -> Instru
             lot_sizes.append((start, size))
     nearest = min(per_expiry)
     strikes = sorted({c.strike for c in contracts if c.expiry == nearest})
-    gaps = Counter(b - a for a, b in zip(strikes, strikes[1:]) if b > a)
+    gaps = Counter(b - a for a, b in zip(strikes, strikes[1:], strict=False) if b > a)
     step = int(gaps.most_common(1)[0][0]) if gaps else instrument.strike_step
     return replace(instrument, lot_sizes=tuple(lot_sizes), strike_step=step)

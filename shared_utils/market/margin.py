@@ -5,16 +5,17 @@ Per underlying, expiry and option type, each short unit is paired with a long un
 spread's maximum loss, capped at what it would block uncovered; an uncovered short blocks a percent
 of the underlying's notional; a long blocks its premium.
 """
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
 
 _BUILT_IN = Path(__file__).resolve().parents[1] / "data" / "paper_margin.json"
 
@@ -41,11 +42,19 @@ class MarginModel:
                 groups[(holding.underlying, holding.expiry, holding.option_type)].append(holding)
         total = Decimal(0)
         for (underlying, _, option_type), group in groups.items():
-            naked_per_unit = spot_of(underlying) * self.percent_of_notional.get(underlying, self.default_percent) / 100
+            naked_per_unit = (
+                spot_of(underlying)
+                * self.percent_of_notional.get(underlying, self.default_percent)
+                / 100
+            )
             calls = option_type == "CALL"
-            longs = sorted(([h.strike, h.quantity] for h in group if h.quantity > 0), reverse=not calls)
+            longs = sorted(
+                ([h.strike, h.quantity] for h in group if h.quantity > 0), reverse=not calls
+            )
             total += sum((h.premium * h.quantity for h in group if h.quantity > 0), Decimal(0))
-            for short in sorted((h for h in group if h.quantity < 0), key=lambda h: h.strike, reverse=not calls):
+            for short in sorted(
+                (h for h in group if h.quantity < 0), key=lambda h: h.strike, reverse=not calls
+            ):
                 left = -short.quantity
                 for cover in longs:
                     covers = cover[0] > short.strike if calls else cover[0] < short.strike
@@ -62,5 +71,7 @@ class MarginModel:
 @lru_cache(maxsize=1)
 def built_in_margin_model() -> MarginModel:
     raw = json.loads(_BUILT_IN.read_text())
-    return MarginModel({k: Decimal(v) for k, v in raw["short_option_percent_of_notional"].items()},
-                       Decimal(raw["default_percent_of_notional"]))
+    return MarginModel(
+        {k: Decimal(v) for k, v in raw["short_option_percent_of_notional"].items()},
+        Decimal(raw["default_percent_of_notional"]),
+    )

@@ -1,11 +1,12 @@
 """What a trader can look up about the market: instruments with the rules in force, and expiries."""
+
 from __future__ import annotations
 
 from datetime import date
 
 from shared_utils.domain.errors import InvalidInput, NotFound
-from shared_utils.market.expiries import ExpiryCalendar
 from shared_utils.domain.instruments import Instrument, InstrumentCatalog
+from shared_utils.market.expiries import ExpiryCalendar
 
 MAX_EXPIRIES = 12
 
@@ -16,7 +17,9 @@ class MarketReference:
         self.expiries = expiries
 
     def instruments(self, on: date) -> list[dict]:
-        return [self._view(self.catalog.get(underlying), on) for underlying in self.catalog.underlyings]
+        return [
+            self._view(self.catalog.get(underlying), on) for underlying in self.catalog.underlyings
+        ]
 
     def instrument(self, underlying: str, on: date) -> dict:
         return self._view(self._instrument(underlying), on)
@@ -39,7 +42,9 @@ class MarketReference:
     def _instrument(self, underlying: str) -> Instrument:
         symbol = underlying.upper()
         if symbol not in self.catalog:
-            raise NotFound(f"no instrument {underlying}; known: {', '.join(self.catalog.underlyings)}")
+            raise NotFound(
+                f"no instrument {underlying}; known: {', '.join(self.catalog.underlyings)}"
+            )
         return self.catalog.get(symbol)
 
     def _view(self, instrument: Instrument, on: date) -> dict:
@@ -56,7 +61,8 @@ class MarketReference:
             "tick_size": instrument.tick_size,
             "lot_size": lot_size,
             "lot_sizes": [
-                {"expiring_from": first.isoformat(), "lot_size": size} for first, size in instrument.lot_sizes
+                {"expiring_from": first.isoformat(), "lot_size": size}
+                for first, size in instrument.lot_sizes
             ],
             "freeze_quantity": instrument.freeze_quantity,
             "max_lots_per_order": instrument.freeze_quantity // lot_size,

@@ -15,14 +15,15 @@ DELTA is 0.20 for a SELL leg and 0.10 for a BUY leg; ATM_OFFSET is 0; STRIKE_DIS
 WING_STRIKES steps beyond the strategy's short leg of the same option type (or beyond ATM when
 there is none). PREMIUM always needs its value.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Iterable
 
-from shared_utils.market.data import CALL, OptionChain, OptionQuote
 from shared_utils.domain.models import Leg
+from shared_utils.market.data import CALL, OptionChain, OptionQuote
 
 DEFAULT_DELTA = {"SELL": Decimal("0.20"), "BUY": Decimal("0.10")}
 WING_STRIKES = 4
@@ -46,7 +47,9 @@ def _out_of_the_money(option_type: str) -> int:
     return 1 if option_type == CALL else -1
 
 
-def _nearest(candidates: Iterable[OptionQuote], distance: Callable[[OptionQuote], Decimal], option_type: str) -> OptionQuote:
+def _nearest(
+    candidates: Iterable[OptionQuote], distance: Callable[[OptionQuote], Decimal], option_type: str
+) -> OptionQuote:
     # Nearest first; on a tie, the strike further out of the money.
     return min(candidates, key=lambda q: (distance(q), -_out_of_the_money(option_type) * q.strike))
 
@@ -64,17 +67,26 @@ def _at_strike(chain: OptionChain, option_type: str, target: Decimal) -> OptionQ
     return quote
 
 
-def select_strike(leg: Leg, chain: OptionChain, wing_anchor: Decimal | None = None) -> SelectedStrike:
+def select_strike(
+    leg: Leg, chain: OptionChain, wing_anchor: Decimal | None = None
+) -> SelectedStrike:
     config = leg.strike_selection_config
     option_type = leg.leg_type
     atm = atm_strike(chain.spot, chain.strike_step)
     direction = _out_of_the_money(option_type)
     if config.method == "DELTA":
-        target = Decimal(config.delta_value) if config.delta_value is not None else DEFAULT_DELTA[leg.transaction_type]
+        target = (
+            Decimal(config.delta_value)
+            if config.delta_value is not None
+            else DEFAULT_DELTA[leg.transaction_type]
+        )
         wanted = float(target)  # deltas are floats: compare as floats, no Decimal per quote
         # On a tie the smaller |delta| (further out of the money); among equal deltas (at the close
         # of expiry day every far strike shows 0), the strike nearest the money, never the furthest listed.
-        quote = min(chain.side(option_type), key=lambda q: (abs(abs(q.delta) - wanted), abs(q.delta), abs(q.strike - atm)))
+        quote = min(
+            chain.side(option_type),
+            key=lambda q: (abs(abs(q.delta) - wanted), abs(q.delta), abs(q.strike - atm)),
+        )
         described = f"|delta| {target}"
     elif config.method == "ATM_OFFSET":
         offset = config.atm_offset or 0
@@ -100,11 +112,19 @@ def select_strike(leg: Leg, chain: OptionChain, wing_anchor: Decimal | None = No
     return SelectedStrike(leg.leg_no, option_type, quote.strike, config.method, described, quote)
 
 
-def select_strikes(legs: Iterable[Leg], chain_for: Callable[[Leg], OptionChain]) -> dict[int, SelectedStrike]:
+def select_strikes(
+    legs: Iterable[Leg], chain_for: Callable[[Leg], OptionChain]
+) -> dict[int, SelectedStrike]:
     """Every leg's strike. Wings (STRIKE_DISTANCE without a value) are placed after the short legs
     they hedge, beyond the short of the same option type and expiry."""
     legs = sorted(legs, key=lambda leg: leg.leg_no)
-    is_wing = lambda leg: leg.strike_selection_config.method == "STRIKE_DISTANCE" and leg.strike_selection_config.strike_distance is None  # noqa: E731
+
+    def is_wing(leg):
+        return (
+            leg.strike_selection_config.method == "STRIKE_DISTANCE"
+            and leg.strike_selection_config.strike_distance is None
+        )
+
     selected: dict[int, SelectedStrike] = {}
     for leg in (leg for leg in legs if not is_wing(leg)):
         selected[leg.leg_no] = select_strike(leg, chain_for(leg))
@@ -112,7 +132,9 @@ def select_strikes(legs: Iterable[Leg], chain_for: Callable[[Leg], OptionChain])
         shorts = [
             selected[other.leg_no].strike
             for other in legs
-            if other.transaction_type == "SELL" and other.leg_type == leg.leg_type and other.leg_no in selected
+            if other.transaction_type == "SELL"
+            and other.leg_type == leg.leg_type
+            and other.leg_no in selected
             and (other.expiry_type, other.expiry_offset) == (leg.expiry_type, leg.expiry_offset)
         ]
         anchor = None

@@ -3,6 +3,7 @@
 Zerodha: monthly `NIFTY26MAR22500CE`; weekly `NIFTY2631022500CE` (YY, month as 1-9/O/N/D, DD).
 Angel One: `NIFTY10MAR2622500CE` (DD, MMM, YY) for every contract.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -26,7 +27,9 @@ def zerodha_symbol(underlying: str, expiry: Expiry, strike: Decimal | int, optio
     return f"{underlying}{day:%y}{ZERODHA_WEEKLY_MONTH[day.month - 1]}{day:%d}{_strike(strike)}{suffix}"
 
 
-def angelone_symbol(underlying: str, expiry: Expiry, strike: Decimal | int, option_type: str) -> str:
+def angelone_symbol(
+    underlying: str, expiry: Expiry, strike: Decimal | int, option_type: str
+) -> str:
     day = expiry.date
     return f"{underlying}{day:%d}{MONTHS[day.month - 1]}{day:%y}{_strike(strike)}{OPTION_SUFFIX[option_type]}"
 
@@ -34,6 +37,8 @@ def angelone_symbol(underlying: str, expiry: Expiry, strike: Decimal | int, opti
 BROKER_SYMBOLS = {"ZERODHA": zerodha_symbol, "ANGELONE": angelone_symbol, "PAPER": zerodha_symbol}
 
 
-def trading_symbol(broker: str, underlying: str, expiry: Expiry, strike: Decimal | int, option_type: str) -> str:
+def trading_symbol(
+    broker: str, underlying: str, expiry: Expiry, strike: Decimal | int, option_type: str
+) -> str:
     """The symbol for `broker`; brokers without their own format here use Zerodha's exchange-style one."""
     return BROKER_SYMBOLS.get(broker, zerodha_symbol)(underlying, expiry, strike, option_type)

@@ -1,4 +1,5 @@
 """Start the local platform exactly as the README does, and talk to it only over HTTP."""
+
 import json
 import os
 import signal
@@ -19,7 +20,12 @@ PASSWORD = "Tr4der!pass"
 
 
 class Platform:
-    def __init__(self, data_dir: Path, clock_start: str = "2026-03-02T09:25:00+05:30", clock_speed: float | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        clock_start: str = "2026-03-02T09:25:00+05:30",
+        clock_speed: float | None = None,
+    ):
         self.data_dir = data_dir
         self.clock_start, self.clock_speed = clock_start, clock_speed
         self.port = free_port()
@@ -29,16 +35,34 @@ class Platform:
 
     def start(self, timeout: float = 180) -> "Platform":
         outputs_file = self.data_dir / "outputs.json"
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))
+        }
         self.process = subprocess.Popen(
-            [str(ROOT / "deploy.sh"), "-e", "local", "--port", str(self.port), "--data-dir", str(self.data_dir),
-             "--clock-start", self.clock_start, *(["--clock-speed", str(self.clock_speed)] if self.clock_speed else [])],
-            cwd=ROOT, env=environment, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(ROOT / "deploy.sh"),
+                "-e",
+                "local",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--clock-start",
+                self.clock_start,
+                *(["--clock-speed", str(self.clock_speed)] if self.clock_speed else []),
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while not outputs_file.exists():
             if self.process.poll() is not None:
-                raise RuntimeError(f"the platform exited with {self.process.returncode}:\n{self.log.read_text()}")
+                raise RuntimeError(
+                    f"the platform exited with {self.process.returncode}:\n{self.log.read_text()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"no outputs.json after {timeout}s:\n{self.log.read_text()}")
@@ -71,27 +95,37 @@ class Platform:
         deadline = time.monotonic() + timeout
         while self.now() < moment:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the simulated clock did not reach {moment} in {timeout}s (it says {self.now()})")
+                raise TimeoutError(
+                    f"the simulated clock did not reach {moment} in {timeout}s (it says {self.now()})"
+                )
             time.sleep(0.2)
 
     def cognito(self):
         return boto3.client(
-            "cognito-idp", endpoint_url=self.outputs["AwsEndpointUrl"], region_name=self.outputs["Region"],
-            aws_access_key_id="anything", aws_secret_access_key="anything",
+            "cognito-idp",
+            endpoint_url=self.outputs["AwsEndpointUrl"],
+            region_name=self.outputs["Region"],
+            aws_access_key_id="anything",
+            aws_secret_access_key="anything",
         )
 
     def sign_up(self, username: str) -> str:
         """The ordinary Cognito flow; locally any confirmation code is accepted (no mail is sent)."""
         client_id = self.outputs["UserPoolClientId"]
         idp = self.cognito()
-        idp.sign_up(ClientId=client_id, Username=username, Password=PASSWORD,
-                    UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"}])
+        idp.sign_up(
+            ClientId=client_id,
+            Username=username,
+            Password=PASSWORD,
+            UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"}],
+        )
         idp.confirm_sign_up(ClientId=client_id, Username=username, ConfirmationCode="000000")
         return self.sign_in(username)
 
     def sign_in(self, username: str) -> str:
         result = self.cognito().initiate_auth(
-            ClientId=self.outputs["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
+            ClientId=self.outputs["UserPoolClientId"],
+            AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD},
         )
         return result["AuthenticationResult"]["IdToken"]
@@ -103,7 +137,9 @@ class Client:
 
     def call(self, method, path, body=None):
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return requests.request(method, self.platform.api + path, json=body, headers=headers, timeout=30)
+        return requests.request(
+            method, self.platform.api + path, json=body, headers=headers, timeout=30
+        )
 
     def get(self, path):
         return self.call("GET", path)

@@ -1,5 +1,6 @@
 """Property-based fuzzing of the whole API from its own OpenAPI document (schemathesis): whatever a
 client sends, the answer is never a 5xx, and every answer is one the document describes."""
+
 import json
 import threading
 from urllib.parse import quote
@@ -7,9 +8,13 @@ from urllib.parse import quote
 import boto3
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import ignored_auth, negative_data_rejection, positive_data_acceptance
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
+from schemathesis.specs.openapi.checks import (
+    ignored_auth,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from lambda_functions.api_docs import openapi_document
 from local_platform.api_gateway import LocalApiGateway
@@ -23,12 +28,20 @@ _state = threading.local()
 def wsgi_app(environ, start_response):
     """The local platform's gateway front as a WSGI app, so schemathesis can call it in-process."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length).decode("utf-8", errors="replace") if length else None  # as the front does
-    headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    body = (
+        environ["wsgi.input"].read(length).decode("utf-8", errors="replace") if length else None
+    )  # as the front does
+    headers = {
+        key[5:].replace("_", "-").title(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
     if environ.get("CONTENT_TYPE"):
         headers["Content-Type"] = environ["CONTENT_TYPE"]
     # WSGI servers decode PATH_INFO; an HTTP server sees it encoded, as the front expects.
-    path = quote(environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", errors="replace"), safe="/")
+    path = quote(
+        environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", errors="replace"), safe="/"
+    )
     target = path + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
     reply = _state.gateway.handle(environ["REQUEST_METHOD"], target, headers, body)
     start_response(f"{reply.status} X", list(reply.headers.items()))
@@ -63,7 +76,9 @@ def test_no_request_gets_a_server_error(case):
     assert response.status_code < 500, (case.method, case.formatted_path, case.body, response.text)
     if response.status_code >= 400:
         error = response.json()["error"]
-        assert error["code"] and error["message"] and isinstance(error["details"], list)
+        assert error["code"]
+        assert error["message"]
+        assert isinstance(error["details"], list)
     case.validate_response(
         response,
         excluded_checks=[

@@ -1,4 +1,5 @@
 """Synthesize every environment once (bundling skipped: the layer's pip run is tested on its own)."""
+
 import json
 import os
 from pathlib import Path
@@ -21,7 +22,10 @@ def cloud_assembly(tmp_path_factory):
     app = App(outdir=str(outdir), context={**context, "aws:cdk:bundling-stacks": []})
     stacks = entry.build(app)
     app.synth()  # raises if cdk-nag reports an unacknowledged error
-    return outdir, {stack.node.try_get_context("env") or name: stack for name, stack in zip(("dev", "staging", "prod"), stacks)}
+    return outdir, {
+        stack.node.try_get_context("env") or name: stack
+        for name, stack in zip(("dev", "staging", "prod"), stacks, strict=False)
+    }
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +34,11 @@ def templates(cloud_assembly):
 
     outdir, _ = cloud_assembly
     return {
-        env: Template.from_json(json.loads((outdir / f"ql-algo-trading-{env}-options-trading-stack.template.json").read_text()))
+        env: Template.from_json(
+            json.loads(
+                (outdir / f"ql-algo-trading-{env}-options-trading-stack.template.json").read_text()
+            )
+        )
         for env in ("dev", "staging", "prod")
     }
 

@@ -1,4 +1,5 @@
 """What the synthesized templates must hold (issue 3's checks), asserted on the templates themselves."""
+
 import json
 import subprocess
 import sys
@@ -17,17 +18,30 @@ def test_one_table_with_the_specs_keys_and_both_indexes(dev):
     dev.has_resource_properties(
         "AWS::DynamoDB::Table",
         {
-            "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}, {"AttributeName": "sort_key", "KeyType": "RANGE"}],
+            "KeySchema": [
+                {"AttributeName": "user_id", "KeyType": "HASH"},
+                {"AttributeName": "sort_key", "KeyType": "RANGE"},
+            ],
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
             "GlobalSecondaryIndexes": [
-                {"IndexName": "AllocationsByStrategy", "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}],
-                 "Projection": {"ProjectionType": "ALL"}},
-                {"IndexName": "UserExecutionSchedule", "KeySchema": [
-                    {"AttributeName": "GSI2PK", "KeyType": "HASH"}, {"AttributeName": "GSI2SK", "KeyType": "RANGE"}],
-                 "Projection": {"ProjectionType": "ALL"}},
+                {
+                    "IndexName": "AllocationsByStrategy",
+                    "KeySchema": [
+                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": "UserExecutionSchedule",
+                    "KeySchema": [
+                        {"AttributeName": "GSI2PK", "KeyType": "HASH"},
+                        {"AttributeName": "GSI2SK", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
             ],
         },
     )
@@ -46,47 +60,75 @@ def test_every_method_but_preflight_is_behind_the_cognito_authorizer(dev):
     preflight = [m for m in methods.values() if m["Properties"]["HttpMethod"] == "OPTIONS"]
     expected = sum(len(f.get("routes", [])) for f in WIRING["functions"].values())
     assert len(routed) == expected
-    assert preflight and all(m["Properties"]["AuthorizationType"] == "NONE" for m in preflight)
+    assert preflight
+    assert all(m["Properties"]["AuthorizationType"] == "NONE" for m in preflight)
     (authorizer_id,) = resources(dev, "AWS::ApiGateway::Authorizer")
     for method in routed:
         assert method["Properties"]["AuthorizationType"] == "COGNITO_USER_POOLS"
         assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
         assert "RequestValidatorId" in method["Properties"]
-    dev.has_resource_properties("AWS::ApiGateway::Authorizer", {"Type": "COGNITO_USER_POOLS", "IdentitySource": "method.request.header.Authorization"})
+    dev.has_resource_properties(
+        "AWS::ApiGateway::Authorizer",
+        {"Type": "COGNITO_USER_POOLS", "IdentitySource": "method.request.header.Authorization"},
+    )
 
 
 def test_the_stage_logs_throttles_and_is_behind_a_firewall(dev):
     dev.has_resource_properties(
         "AWS::ApiGateway::Stage",
-        {"StageName": "dev", "TracingEnabled": True, "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
-         "MethodSettings": [Match.object_like({"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100})]},
+        {
+            "StageName": "dev",
+            "TracingEnabled": True,
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "MethodSettings": [
+                Match.object_like({"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100})
+            ],
+        },
     )
     dev.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
-    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in resources(dev, "AWS::ApiGateway::GatewayResponse").values()}
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources(dev, "AWS::ApiGateway::GatewayResponse").values()
+    }
     for response in responses.values():
         template = response["ResponseTemplates"]["application/json"]
         # What API Gateway substitutes is itself a JSON string: the body must parse once it is in.
-        assert json.loads(template.replace("$context.error.messageString", '"Unauthorized"'))["error"]["message"]
+        assert json.loads(template.replace("$context.error.messageString", '"Unauthorized"'))[
+            "error"
+        ]["message"]
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
     (acl,) = resources(dev, "AWS::WAFv2::WebACL").values()
-    common = next(r for r in acl["Properties"]["Rules"] if r["Name"] == "AWSManagedRulesCommonRuleSet")
+    common = next(
+        r for r in acl["Properties"]["Rules"] if r["Name"] == "AWSManagedRulesCommonRuleSet"
+    )
     overrides = common["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
     assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
 
 
 def _function_logical_id(template, wiring_name: str) -> str:
     handler = WIRING["functions"][wiring_name]["handler"]
-    (logical_id,) = [k for k, v in resources(template, "AWS::Lambda::Function").items() if v["Properties"]["Handler"] == handler]
+    (logical_id,) = [
+        k
+        for k, v in resources(template, "AWS::Lambda::Function").items()
+        if v["Properties"]["Handler"] == handler
+    ]
     return logical_id
 
 
 def test_the_four_rules_route_the_specs_events_to_their_handlers(dev):
     (bus_id,) = resources(dev, "AWS::Events::EventBus")
-    rules = [r for r in resources(dev, "AWS::Events::Rule").values()
-             if "EventPattern" in r["Properties"] and r["Properties"]["Targets"][0]["Arn"].get("Fn::GetAtt")]
+    rules = [
+        r
+        for r in resources(dev, "AWS::Events::Rule").values()
+        if "EventPattern" in r["Properties"]
+        and r["Properties"]["Targets"][0]["Arn"].get("Fn::GetAtt")
+    ]
     assert len(rules) == 4
     types = json.loads((ROOT / WIRING["events"]["types"]).read_text())["types"]
-    expected = {(types[r["event"]]["source"], types[r["event"]]["detail_type"]): r["target"] for r in WIRING["events"]["rules"]}
+    expected = {
+        (types[r["event"]]["source"], types[r["event"]]["detail_type"]): r["target"]
+        for r in WIRING["events"]["rules"]
+    }
     assert set(expected) == {
         ("options.trading.scheduler", "Schedule Strategy Trigger"),
         ("options.trading.risk", "Check Stop Loss"),
@@ -100,16 +142,22 @@ def test_the_four_rules_route_the_specs_events_to_their_handlers(dev):
         target_name = expected[(pattern["source"][0], pattern["detail-type"][0])]
         (target,) = properties["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [_function_logical_id(dev, target_name), "Arn"]}
-        assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+        assert "DeadLetterConfig" in target
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
 
 
 def test_duplicate_order_alerts_reach_the_alarm_topic(dev):
     (topic_id,) = resources(dev, "AWS::SNS::Topic")
-    (rule,) = [r for r in resources(dev, "AWS::Events::Rule").values()
-               if r["Properties"].get("EventPattern", {}).get("detail-type") == ["Duplicate Order Detected"]]
+    (rule,) = [
+        r
+        for r in resources(dev, "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("detail-type")
+        == ["Duplicate Order Detected"]
+    ]
     assert rule["Properties"]["EventPattern"]["source"] == ["options.trading.validation"]
     (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Ref": topic_id} and "DeadLetterConfig" in target
+    assert target["Arn"] == {"Ref": topic_id}
+    assert "DeadLetterConfig" in target
 
 
 def _definition(outdir, machine) -> dict:
@@ -120,7 +168,10 @@ def _definition(outdir, machine) -> dict:
 
 def test_the_master_timer_is_standard_and_waits_for_an_absolute_timestamp(dev, cloud_assembly):
     outdir, _ = cloud_assembly
-    machines = {m["Properties"]["StateMachineName"]: m for m in resources(dev, "AWS::StepFunctions::StateMachine").values()}
+    machines = {
+        m["Properties"]["StateMachineName"]: m
+        for m in resources(dev, "AWS::StepFunctions::StateMachine").values()
+    }
     timer = machines["ql-algo-trading-dev-options-master-timer"]
     assert timer["Properties"]["StateMachineType"] == "STANDARD"
     states = _definition(outdir, timer)["States"]
@@ -134,14 +185,23 @@ def test_the_master_timer_is_standard_and_waits_for_an_absolute_timestamp(dev, c
     assert timer["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
     workflow = machines["ql-algo-trading-dev-options-execution-workflow"]
     assert workflow["Properties"]["StateMachineType"] == "EXPRESS"
-    assert _definition(outdir, workflow)["States"]["WaitUntilExecutionTime"]["TimestampPath"] == "$.execute_at"
+    assert (
+        _definition(outdir, workflow)["States"]["WaitUntilExecutionTime"]["TimestampPath"]
+        == "$.execute_at"
+    )
     assert workflow["Properties"]["DefinitionSubstitutions"] == {
-        "StrategyExecutorArn": {"Fn::GetAtt": [_function_logical_id(dev, "strategy_executor"), "Arn"]}
+        "StrategyExecutorArn": {
+            "Fn::GetAtt": [_function_logical_id(dev, "strategy_executor"), "Arn"]
+        }
     }
 
 
 def test_the_daily_start_is_0330_utc_on_weekdays_and_targets_the_timer_starter(dev):
-    (rule,) = [r for r in resources(dev, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
+    (rule,) = [
+        r
+        for r in resources(dev, "AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
     assert rule["Properties"]["ScheduleExpression"] == "cron(30 3 ? * MON-FRI *)"
     assert rule["Properties"]["State"] == "ENABLED"
     (target,) = rule["Properties"]["Targets"]
@@ -163,21 +223,42 @@ def test_log_retention_follows_the_environment(templates):
         assert {g["Properties"]["RetentionInDays"] for g in groups} == {days}
 
 
-def test_no_policy_grants_a_wildcard_resource_beyond_what_has_no_resource_level_permissions(templates):
-    allowed = ("xray:", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-               "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+def test_no_policy_grants_a_wildcard_resource_beyond_what_has_no_resource_level_permissions(
+    templates,
+):
+    allowed = (
+        "xray:",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    )
     for template in templates.values():
         for policy in resources(template, "AWS::IAM::Policy").values():
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                targets = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
                 if "*" in targets:
-                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    actions = (
+                        statement["Action"]
+                        if isinstance(statement["Action"], list)
+                        else [statement["Action"]]
+                    )
                     assert all(a.startswith(allowed) for a in actions), statement
 
 
 def test_prod_requires_mfa_and_threat_protection(templates):
     templates["prod"].has_resource_properties("AWS::Cognito::UserPool", {"MfaConfiguration": "ON"})
-    templates["dev"].has_resource_properties("AWS::Cognito::UserPool", {"MfaConfiguration": "OPTIONAL"})
+    templates["dev"].has_resource_properties(
+        "AWS::Cognito::UserPool", {"MfaConfiguration": "OPTIONAL"}
+    )
 
 
 def test_alarms_and_alerts_publish_to_a_topic_whose_key_cloudwatch_and_eventbridge_may_use(dev):
@@ -185,21 +266,31 @@ def test_alarms_and_alerts_publish_to_a_topic_whose_key_cloudwatch_and_eventbrid
     key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
     key = resources(dev, "AWS::KMS::Key")[key_id]
     statements = key["Properties"]["KeyPolicy"]["Statement"]
-    assert any(s.get("Principal", {}).get("Service") == ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
-               and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(s["Action"]) for s in statements)
+    assert any(
+        s.get("Principal", {}).get("Service")
+        == ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+        and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(s["Action"])
+        for s in statements
+    )
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert all(a["Properties"]["AlarmActions"] == [{"Ref": next(iter(resources(dev, "AWS::SNS::Topic")))}]
-               for a in resources(dev, "AWS::CloudWatch::Alarm").values())
+    assert all(
+        a["Properties"]["AlarmActions"] == [{"Ref": next(iter(resources(dev, "AWS::SNS::Topic")))}]
+        for a in resources(dev, "AWS::CloudWatch::Alarm").values()
+    )
 
 
 def test_outputs_carry_the_local_platforms_keys(dev):
-    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "Region", "TableName"} <= set(dev.find_outputs("*"))
+    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "Region", "TableName"} <= set(
+        dev.find_outputs("*")
+    )
 
 
 def test_cdk_nag_reports_no_unacknowledged_finding(cloud_assembly):
     outdir, _ = cloud_assembly  # the fixture's synth would have raised on any unacknowledged error
     report = json.loads((outdir / "validation-report.json").read_text())
-    assert all(r["conclusion"] == "success" and not r.get("violations") for r in report["pluginReports"])
+    assert all(
+        r["conclusion"] == "success" and not r.get("violations") for r in report["pluginReports"]
+    )
 
 
 def test_cdk_nag_does_fail_a_synth_with_an_unacknowledged_finding(tmp_path):
@@ -217,13 +308,22 @@ def test_cdk_nag_does_fail_a_synth_with_an_unacknowledged_finding(tmp_path):
 def test_cfn_lint_finds_no_error(cloud_assembly):
     outdir, _ = cloud_assembly
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", *map(str, sorted(outdir.glob("*.template.json")))],
-        capture_output=True, text=True, check=False,
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--format",
+            "json",
+            *map(str, sorted(outdir.glob("*.template.json"))),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     findings = json.loads(result.stdout or "[]")
     errors = [f for f in findings if f["Level"] == "Error"]
     assert errors == [], errors
-    assert result.returncode in (0, 4, 8, 12), result.stderr  # warnings and informational notes only
+    assert result.returncode in (0, 4, 8, 12), (
+        result.stderr
+    )  # warnings and informational notes only
 
 
 @pytest.mark.parametrize("bad", ["qa", "local"])
@@ -242,9 +342,19 @@ def test_the_auth_stacks_user_pool_can_be_imported_instead(tmp_path):
     import app as entry
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    dev = {**context["environments"]["dev"], "auth": {"mode": "import", "user_pool_id_export": "UserAuthStack-UserPoolId"}}
-    app = App(outdir=str(tmp_path), context={**context, "environments": {"dev": dev}, "env": "dev",
-                                              "aws:cdk:bundling-stacks": []})
+    dev = {
+        **context["environments"]["dev"],
+        "auth": {"mode": "import", "user_pool_id_export": "UserAuthStack-UserPoolId"},
+    }
+    app = App(
+        outdir=str(tmp_path),
+        context={
+            **context,
+            "environments": {"dev": dev},
+            "env": "dev",
+            "aws:cdk:bundling-stacks": [],
+        },
+    )
     (stack,) = entry.build(app)
     app.synth()
     template = Template.from_stack(stack)

@@ -1,4 +1,5 @@
 """The API handlers against moto, reached through the same gateway front the local platform runs."""
+
 import json
 from dataclasses import dataclass
 
@@ -10,16 +11,24 @@ from local_platform.wiring import load
 from tests.conftest import TABLE_NAME
 from tests.journey import ALLOCATIONS, BASKET, BROKER_ACCOUNTS, LEGS, STRATEGY
 
-
 # Collaborators the handlers build once per process; each test has its own moto table.
-CACHED_FACTORIES = (common.configuration, common.market, common.executor, common.execution_queries,
-                    common.position_watch, common.order_reconciliation)
+CACHED_FACTORIES = (
+    common.configuration,
+    common.market,
+    common.executor,
+    common.execution_queries,
+    common.position_watch,
+    common.order_reconciliation,
+)
 
 
 class StubVerifier:
     """Stands in for the JWKS check (tested on its own): a token is a user's name."""
 
-    USERS = {"alice": {"sub": "sub-alice", "email": "alice@example.com"}, "bob": {"sub": "sub-bob", "email": "bob@example.com"}}
+    USERS = {
+        "alice": {"sub": "sub-alice", "email": "alice@example.com"},
+        "bob": {"sub": "sub-bob", "email": "bob@example.com"},
+    }
 
     def claims(self, authorization):
         token = (authorization or "").removeprefix("Bearer ").strip()
@@ -96,5 +105,10 @@ def iron_condor(alice):
     basket = alice.post("/options/baskets", BASKET).body
     strategy = alice.post(f"/options/baskets/{basket['basket_id']}/strategies", STRATEGY).body
     assert alice.post(f"/options/strategies/{strategy['strategy_id']}/legs", LEGS).status == 201
-    assert alice.post(f"/options/strategies/{strategy['strategy_id']}/allocations/advanced", ALLOCATIONS).status == 201
+    assert (
+        alice.post(
+            f"/options/strategies/{strategy['strategy_id']}/allocations/advanced", ALLOCATIONS
+        ).status
+        == 201
+    )
     return basket, alice.get(f"/options/strategies/{strategy['strategy_id']}").body

@@ -4,8 +4,15 @@
 def test_the_schedule_says_what_runs_on_a_date(iron_condor, alice):
     _, strategy = iron_condor
     monday = alice.get("/options/executions/schedule?date=2026-03-02").body["items"]
-    assert monday == [{"strategy_id": strategy["strategy_id"], "execution_type": "ENTRY", "execution_date": "2026-03-02",
-                       "execution_time": "09:30", "status": "PLANNED"}]
+    assert monday == [
+        {
+            "strategy_id": strategy["strategy_id"],
+            "execution_type": "ENTRY",
+            "execution_date": "2026-03-02",
+            "execution_time": "09:30",
+            "status": "PLANNED",
+        }
+    ]
     friday = alice.get("/options/executions/schedule?date=2026-03-06&type=exit").body["items"]
     assert [(r["execution_type"], r["execution_time"]) for r in friday] == [("EXIT", "15:20")]
     assert alice.get("/options/executions/schedule?date=2026-03-06&type=entry").body["items"] == []
@@ -19,20 +26,53 @@ def test_a_manual_entry_places_each_accounts_orders_and_shows_them(iron_condor, 
     assert (run.body["status"], run.body["successful_orders"]) == ("COMPLETED", 8)
     orders = alice.get(f"/options/orders?strategy_id={sid}&date=2026-03-02").body["items"]
     assert len(orders) == 8
-    fields = {"leg_no", "client_id", "lots", "lot_size", "quantity", "transaction_type", "option_type", "strike", "expiry",
-              "tradingsymbol", "tag", "status", "broker_order_id", "fill_price", "execution_type", "placed_at"}
+    fields = {
+        "leg_no",
+        "client_id",
+        "lots",
+        "lot_size",
+        "quantity",
+        "transaction_type",
+        "option_type",
+        "strike",
+        "expiry",
+        "tradingsymbol",
+        "tag",
+        "status",
+        "broker_order_id",
+        "fill_price",
+        "execution_type",
+        "placed_at",
+    }
     assert fields <= set(orders[0])
     assert {(o["client_id"], o["leg_no"]): o["lots"] for o in orders} == {
-        ("ZERODHA123", 1): 3, ("ZERODHA123", 2): 3, ("ZERODHA123", 3): 1, ("ZERODHA123", 4): 1,
-        ("ANGELONE456", 1): 1, ("ANGELONE456", 2): 1, ("ANGELONE456", 3): 4, ("ANGELONE456", 4): 4}
+        ("ZERODHA123", 1): 3,
+        ("ZERODHA123", 2): 3,
+        ("ZERODHA123", 3): 1,
+        ("ZERODHA123", 4): 1,
+        ("ANGELONE456", 1): 1,
+        ("ANGELONE456", 2): 1,
+        ("ANGELONE456", 3): 4,
+        ("ANGELONE456", 4): 4,
+    }
     assert all(o["status"] == "COMPLETE" and o["quantity"] == o["lots"] * 65 for o in orders)
     positions = alice.get(f"/options/positions?strategy_id={sid}").body["items"]
-    assert sorted((p["client_id"], p["leg_no"], p["quantity"]) for p in positions) == sorted([
-        ("ZERODHA123", 1, -195), ("ZERODHA123", 2, 195), ("ZERODHA123", 3, -65), ("ZERODHA123", 4, 65),
-        ("ANGELONE456", 1, -65), ("ANGELONE456", 2, 65), ("ANGELONE456", 3, -260), ("ANGELONE456", 4, 260)])
+    assert sorted((p["client_id"], p["leg_no"], p["quantity"]) for p in positions) == sorted(
+        [
+            ("ZERODHA123", 1, -195),
+            ("ZERODHA123", 2, 195),
+            ("ZERODHA123", 3, -65),
+            ("ZERODHA123", 4, 65),
+            ("ANGELONE456", 1, -65),
+            ("ANGELONE456", 2, 65),
+            ("ANGELONE456", 3, -260),
+            ("ANGELONE456", 4, 260),
+        ]
+    )
     assert all(p["last_price"] is not None and p["pnl"] is not None for p in positions)
     (history,) = alice.get(f"/options/executions/history?strategy_id={sid}").body["items"]
-    assert history["status"] == "COMPLETED" and history["execution_results"]["successful_orders"] == 8
+    assert history["status"] == "COMPLETED"
+    assert history["execution_results"]["successful_orders"] == 8
     assert alice.get("/options/orders?client_id=ANGELONE456").body["items"].__len__() == 4
 
 
@@ -41,29 +81,52 @@ def test_a_completed_execution_runs_again_only_when_forced(iron_condor, alice):
     body = {"strategy_id": strategy["strategy_id"], "execution_type": "ENTRY"}
     assert alice.post("/options/executions/manual", body).status == 200
     again = alice.post("/options/executions/manual", body)
-    assert again.status == 409 and "force" in again.error["message"]
+    assert again.status == 409
+    assert "force" in again.error["message"]
     forced = alice.post("/options/executions/manual", {**body, "force": True})
-    assert forced.status == 200 and forced.body["successful_orders"] == 8
+    assert forced.status == 200
+    assert forced.body["successful_orders"] == 8
     assert len(alice.get("/options/orders").body["items"]) == 16
 
 
 def test_another_users_executions_are_invisible_and_unrunnable(iron_condor, alice, bob):
     _, strategy = iron_condor
-    alice.post("/options/executions/manual", {"strategy_id": strategy["strategy_id"], "execution_type": "entry"})
+    alice.post(
+        "/options/executions/manual",
+        {"strategy_id": strategy["strategy_id"], "execution_type": "entry"},
+    )
     assert bob.get("/options/orders").body["items"] == []
     assert bob.get("/options/positions").body["items"] == []
     assert bob.get("/options/executions/history").body["items"] == []
-    refused = bob.post("/options/executions/manual", {"strategy_id": strategy["strategy_id"], "execution_type": "entry"})
+    refused = bob.post(
+        "/options/executions/manual",
+        {"strategy_id": strategy["strategy_id"], "execution_type": "entry"},
+    )
     assert refused.status == 404
 
 
 def test_bad_execution_requests_name_the_field(alice):
-    assert alice.post("/options/executions/manual", {"strategy_id": "x", "execution_type": "both"}).error["details"][0]["field"] == "execution_type"
-    assert alice.get("/options/executions/schedule?date=2026-02-30").error["details"][0]["field"] == "date"
-    assert alice.get("/options/executions/history?from_date=2026-03-05&to_date=2026-03-01").error["details"][0]["field"] == "from_date"
+    assert (
+        alice.post(
+            "/options/executions/manual", {"strategy_id": "x", "execution_type": "both"}
+        ).error["details"][0]["field"]
+        == "execution_type"
+    )
+    assert (
+        alice.get("/options/executions/schedule?date=2026-02-30").error["details"][0]["field"]
+        == "date"
+    )
+    assert (
+        alice.get("/options/executions/history?from_date=2026-03-05&to_date=2026-03-01").error[
+            "details"
+        ][0]["field"]
+        == "from_date"
+    )
 
 
-def test_the_daily_report_gives_each_strategy_and_account_its_orders_fills_positions_and_pnl(iron_condor, alice, bob):
+def test_the_daily_report_gives_each_strategy_and_account_its_orders_fills_positions_and_pnl(
+    iron_condor, alice, bob
+):
     _, strategy = iron_condor
     sid = strategy["strategy_id"]
     assert alice.get("/options/reports/daily?date=2026-03-02").body["strategies"] == []
@@ -73,9 +136,15 @@ def test_the_daily_report_gives_each_strategy_and_account_its_orders_fills_posit
     assert (row["strategy_name"], row["orders"]) == ("Weekly Iron Condor NIFTY", 8)
     accounts = {a["client_id"]: a for a in row["accounts"]}
     assert {c: (a["orders"], a["filled"], len(a["positions"])) for c, a in accounts.items()} == {
-        "ZERODHA123": (4, 4, 4), "ANGELONE456": (4, 4, 4)}
+        "ZERODHA123": (4, 4, 4),
+        "ANGELONE456": (4, 4, 4),
+    }
     # An iron condor collects premium: the shorts are worth more than the wings.
     assert all(a["premium"] > 0 for a in accounts.values())
-    assert round(sum(a["pnl"] for a in accounts.values()), 2) == round(report["pnl"], 2) == round(row["pnl"], 2)
+    assert (
+        round(sum(a["pnl"] for a in accounts.values()), 2)
+        == round(report["pnl"], 2)
+        == round(row["pnl"], 2)
+    )
     assert bob.get("/options/reports/daily?date=2026-03-02").body["strategies"] == []
     assert alice.get("/options/reports/daily?date=2026-02-30").status == 422

@@ -1,4 +1,5 @@
 """The spec's journey 1, step by step, with its exact payloads."""
+
 import json
 
 from shared_utils.adapters.dynamodb import keys
@@ -48,7 +49,12 @@ def test_step_3_and_4_give_the_specs_calculated_totals(iron_condor, alice):
     assert totals["ANGELONE456"]["total_lots_per_execution"] == 10
     assert totals["ZERODHA123"]["lots_per_leg"] == {"1": 3, "2": 3, "3": 1, "4": 1}
     assert totals["ANGELONE456"]["legs_enabled"] == 4
-    assert set(totals["ZERODHA123"]) == {"total_lots_per_execution", "legs_enabled", "lots_per_leg", "estimated_margin_required"}
+    assert set(totals["ZERODHA123"]) == {
+        "total_lots_per_execution",
+        "legs_enabled",
+        "lots_per_leg",
+        "estimated_margin_required",
+    }
 
 
 def test_allocation_summary_counts_lots_per_broker_and_per_leg(iron_condor, alice):
@@ -56,7 +62,10 @@ def test_allocation_summary_counts_lots_per_broker_and_per_leg(iron_condor, alic
     summary = alice.get(f"/options/strategies/{strategy['strategy_id']}/allocations/summary").body
     assert summary["total_lots_per_execution"] == 18
     assert summary["brokers_involved"] == ["ZERODHA123", "ANGELONE456"]
-    assert {b["client_id"]: b["total_lots_per_execution"] for b in summary["brokers"]} == {"ZERODHA123": 8, "ANGELONE456": 10}
+    assert {b["client_id"]: b["total_lots_per_execution"] for b in summary["brokers"]} == {
+        "ZERODHA123": 8,
+        "ANGELONE456": 10,
+    }
     assert {leg["leg_no"]: leg["lots_by_client"] for leg in summary["legs"]} == {
         1: {"ZERODHA123": 3, "ANGELONE456": 1},
         2: {"ZERODHA123": 3, "ANGELONE456": 1},
@@ -70,7 +79,8 @@ def test_allocation_summary_counts_lots_per_broker_and_per_leg(iron_condor, alic
 
 def test_strategy_and_basket_reads_include_their_children(iron_condor, alice):
     basket, strategy = iron_condor
-    assert len(strategy["legs"]) == 4 and len(strategy["allocations"]) == 2
+    assert len(strategy["legs"]) == 4
+    assert len(strategy["allocations"]) == 2
     detail = alice.get(f"/options/baskets/{basket['basket_id']}").body
     assert [s["strategy_id"] for s in detail["strategies"]] == [strategy["strategy_id"]]
     listed = alice.get(f"/options/strategies?basket_id={basket['basket_id']}").body
@@ -90,7 +100,8 @@ def test_step_5_schedule_items_answer_both_the_users_and_the_engines_query(iron_
     due = repository.query_schedule_slot("ENTRY", "MONDAY", "09:30", shard)
     assert len(due) == 1
     entry = due[0]
-    assert entry["total_lots"] == 18 and entry["total_legs"] == 4
+    assert entry["total_lots"] == 18
+    assert entry["total_legs"] == 4
     assert entry["brokers_involved"] == ["ZERODHA123", "ANGELONE456"]
     plan = entry["plan"]
     assert [a["lots_per_leg"] for a in plan["allocations"]] == [
@@ -100,7 +111,9 @@ def test_step_5_schedule_items_answer_both_the_users_and_the_engines_query(iron_
     assert [leg["leg_no"] for leg in plan["legs"]] == [1, 2, 3, 4]
     assert all(a["mode"] == "PAPER" for a in plan["allocations"])
     other_shards = [s for s in range(keys.SCHEDULE_SHARDS) if s != shard]
-    assert all(not repository.query_schedule_slot("ENTRY", "MONDAY", "09:30", s) for s in other_shards)
+    assert all(
+        not repository.query_schedule_slot("ENTRY", "MONDAY", "09:30", s) for s in other_shards
+    )
     assert not repository.query_schedule_slot("ENTRY", "TUESDAY", "09:30", shard)
 
 
@@ -116,7 +129,9 @@ def test_the_openapi_document_is_generated_from_the_models(alice):
     strategy = next(schema for name, schema in schemas.items() if name.startswith("StrategyCreate"))
     assert "NIFTY" in strategy["properties"]["underlying"]["enum"]
     create = document["paths"]["/options/baskets"]["post"]
-    assert create["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert create["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
     assert "HTTPValidationError" not in schemas
     assert document["components"]["securitySchemes"]["CognitoIdToken"]["scheme"] == "bearer"
     json.dumps(document)
@@ -125,12 +140,25 @@ def test_the_openapi_document_is_generated_from_the_models(alice):
 def test_a_strategy_level_allocation_trades_every_leg_times_the_multiplier(iron_condor, alice):
     _, strategy = iron_condor
     sid = strategy["strategy_id"]
-    assert alice.post("/options/broker-accounts", {"client_id": "UPSTOX789", "broker": "UPSTOX"}).status == 201
+    assert (
+        alice.post(
+            "/options/broker-accounts", {"client_id": "UPSTOX789", "broker": "UPSTOX"}
+        ).status
+        == 201
+    )
     reply = alice.post(
         f"/options/strategies/{sid}/allocations",
-        {"client_id": "UPSTOX789", "priority": 3, "strategy_lots_multiplier": 1.5, "risk_limits": {"max_daily_trades": 5}},
+        {
+            "client_id": "UPSTOX789",
+            "priority": 3,
+            "strategy_lots_multiplier": 1.5,
+            "risk_limits": {"max_daily_trades": 5},
+        },
     )
     assert reply.status == 201, reply.body
     assert reply.body["allocation_config"]["type"] == "STRATEGY_LEVEL"
     assert reply.body["calculated_totals"]["lots_per_leg"] == {"1": 3, "2": 3, "3": 3, "4": 3}
-    assert alice.get(f"/options/strategies/{sid}/allocations/summary").body["total_lots_per_execution"] == 30
+    assert (
+        alice.get(f"/options/strategies/{sid}/allocations/summary").body["total_lots_per_execution"]
+        == 30
+    )

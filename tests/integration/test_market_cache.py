@@ -1,11 +1,12 @@
 """Chains are cached in the table for 300 seconds of the platform's clock."""
+
 from datetime import date, datetime
 
+from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.instruments import built_in_catalog
-from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
-from shared_utils.market.data import SimulatedMarket
 from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.data import SimulatedMarket
 
 
 class CountingMarket(SimulatedMarket):
@@ -25,10 +26,12 @@ def test_a_chain_is_fetched_once_per_300_seconds_and_comes_back_whole(repository
     first = cache.chain("NIFTY", date(2026, 3, 10))
     clock.advance(seconds=299)
     again = cache.chain("NIFTY", date(2026, 3, 10))
-    assert market.fetches == 1 and again == first
+    assert market.fetches == 1
+    assert again == first
     clock.advance(seconds=1)
     later = cache.chain("NIFTY", date(2026, 3, 10))
-    assert market.fetches == 2 and later.as_of > first.as_of
+    assert market.fetches == 2
+    assert later.as_of > first.as_of
     cache.refresh("NIFTY", date(2026, 3, 10))
     assert market.fetches == 3
 
@@ -48,6 +51,8 @@ def test_a_chain_from_the_clocks_future_or_for_another_moment_is_not_served(repo
     afternoon = cache.chain("NIFTY", date(2026, 3, 10))
     clock.advance(hours=-3)  # a simulated clock started again, earlier
     morning = cache.chain("NIFTY", date(2026, 3, 10))
-    assert market.fetches == 2 and morning.spot != afternoon.spot
+    assert market.fetches == 2
+    assert morning.spot != afternoon.spot
     earlier = cache.chain("NIFTY", date(2026, 3, 10), at=datetime(2026, 3, 2, 10, 0, tzinfo=IST))
-    assert market.fetches == 3 and earlier.as_of.astimezone(IST).hour == 10
+    assert market.fetches == 3
+    assert earlier.as_of.astimezone(IST).hour == 10

@@ -1,4 +1,5 @@
 """The paper broker fills like a real market, and keeps its books in the table."""
+
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -7,11 +8,11 @@ import pytest
 from shared_utils.adapters.brokers.paper.broker import OrderRequest, PaperBroker
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.errors import Conflict
-from shared_utils.market.expiries import Expiry
 from shared_utils.domain.instruments import built_in_catalog
-from shared_utils.market.data import SimulatedMarket
-from shared_utils.market.symbols import zerodha_symbol
 from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.expiries import Expiry
+from shared_utils.market.symbols import zerodha_symbol
 
 EXPIRY = date(2026, 3, 10)
 MARKET = SimulatedMarket(built_in_catalog(), built_in_calendar(), seed=7)
@@ -25,16 +26,42 @@ def clock():
 @pytest.fixture
 def broker(repository, clock):
     ids = iter(f"ORD{n:04d}" for n in range(1, 1000))
-    return PaperBroker(repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "ZERODHA123",
-                       new_order_id=lambda: next(ids))
+    return PaperBroker(
+        repository,
+        MARKET,
+        built_in_catalog(),
+        built_in_calendar(),
+        clock,
+        "sub-alice",
+        "ZERODHA123",
+        new_order_id=lambda: next(ids),
+    )
 
 
-def order(strike=25250, option_type="CALL", side="BUY", quantity=65, order_type="MARKET", price=None, trigger=None, tag="IC1L1"):
+def order(
+    strike=25250,
+    option_type="CALL",
+    side="BUY",
+    quantity=65,
+    order_type="MARKET",
+    price=None,
+    trigger=None,
+    tag="IC1L1",
+):
     return OrderRequest(
-        tradingsymbol=zerodha_symbol("NIFTY", Expiry(EXPIRY, "WEEKLY", EXPIRY), strike, option_type),
-        underlying="NIFTY", expiry=EXPIRY, strike=Decimal(strike), option_type=option_type, transaction_type=side,
-        quantity=quantity, order_type=order_type, price=None if price is None else Decimal(str(price)),
-        trigger_price=None if trigger is None else Decimal(str(trigger)), tag=tag,
+        tradingsymbol=zerodha_symbol(
+            "NIFTY", Expiry(EXPIRY, "WEEKLY", EXPIRY), strike, option_type
+        ),
+        underlying="NIFTY",
+        expiry=EXPIRY,
+        strike=Decimal(strike),
+        option_type=option_type,
+        transaction_type=side,
+        quantity=quantity,
+        order_type=order_type,
+        price=None if price is None else Decimal(str(price)),
+        trigger_price=None if trigger is None else Decimal(str(trigger)),
+        tag=tag,
     )
 
 
@@ -46,8 +73,10 @@ def test_a_market_buy_fills_at_the_ask_and_a_sell_at_the_bid(broker, clock):
     touch = quote(clock)
     bought = broker.place_order(order(side="BUY"))
     sold = broker.place_order(order(side="SELL", tag="IC1L2"))
-    assert bought.status == "COMPLETE" and bought.average_price == touch.ask
-    assert sold.status == "COMPLETE" and sold.average_price == touch.bid
+    assert bought.status == "COMPLETE"
+    assert bought.average_price == touch.ask
+    assert sold.status == "COMPLETE"
+    assert sold.average_price == touch.bid
     assert touch.bid < touch.last < touch.ask
 
 
@@ -56,7 +85,8 @@ def test_a_limit_order_fills_only_when_the_market_crosses_it(broker, clock):
     below = broker.place_order(order(order_type="LIMIT", price=touch.bid))
     assert below.status == "OPEN"
     marketable = broker.place_order(order(order_type="LIMIT", price=touch.ask + 5, tag="IC1L2"))
-    assert marketable.status == "COMPLETE" and marketable.average_price == touch.ask  # the better touch
+    assert marketable.status == "COMPLETE"
+    assert marketable.average_price == touch.ask
     # Later the market falls through the resting bid: it fills at its own limit.
     for minutes in range(5, 360, 5):
         clock.advance(minutes=5)
@@ -65,7 +95,8 @@ def test_a_limit_order_fills_only_when_the_market_crosses_it(broker, clock):
     else:
         pytest.fail("the simulated market never came down to the limit")
     resting = broker.order_status(below.order_id)
-    assert resting.status == "COMPLETE" and resting.average_price == touch.bid
+    assert resting.status == "COMPLETE"
+    assert resting.average_price == touch.bid
 
 
 def test_a_stop_loss_order_waits_for_its_trigger_and_fills_at_the_minute_it_fired(broker, clock):
@@ -86,21 +117,37 @@ def test_a_stop_loss_order_waits_for_its_trigger_and_fills_at_the_minute_it_fire
 def test_a_stop_touched_and_left_between_two_reads_still_fires(broker, clock):
     """Find a stop level the put reaches during a window and falls back from by its end."""
     start = clock.now()
-    path = [(minute, MARKET.quote("NIFTY", EXPIRY, Decimal(25000), "PUT", start + timedelta(minutes=minute)).last)
-            for minute in range(0, 300)]
+    path = [
+        (
+            minute,
+            MARKET.quote(
+                "NIFTY", EXPIRY, Decimal(25000), "PUT", start + timedelta(minutes=minute)
+            ).last,
+        )
+        for minute in range(300)
+    ]
     opening = path[0][1]
+
     def stop_level(peak):
         level = (opening + peak) / 2
         return level - level % Decimal("0.05")
 
-    window = next(((m, last) for m, last in path
-                   if last > opening + 5 and path[min(m + 30, 299)][1] < stop_level(last)), None)
+    window = next(
+        (
+            (m, last)
+            for m, last in path
+            if last > opening + 5 and path[min(m + 30, 299)][1] < stop_level(last)
+        ),
+        None,
+    )
     assert window is not None, "the simulated put never rose and fell back"
     peak_minute, peak = window
     trigger = stop_level(peak)
     stop = broker.place_order(order(25000, "PUT", "BUY", order_type="SL-M", trigger=trigger))
     clock.advance(minutes=min(peak_minute + 30, 299))
-    assert MARKET.quote("NIFTY", EXPIRY, Decimal(25000), "PUT", clock.now()).last < trigger  # the market has left it
+    assert (
+        MARKET.quote("NIFTY", EXPIRY, Decimal(25000), "PUT", clock.now()).last < trigger
+    )  # the market has left it
     assert broker.order_status(stop.order_id).status == "COMPLETE"
 
 
@@ -109,12 +156,19 @@ def test_a_single_quote_is_the_chains_quote():
     chain = MARKET.chain("NIFTY", EXPIRY, at)
     for strike in (24800, 25250, 25700):
         for option_type in ("CALL", "PUT"):
-            assert MARKET.quote("NIFTY", EXPIRY, Decimal(strike), option_type, at) == chain.quote(Decimal(strike), option_type)
+            assert MARKET.quote("NIFTY", EXPIRY, Decimal(strike), option_type, at) == chain.quote(
+                Decimal(strike), option_type
+            )
 
 
 def test_orders_the_exchange_would_refuse_are_rejected(broker):
-    assert broker.place_order(order(quantity=65 * 28)).status_message == "quantity 1820 is above the freeze quantity 1800"
-    assert broker.place_order(order(quantity=65 * 27)).status == "COMPLETE"  # 1,755 units is the largest order
+    assert (
+        broker.place_order(order(quantity=65 * 28)).status_message
+        == "quantity 1820 is above the freeze quantity 1800"
+    )
+    assert (
+        broker.place_order(order(quantity=65 * 27)).status == "COMPLETE"
+    )  # 1,755 units is the largest order
     assert "whole number of lots" in broker.place_order(order(quantity=100)).status_message
     assert broker.place_order(order(tag="A" * 21)).status == "REJECTED"
     assert broker.place_order(order(tag="has-dash")).status == "REJECTED"
@@ -125,22 +179,36 @@ def test_orders_are_found_by_tag_and_positions_net_out(broker, clock):
     broker.place_order(order(side="SELL", quantity=130, tag="ENTRY20260302L1"))
     broker.place_order(order(side="BUY", quantity=65, tag="EXIT20260302L1"))
     found = broker.orders_by_tag("ENTRY20260302L1")
-    assert [o.quantity for o in found] == [130] and found[0].transaction_type == "SELL"
+    assert [o.quantity for o in found] == [130]
+    assert found[0].transaction_type == "SELL"
     (position,) = broker.positions()
     assert position.quantity == -65
-    sold_at, bought_at = found[0].average_price, broker.orders_by_tag("EXIT20260302L1")[0].average_price
+    sold_at, bought_at = (
+        found[0].average_price,
+        broker.orders_by_tag("EXIT20260302L1")[0].average_price,
+    )
     assert position.realised_pnl == (sold_at - bought_at) * 65
     assert position.average_price == sold_at
 
 
 def test_the_books_survive_a_new_broker_object(broker, repository, clock):
     placed = broker.place_order(order(order_type="LIMIT", price=1))
-    again = PaperBroker(repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "ZERODHA123")
+    again = PaperBroker(
+        repository,
+        MARKET,
+        built_in_catalog(),
+        built_in_calendar(),
+        clock,
+        "sub-alice",
+        "ZERODHA123",
+    )
     assert again.order_status(placed.order_id).status == "OPEN"
     assert again.cancel_order(placed.order_id).status == "CANCELLED"
     with pytest.raises(Conflict):
         again.cancel_order(placed.order_id)
-    other_user = PaperBroker(repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-bob", "ZERODHA123")
+    other_user = PaperBroker(
+        repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-bob", "ZERODHA123"
+    )
     assert other_user.order_book() == []
 
 
@@ -148,7 +216,8 @@ def test_modifying_a_resting_limit_to_a_marketable_price_fills_it(broker, clock)
     resting = broker.place_order(order(order_type="LIMIT", price=1))
     touch = quote(clock)
     modified = broker.modify_order(resting.order_id, price=touch.ask)
-    assert modified.status == "COMPLETE" and modified.average_price == touch.ask
+    assert modified.status == "COMPLETE"
+    assert modified.average_price == touch.ask
 
 
 def test_no_order_trades_when_the_market_is_closed_or_the_contract_expired(broker, clock):
@@ -166,15 +235,26 @@ def test_a_day_order_still_working_at_the_close_lapses(broker, clock):
 
 def test_stops_on_the_wrong_side_of_the_market_and_prices_off_the_tick_are_rejected(broker, clock):
     last = quote(clock).last
-    assert "above the last price" in broker.place_order(order(order_type="SL-M", trigger=last - 50)).status_message
-    assert "below the last price" in broker.place_order(order(side="SELL", order_type="SL-M", trigger=last + 50)).status_message
+    assert (
+        "above the last price"
+        in broker.place_order(order(order_type="SL-M", trigger=last - 50)).status_message
+    )
+    assert (
+        "below the last price"
+        in broker.place_order(
+            order(side="SELL", order_type="SL-M", trigger=last + 50)
+        ).status_message
+    )
     stop_limit = order(order_type="SL", trigger=last + 10, price=last + 5)
     assert "beyond its trigger" in broker.place_order(stop_limit).status_message
-    assert "tick size" in broker.place_order(order(order_type="LIMIT", price="100.03")).status_message
+    assert (
+        "tick size" in broker.place_order(order(order_type="LIMIT", price="100.03")).status_message
+    )
 
 
 def test_a_lost_conditional_write_does_not_hide_a_fill(repository, clock):
     """Another request fills the order while this one is placing it: the answer is the stored truth."""
+
     class Interfering(SimulatedMarket):
         def chain(self, underlying, expiry, at):
             chain = super().chain(underlying, expiry, at)
@@ -185,8 +265,19 @@ def test_a_lost_conditional_write_does_not_hide_a_fill(repository, clock):
 
     market = Interfering(built_in_catalog(), built_in_calendar(), seed=7)
     ids = iter(["RACE1", "RACE1"])
-    mine = PaperBroker(repository, market, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "Z1", new_order_id=lambda: next(ids))
-    other = PaperBroker(repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "Z1")
+    mine = PaperBroker(
+        repository,
+        market,
+        built_in_catalog(),
+        built_in_calendar(),
+        clock,
+        "sub-alice",
+        "Z1",
+        new_order_id=lambda: next(ids),
+    )
+    other = PaperBroker(
+        repository, MARKET, built_in_catalog(), built_in_calendar(), clock, "sub-alice", "Z1"
+    )
     placed = mine.place_order(order())
     assert placed.status == "COMPLETE"
     (position,) = other.positions()

@@ -1,20 +1,27 @@
 """The minute-by-minute watch over open positions: stop losses, the intraday square-off, the daily
 loss limit and settlement, each closing on the account that holds the position, once."""
+
 import dataclasses
 from datetime import datetime
 from decimal import Decimal
 
-from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.adapters.dynamodb import keys
 from shared_utils.domain.clock import IST, FixedClock
-from shared_utils.engine.queries import ExecutionQueries
-from shared_utils.engine.executor import StrategyExecutor
-from shared_utils.market.expiries import ExpiryCalendar
 from shared_utils.domain.models import AllocationUpdate, LegUpdate, RiskLimits, StrategyUpdate
+from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.position_watch import PositionWatch, breached, stop_level
 from shared_utils.engine.positions import PositionBook
+from shared_utils.engine.queries import ExecutionQueries
+from shared_utils.market.expiries import ExpiryCalendar
 from tests.integration.test_schedule_trigger import iron_condor
-from tests.integration.test_strategy_executor import CALENDAR, CATALOG, MARKET, MONDAY_0930, scheduled
+from tests.integration.test_strategy_executor import (
+    CALENDAR,
+    CATALOG,
+    MARKET,
+    MONDAY_0930,
+    scheduled,
+)
 
 ACCOUNTS = ("ZERODHA123", "ANGELONE456")
 
@@ -23,12 +30,22 @@ class Shocked:
     """The simulated market, with one option type's premiums multiplied from a moment on."""
 
     def __init__(self, base, option_type, factor, from_moment):
-        self.base, self.option_type, self.factor, self.from_moment = base, option_type, Decimal(factor), from_moment
+        self.base, self.option_type, self.factor, self.from_moment = (
+            base,
+            option_type,
+            Decimal(factor),
+            from_moment,
+        )
 
     def _shock(self, quote, at):
         if quote.option_type != self.option_type or at < self.from_moment:
             return quote
-        return dataclasses.replace(quote, bid=quote.bid * self.factor, ask=quote.ask * self.factor, last=quote.last * self.factor)
+        return dataclasses.replace(
+            quote,
+            bid=quote.bid * self.factor,
+            ask=quote.ask * self.factor,
+            last=quote.last * self.factor,
+        )
 
     def spot(self, underlying, at):
         return self.base.spot(underlying, at)
@@ -44,8 +61,11 @@ class Shocked:
 def engine(repository, clock, market=MARKET):
     def paper(user_id, client_id, broker, mode):
         return PaperBroker(repository, market, CATALOG, CALENDAR, clock, user_id, client_id)
+
     executor = StrategyExecutor(repository, market, CATALOG, ExpiryCalendar(CALENDAR), clock, paper)
-    return executor, PositionWatch(PositionBook(repository, clock), executor, market, CALENDAR, clock)
+    return executor, PositionWatch(
+        PositionBook(repository, clock), executor, market, CALENDAR, clock
+    )
 
 
 def entered(service, repository, **strategy_changes):
@@ -60,18 +80,30 @@ def entered(service, repository, **strategy_changes):
 
 
 def held(repository, strategy_id):
-    return {(p["client_id"], int(p["leg_no"])): int(p["quantity"]) for p in PositionBook(repository, None).held("sub-alice", strategy_id)}
+    return {
+        (p["client_id"], int(p["leg_no"])): int(p["quantity"])
+        for p in PositionBook(repository, None).held("sub-alice", strategy_id)
+    }
 
 
-def test_an_entry_opens_one_position_per_leg_and_account_each_in_the_open_index(service, repository):
+def test_an_entry_opens_one_position_per_leg_and_account_each_in_the_open_index(
+    service, repository
+):
     strategy_id = entered(service, repository)
     # The spec's lots: Zerodha 3/3/1/1, Angel One 1/1/4/4, 65 units a lot; shorts negative.
     assert held(repository, strategy_id) == {
-        ("ZERODHA123", 1): -195, ("ZERODHA123", 2): 195, ("ZERODHA123", 3): -65, ("ZERODHA123", 4): 65,
-        ("ANGELONE456", 1): -65, ("ANGELONE456", 2): 65, ("ANGELONE456", 3): -260, ("ANGELONE456", 4): 260,
+        ("ZERODHA123", 1): -195,
+        ("ZERODHA123", 2): 195,
+        ("ZERODHA123", 3): -65,
+        ("ZERODHA123", 4): 65,
+        ("ANGELONE456", 1): -65,
+        ("ANGELONE456", 2): 65,
+        ("ANGELONE456", 3): -260,
+        ("ANGELONE456", 4): 260,
     }
     watched = PositionBook(repository, None).open_everywhere()
-    assert len(watched) == 8 and {p["stop_loss"] for p in watched} == {50, 25}
+    assert len(watched) == 8
+    assert {p["stop_loss"] for p in watched} == {50, 25}
 
 
 def test_a_breached_stop_loss_closes_that_leg_on_each_account_once(service, repository):
@@ -85,33 +117,50 @@ def test_a_breached_stop_loss_closes_that_leg_on_each_account_once(service, repo
     assert [key[:-8] for key in sorted(result.stop_losses)] == prefixes
     assert all(e["status"] == "COMPLETED" for e in result.executions)
     positions = held(repository, strategy_id)
-    assert positions[("ZERODHA123", 3)] == 0 and positions[("ANGELONE456", 3)] == 0
-    assert positions[("ZERODHA123", 4)] == 65 and positions[("ANGELONE456", 1)] == -65
+    assert positions[("ZERODHA123", 3)] == 0
+    assert positions[("ANGELONE456", 3)] == 0
+    assert positions[("ZERODHA123", 4)] == 65
+    assert positions[("ANGELONE456", 1)] == -65
     # Seen again a minute later: nothing more is sent.
     again = engine(repository, FixedClock(at.replace(minute=1)), calls_jump)[1].run()
-    assert again.stop_losses == [] and again.executions == []
+    assert again.stop_losses == []
+    assert again.executions == []
     queries = ExecutionQueries(repository, FixedClock(at), MARKET)
-    stop_orders = [o for o in queries.orders("sub-alice", strategy_id, None, None) if o["execution_type"] == "STOP_LOSS"]
+    stop_orders = [
+        o
+        for o in queries.orders("sub-alice", strategy_id, None, None)
+        if o["execution_type"] == "STOP_LOSS"
+    ]
     assert sorted((o["client_id"], o["transaction_type"], o["quantity"]) for o in stop_orders) == [
-        ("ANGELONE456", "BUY", 260), ("ZERODHA123", "BUY", 65)]
+        ("ANGELONE456", "BUY", 260),
+        ("ZERODHA123", "BUY", 65),
+    ]
     history = queries.history("sub-alice", strategy_id, None, None)
     assert sum(1 for h in history if h["execution_type"] == "STOP_LOSS") == 2
 
 
 def test_stop_levels_are_points_by_default_and_percent_where_the_leg_says_so():
     short = {"quantity": -65, "average_price": Decimal("100"), "stop_loss": Decimal("50")}
-    assert stop_level(short) == 150 and breached(short, Decimal("150")) and not breached(short, Decimal("149.95"))
+    assert stop_level(short) == 150
+    assert breached(short, Decimal("150"))
+    assert not breached(short, Decimal("149.95"))
     assert stop_level({**short, "stop_loss_type": "PERCENT"}) == 150
     assert stop_level({**short, "stop_loss_type": "PERCENT", "stop_loss": Decimal("20")}) == 120
     long = {"quantity": 65, "average_price": Decimal("40"), "stop_loss": Decimal("25")}
-    assert stop_level(long) == 15 and breached(long, Decimal("15")) and not breached(long, Decimal("16"))
-    assert stop_level({**short, "stop_loss": None}) is None and not breached({**short, "stop_loss": None}, Decimal("1000"))
+    assert stop_level(long) == 15
+    assert breached(long, Decimal("15"))
+    assert not breached(long, Decimal("16"))
+    assert stop_level({**short, "stop_loss": None}) is None
+    assert not breached({**short, "stop_loss": None}, Decimal("1000"))
 
 
-def test_an_intraday_strategy_is_squared_off_at_1520_even_when_its_exit_did_not_run(service, repository):
+def test_an_intraday_strategy_is_squared_off_at_1520_even_when_its_exit_did_not_run(
+    service, repository
+):
     strategy_id = entered(service, repository, product="MIS", exit_days=["MONDAY"])
     before = engine(repository, FixedClock(datetime(2026, 3, 2, 15, 19, tzinfo=IST)))[1].run()
-    assert before.square_offs == [] and before.positions_watched == 8
+    assert before.square_offs == []
+    assert before.positions_watched == 8
     at = datetime(2026, 3, 2, 15, 20, tzinfo=IST)
     result = engine(repository, FixedClock(at))[1].run()
     assert result.square_offs == [f"EXECUTION_EXIT#{strategy_id}#20260302#SQUARE_OFF"]
@@ -120,19 +169,31 @@ def test_an_intraday_strategy_is_squared_off_at_1520_even_when_its_exit_did_not_
     # An intraday strategy is not entered after its square-off time.
     late = datetime(2026, 3, 2, 15, 21, tzinfo=IST)
     executor, _ = engine(repository, FixedClock(late))
-    run = ExecutionQueries(repository, FixedClock(late), MARKET, executor).run_now("sub-alice", strategy_id, "entry", force=True)
-    assert run["status"] == "FAILED" and "square-off time 15:20" in run["failures"][0]["reason"]
+    run = ExecutionQueries(repository, FixedClock(late), MARKET, executor).run_now(
+        "sub-alice", strategy_id, "entry", force=True
+    )
+    assert run["status"] == "FAILED"
+    assert "square-off time 15:20" in run["failures"][0]["reason"]
 
 
 def test_the_daily_loss_limit_closes_everything_on_that_account_only(service, repository):
     strategy_id = iron_condor(service, "sub-alice")
     for leg_no in (1, 2, 3, 4):
-        service.update_leg("sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1, stop_loss=None))
-    service.update_allocation("sub-alice", strategy_id, "ANGELONE456", AllocationUpdate(risk_limits=RiskLimits(max_daily_loss=5000)))
+        service.update_leg(
+            "sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1, stop_loss=None)
+        )
+    service.update_allocation(
+        "sub-alice",
+        strategy_id,
+        "ANGELONE456",
+        AllocationUpdate(risk_limits=RiskLimits(max_daily_loss=5000)),
+    )
     engine(repository, FixedClock(MONDAY_0930))[0].execute(scheduled(repository, MONDAY_0930))
     at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
     result = engine(repository, FixedClock(at), Shocked(MARKET, "CALL", 3, at))[1].run()
-    assert result.daily_loss_exits == [f"EXECUTION_STOP_LOSS#{strategy_id}#20260302#ANGELONE456#DAILY_LOSS"]
+    assert result.daily_loss_exits == [
+        f"EXECUTION_STOP_LOSS#{strategy_id}#20260302#ANGELONE456#DAILY_LOSS"
+    ]
     assert result.stop_losses == []  # no leg has a stop loss any more
     positions = held(repository, strategy_id)
     assert {q for (account, _), q in positions.items() if account == "ANGELONE456"} == {0}
@@ -144,18 +205,30 @@ def test_the_daily_loss_limit_closes_everything_on_that_account_only(service, re
 def test_a_position_being_closed_by_one_execution_is_not_closed_by_another(service, repository):
     strategy_id = entered(service, repository)
     book = PositionBook(repository, FixedClock(MONDAY_0930))
-    (short_call,) = [p for p in book.held("sub-alice", strategy_id, "ZERODHA123") if int(p["leg_no"]) == 3]
+    (short_call,) = [
+        p for p in book.held("sub-alice", strategy_id, "ZERODHA123") if int(p["leg_no"]) == 3
+    ]
     assert book.claim(short_call, "EXECUTION_STOP_LOSS#elsewhere")
     friday = datetime(2026, 3, 6, 15, 20, 0, 400000, tzinfo=IST)
     result = engine(repository, FixedClock(friday))[0].execute(scheduled(repository, friday))
     assert result["successful_orders"] == 7
-    assert result["skipped"] == [{"client_id": "ZERODHA123", "leg_no": 3, "reason": "already being closed by another execution"}]
+    assert result["skipped"] == [
+        {
+            "client_id": "ZERODHA123",
+            "leg_no": 3,
+            "reason": "already being closed by another execution",
+        }
+    ]
     assert held(repository, strategy_id)[("ZERODHA123", 3)] == -65
     # The watch leaves it to the execution that claimed it, too.
-    assert engine(repository, FixedClock(friday.replace(minute=21)))[1].run().left_to_other_closes == 1
+    assert (
+        engine(repository, FixedClock(friday.replace(minute=21)))[1].run().left_to_other_closes == 1
+    )
 
 
-def test_a_stop_that_found_its_position_claimed_by_a_close_that_then_failed_is_made_again(service, repository):
+def test_a_stop_that_found_its_position_claimed_by_a_close_that_then_failed_is_made_again(
+    service, repository
+):
     strategy_id = entered(service, repository)
     at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
     calls_jump = Shocked(MARKET, "CALL", 4, at)
@@ -169,9 +242,11 @@ def test_a_stop_that_found_its_position_claimed_by_a_close_that_then_failed_is_m
         for position in short_calls:
             assert book.claim(position, "EXECUTION_EXIT#other")
         return positions
+
     watch.book.open_everywhere = read_then_another_close_claims
     first = watch.run()
-    assert first.executions and all(e["successful_orders"] == 0 and e["skipped"] for e in first.executions)
+    assert first.executions
+    assert all(e["successful_orders"] == 0 and e["skipped"] for e in first.executions)
     for position in short_calls:  # ... and then fails, giving its claims back
         book.release("sub-alice", position[keys.SK], "EXECUTION_EXIT#other")
     second = engine(repository, FixedClock(at.replace(minute=1)), calls_jump)[1].run()
@@ -194,32 +269,43 @@ def test_one_position_the_market_cannot_price_does_not_stop_the_watch(service, r
             return super().quote(underlying, expiry, strike, option_type, at)
 
     result = engine(repository, FixedClock(at), PutsUnavailable(MARKET, "CALL", 4, at))[1].run()
-    assert len(result.errors) == 4 and all("TimeoutError" in e for e in result.errors)
+    assert len(result.errors) == 4
+    assert all("TimeoutError" in e for e in result.errors)
     assert len(result.stop_losses) == 2  # the calls were still watched and stopped
     assert held(repository, strategy_id)[("ANGELONE456", 3)] == 0
 
 
 def test_an_expired_contract_is_settled_at_its_intrinsic_value_and_counted(service, repository):
-    strategy_id = iron_condor(service, "sub-alice")  # the spec's weekly: it expired on Monday 2 March
+    strategy_id = iron_condor(
+        service, "sub-alice"
+    )  # the spec's weekly: it expired on Monday 2 March
     engine(repository, FixedClock(MONDAY_0930))[0].execute(scheduled(repository, MONDAY_0930))
     result = engine(repository, FixedClock(datetime(2026, 3, 4, 10, 0, tzinfo=IST)))[1].run()
-    assert len(result.settled) == 8 and result.executions == []
+    assert len(result.settled) == 8
+    assert result.executions == []
     assert set(held(repository, strategy_id).values()) == {0}
     metrics = service.get_strategy("sub-alice", strategy_id).strategy.performance_metrics
-    assert metrics["closed_positions"] == 8 and metrics["total_executions"] == 1
-    realised = sum(Decimal(str(p["realised_pnl"])) for p in PositionBook(repository, None).held("sub-alice", strategy_id))
+    assert metrics["closed_positions"] == 8
+    assert metrics["total_executions"] == 1
+    realised = sum(
+        Decimal(str(p["realised_pnl"]))
+        for p in PositionBook(repository, None).held("sub-alice", strategy_id)
+    )
     assert metrics["total_pnl"] == realised
 
 
 def test_the_watch_does_nothing_while_the_market_is_closed(service, repository):
     entered(service, repository)
     result = engine(repository, FixedClock(datetime(2026, 3, 2, 16, 0, tzinfo=IST)))[1].run()
-    assert result.positions_watched == 0 and result.executions == []
+    assert result.positions_watched == 0
+    assert result.executions == []
 
 
 def test_metrics_count_each_execution_once_and_survive_configuration_writes(service, repository):
     strategy_id = entered(service, repository)
-    service.update_strategy("sub-alice", strategy_id, StrategyUpdate(description="still an iron condor"))
+    service.update_strategy(
+        "sub-alice", strategy_id, StrategyUpdate(description="still an iron condor")
+    )
     friday = datetime(2026, 3, 6, 15, 20, 0, 400000, tzinfo=IST)
     executor, _ = engine(repository, FixedClock(friday))
     exit_ref = scheduled(repository, friday)
@@ -227,11 +313,23 @@ def test_metrics_count_each_execution_once_and_survive_configuration_writes(serv
     assert executor.execute(exit_ref)["status"] == "ALREADY_CLAIMED"  # counted once
     aggregate = service.get_strategy("sub-alice", strategy_id)
     metrics = aggregate.strategy.performance_metrics
-    assert (metrics["total_executions"], metrics["successful_executions"], metrics["success_rate"]) == (2, 2, 100)
+    assert (
+        metrics["total_executions"],
+        metrics["successful_executions"],
+        metrics["success_rate"],
+    ) == (2, 2, 100)
     assert metrics["closed_positions"] == 8
     positions = PositionBook(repository, None).held("sub-alice", strategy_id)
     assert metrics["total_pnl"] == sum(Decimal(str(p["realised_pnl"])) for p in positions)
     zerodha = aggregate.allocations["ZERODHA123"].performance_metrics
-    assert zerodha["total_trades_executed"] == 8 and zerodha["success_rate"] == 100
-    assert zerodha["total_pnl"] == sum(Decimal(str(p["realised_pnl"])) for p in positions if p["client_id"] == "ZERODHA123")
-    assert repository.get("sub-alice", keys.strategy(strategy_id))["performance_metrics"]["total_executions"] == 0
+    assert zerodha["total_trades_executed"] == 8
+    assert zerodha["success_rate"] == 100
+    assert zerodha["total_pnl"] == sum(
+        Decimal(str(p["realised_pnl"])) for p in positions if p["client_id"] == "ZERODHA123"
+    )
+    assert (
+        repository.get("sub-alice", keys.strategy(strategy_id))["performance_metrics"][
+            "total_executions"
+        ]
+        == 0
+    )

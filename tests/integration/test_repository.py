@@ -1,4 +1,5 @@
 """The data access layer's own promises: atomic commits, chosen errors, honest pages."""
+
 import pytest
 
 from shared_utils.adapters.dynamodb import keys
@@ -7,13 +8,17 @@ from shared_utils.domain.errors import Conflict, InvalidInput
 from tests.conftest import all_items
 
 
-def test_a_failed_condition_raises_the_error_its_write_named_and_writes_nothing(repository, dynamodb):
+def test_a_failed_condition_raises_the_error_its_write_named_and_writes_nothing(
+    repository, dynamodb
+):
     repository.commit([db.put({"user_id": "u", "sort_key": "A", "version": 1})])
     with pytest.raises(Conflict, match="stale A"):
         repository.commit(
             [
                 db.put({"user_id": "u", "sort_key": "B", "version": 1}),
-                db.put_versioned({"user_id": "u", "sort_key": "A", "version": 3}, 2, Conflict("stale A")),
+                db.put_versioned(
+                    {"user_id": "u", "sort_key": "A", "version": 3}, 2, Conflict("stale A")
+                ),
             ]
         )
     assert [item["sort_key"]["S"] for item in all_items(dynamodb)] == ["A"]
@@ -32,7 +37,9 @@ def test_more_than_a_transaction_can_hold_is_refused_before_sending(repository, 
 
 
 def test_pages_are_complete_and_tokens_belong_to_their_listing(repository):
-    repository.commit([db.put({"user_id": "u", "sort_key": keys.basket(f"{n:02d}")}) for n in range(25)])
+    repository.commit(
+        [db.put({"user_id": "u", "sort_key": keys.basket(f"{n:02d}")}) for n in range(25)]
+    )
     repository.commit([db.put({"user_id": "u", "sort_key": keys.strategy("x")})])
     seen, token = [], None
     while True:
@@ -49,8 +56,18 @@ def test_pages_are_complete_and_tokens_belong_to_their_listing(repository):
 
 def test_filters_apply_after_the_key_condition(repository):
     repository.commit(
-        [db.put({"user_id": "u", "sort_key": keys.strategy(str(n)), "basket_id": "b" if n % 2 else None}) for n in range(6)]
+        [
+            db.put(
+                {
+                    "user_id": "u",
+                    "sort_key": keys.strategy(str(n)),
+                    "basket_id": "b" if n % 2 else None,
+                }
+            )
+            for n in range(6)
+        ]
     )
     in_basket, _ = repository.query_prefix("u", keys.strategy(""), filters={"basket_id": "b"})
     standalone, _ = repository.query_prefix("u", keys.strategy(""), filters={"basket_id": None})
-    assert len(in_basket) == 3 and len(standalone) == 3
+    assert len(in_basket) == 3
+    assert len(standalone) == 3

@@ -1,10 +1,16 @@
 """The Schedule Strategy Trigger: what is due is recorded once and set going, whatever the users."""
+
 from datetime import datetime
 
 import pytest
 
 from shared_utils.domain.clock import IST, FixedClock
-from shared_utils.domain.models import AdvancedAllocationsRequest, BrokerAccountCreate, LegsCreate, StrategyCreate
+from shared_utils.domain.models import (
+    AdvancedAllocationsRequest,
+    BrokerAccountCreate,
+    LegsCreate,
+    StrategyCreate,
+)
 from shared_utils.engine.trigger import trigger
 from shared_utils.market.calendar import built_in_calendar
 from tests.journey import ALLOCATIONS, BROKER_ACCOUNTS, LEGS, STRATEGY
@@ -15,7 +21,11 @@ def iron_condor(service, user):
         service.create_broker_account(user, BrokerAccountCreate(**account))
     strategy = service.create_strategy(user, StrategyCreate.model_validate(STRATEGY))
     service.add_legs(user, strategy.strategy_id, LegsCreate.model_validate(LEGS).legs)
-    service.create_allocations(user, strategy.strategy_id, AdvancedAllocationsRequest.model_validate(ALLOCATIONS).allocations)
+    service.create_allocations(
+        user,
+        strategy.strategy_id,
+        AdvancedAllocationsRequest.model_validate(ALLOCATIONS).allocations,
+    )
     return strategy.strategy_id
 
 
@@ -30,11 +40,20 @@ class Workflows:
 
 
 def run(repository, workflows, start, end, clock=None):
-    return trigger(start, end, repository=repository, calendar=built_in_calendar(),
-                   clock=clock or FixedClock(start), start_workflow=workflows)
+    return trigger(
+        start,
+        end,
+        repository=repository,
+        calendar=built_in_calendar(),
+        clock=clock or FixedClock(start),
+        start_workflow=workflows,
+    )
 
 
-MONDAY_0929, MONDAY_0933 = datetime(2026, 3, 2, 9, 29, tzinfo=IST), datetime(2026, 3, 2, 9, 33, tzinfo=IST)
+MONDAY_0929, MONDAY_0933 = (
+    datetime(2026, 3, 2, 9, 29, tzinfo=IST),
+    datetime(2026, 3, 2, 9, 33, tzinfo=IST),
+)
 
 
 def test_an_entry_due_at_0930_is_recorded_and_its_workflow_waits_for_0930(service, repository):
@@ -44,10 +63,22 @@ def test_an_entry_due_at_0930_is_recorded_and_its_workflow_waits_for_0930(servic
     assert (result.created, result.workflows_started, result.discovery_queries) == (1, 1, 5 * 2 * 8)
     (payload,) = workflows.started
     assert payload["execute_at"] == "2026-03-02T04:00:00.000Z"
-    assert payload["executions"] == [{"user_id": "sub-alice", "sort_key": f"EXECUTION_ENTRY#{strategy_id}#20260302",
-                                      "strategy_id": strategy_id, "execution_type": "ENTRY", "execution_date": "2026-03-02"}]
+    assert payload["executions"] == [
+        {
+            "user_id": "sub-alice",
+            "sort_key": f"EXECUTION_ENTRY#{strategy_id}#20260302",
+            "strategy_id": strategy_id,
+            "execution_type": "ENTRY",
+            "execution_date": "2026-03-02",
+        }
+    ]
     record = repository.get("sub-alice", f"EXECUTION_ENTRY#{strategy_id}#20260302")
-    assert (record["status"], record["execution_time"], record["total_lots"], record["workflow"]) == ("SCHEDULED", "09:30", 18, "STARTED")
+    assert (
+        record["status"],
+        record["execution_time"],
+        record["total_lots"],
+        record["workflow"],
+    ) == ("SCHEDULED", "09:30", 18, "STARTED")
     assert record["brokers_involved"] == ["ZERODHA123", "ANGELONE456"]
 
 
@@ -63,7 +94,10 @@ def test_a_start_that_failed_is_made_again_by_the_retried_trigger(service, repos
     strategy_id = iron_condor(service, "sub-alice")
     with pytest.raises(RuntimeError):
         run(repository, Workflows(failing=True), MONDAY_0929, MONDAY_0933)
-    assert repository.get("sub-alice", f"EXECUTION_ENTRY#{strategy_id}#20260302")["workflow"] == "PENDING"
+    assert (
+        repository.get("sub-alice", f"EXECUTION_ENTRY#{strategy_id}#20260302")["workflow"]
+        == "PENDING"
+    )
     retried = Workflows()
     run(repository, retried, MONDAY_0929, MONDAY_0933)
     assert len(retried.started) == 1
@@ -72,11 +106,31 @@ def test_a_start_that_failed_is_made_again_by_the_retried_trigger(service, repos
 def test_exits_on_friday_and_nothing_on_other_days_or_holidays(service, repository):
     strategy_id = iron_condor(service, "sub-alice")
     friday = Workflows()
-    run(repository, friday, datetime(2026, 3, 6, 15, 19, tzinfo=IST), datetime(2026, 3, 6, 15, 23, tzinfo=IST))
-    assert [e["sort_key"] for p in friday.started for e in p["executions"]] == [f"EXECUTION_EXIT#{strategy_id}#20260306"]
+    run(
+        repository,
+        friday,
+        datetime(2026, 3, 6, 15, 19, tzinfo=IST),
+        datetime(2026, 3, 6, 15, 23, tzinfo=IST),
+    )
+    assert [e["sort_key"] for p in friday.started for e in p["executions"]] == [
+        f"EXECUTION_EXIT#{strategy_id}#20260306"
+    ]
     tuesday = Workflows()
-    assert run(repository, tuesday, datetime(2026, 3, 10, 9, 29, tzinfo=IST), datetime(2026, 3, 10, 9, 33, tzinfo=IST)).created == 0
-    holiday = run(repository, Workflows(), datetime(2026, 3, 3, 9, 29, tzinfo=IST), datetime(2026, 3, 3, 9, 33, tzinfo=IST))
+    assert (
+        run(
+            repository,
+            tuesday,
+            datetime(2026, 3, 10, 9, 29, tzinfo=IST),
+            datetime(2026, 3, 10, 9, 33, tzinfo=IST),
+        ).created
+        == 0
+    )
+    holiday = run(
+        repository,
+        Workflows(),
+        datetime(2026, 3, 3, 9, 29, tzinfo=IST),
+        datetime(2026, 3, 3, 9, 33, tzinfo=IST),
+    )
     assert (holiday.discovery_queries, holiday.skipped_days) == (0, ["2026-03-03"])
 
 
@@ -85,12 +139,17 @@ def test_discovery_costs_the_same_requests_for_one_user_or_twenty(service, repos
         iron_condor(service, f"sub-user-{n:02d}")
     workflows = Workflows()
     result = run(repository, workflows, MONDAY_0929, MONDAY_0933)
-    assert result.discovery_queries == 5 * 2 * 8 and result.created == 20
+    assert result.discovery_queries == 5 * 2 * 8
+    assert result.created == 20
     (payload,) = workflows.started
-    assert sorted(e["user_id"] for e in payload["executions"]) == [f"sub-user-{n:02d}" for n in range(20)]
+    assert sorted(e["user_id"] for e in payload["executions"]) == [
+        f"sub-user-{n:02d}" for n in range(20)
+    ]
 
 
-def test_the_handler_starts_the_express_workflow_from_an_eventbridge_event(service, repository, monkeypatch):
+def test_the_handler_starts_the_express_workflow_from_an_eventbridge_event(
+    service, repository, monkeypatch
+):
     import json
 
     import boto3
@@ -104,16 +163,26 @@ def test_the_handler_starts_the_express_workflow_from_an_eventbridge_event(servi
     role = iam.create_role(RoleName="workflow", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     sfn = boto3.client("stepfunctions", region_name="ap-south-1")
     definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
-    arn = sfn.create_state_machine(name="execution-workflow", definition=definition, roleArn=role, type="EXPRESS")["stateMachineArn"]
+    arn = sfn.create_state_machine(
+        name="execution-workflow", definition=definition, roleArn=role, type="EXPRESS"
+    )["stateMachineArn"]
     monkeypatch.setenv("EXECUTION_WORKFLOW_ARN", arn)
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("PLATFORM_CLOCK_START", "2026-03-02T09:29:00.300+05:30")
     common.configuration.cache_clear()
-    event = {"source": "options.trading.scheduler", "detail-type": "Schedule Strategy Trigger",
-             "detail": {"window": {"from": "2026-03-02T03:59:00.000Z", "to": "2026-03-02T04:03:00.000Z"}}}
-    result = schedule_strategy_trigger.lambda_handler(event, LambdaContext("schedule_strategy_trigger"))
+    event = {
+        "source": "options.trading.scheduler",
+        "detail-type": "Schedule Strategy Trigger",
+        "detail": {
+            "window": {"from": "2026-03-02T03:59:00.000Z", "to": "2026-03-02T04:03:00.000Z"}
+        },
+    }
+    result = schedule_strategy_trigger.lambda_handler(
+        event, LambdaContext("schedule_strategy_trigger")
+    )
     common.configuration.cache_clear()
     assert (result["created"], result["workflows_started"]) == (1, 1)
     (execution,) = sfn.list_executions(stateMachineArn=arn)["executions"]
     started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
-    assert started["execute_at"] == "2026-03-02T04:00:00.000Z" and len(started["executions"]) == 1
+    assert started["execute_at"] == "2026-03-02T04:00:00.000Z"
+    assert len(started["executions"]) == 1

@@ -1,33 +1,46 @@
 """The executor: the spec's Iron Condor entered at 09:30 on Monday on both accounts, once, and closed on Friday."""
+
 import threading
 from datetime import datetime
 
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
 from shared_utils.domain.clock import IST, FixedClock
-from shared_utils.engine.executor import ExecutionRef, StrategyExecutor
-from shared_utils.market.expiries import ExpiryCalendar
 from shared_utils.domain.instruments import built_in_catalog
-from shared_utils.market.data import SimulatedMarket
 from shared_utils.domain.models import AllocationUpdate, RiskLimits
+from shared_utils.engine.executor import ExecutionRef, StrategyExecutor
 from shared_utils.engine.trigger import trigger
 from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.expiries import ExpiryCalendar
 from tests.integration.test_schedule_trigger import iron_condor
 
 CATALOG, CALENDAR = built_in_catalog(), built_in_calendar()
 MARKET = SimulatedMarket(CATALOG, CALENDAR, seed=7)
-MONDAY_0930, FRIDAY_1520 = datetime(2026, 3, 2, 9, 30, 0, 400000, tzinfo=IST), datetime(2026, 3, 6, 15, 20, 0, 400000, tzinfo=IST)
+MONDAY_0930, FRIDAY_1520 = (
+    datetime(2026, 3, 2, 9, 30, 0, 400000, tzinfo=IST),
+    datetime(2026, 3, 6, 15, 20, 0, 400000, tzinfo=IST),
+)
 
 
 def executor(repository, clock, broker_for=None):
     def paper(user_id, client_id, broker, mode):
         return PaperBroker(repository, MARKET, CATALOG, CALENDAR, clock, user_id, client_id)
-    return StrategyExecutor(repository, MARKET, CATALOG, ExpiryCalendar(CALENDAR), clock, broker_for or paper)
+
+    return StrategyExecutor(
+        repository, MARKET, CATALOG, ExpiryCalendar(CALENDAR), clock, broker_for or paper
+    )
 
 
 def scheduled(repository, at):
     starts = []
-    trigger(at.replace(second=0, microsecond=0), at.replace(second=0, microsecond=0), repository=repository,
-            calendar=CALENDAR, clock=FixedClock(at), start_workflow=starts.append)
+    trigger(
+        at.replace(second=0, microsecond=0),
+        at.replace(second=0, microsecond=0),
+        repository=repository,
+        calendar=CALENDAR,
+        clock=FixedClock(at),
+        start_workflow=starts.append,
+    )
     (payload,) = starts
     (execution,) = payload["executions"]
     return ExecutionRef(**execution)
@@ -41,15 +54,28 @@ def test_the_iron_condor_enters_on_both_accounts_with_their_lots_hedges_first(se
     iron_condor(service, "sub-alice")
     clock = FixedClock(MONDAY_0930)
     result = executor(repository, clock).execute(scheduled(repository, MONDAY_0930))
-    assert (result["status"], result["successful_orders"], result["failed_orders"]) == ("COMPLETED", 8, 0)
-    for client_id, expected in (("ZERODHA123", {1: -195, 2: 195, 3: -65, 4: 65}), ("ANGELONE456", {1: -65, 2: 65, 3: -260, 4: 260})):
+    assert (result["status"], result["successful_orders"], result["failed_orders"]) == (
+        "COMPLETED",
+        8,
+        0,
+    )
+    for client_id, expected in (
+        ("ZERODHA123", {1: -195, 2: 195, 3: -65, 4: 65}),
+        ("ANGELONE456", {1: -65, 2: 65, 3: -260, 4: 260}),
+    ):
         book = paper_book(repository, clock, client_id).order_book()
         assert all(o.status == "COMPLETE" for o in book)
-        positions = {p.tradingsymbol: p.quantity for p in paper_book(repository, clock, client_id).positions()}
+        positions = {
+            p.tradingsymbol: p.quantity
+            for p in paper_book(repository, clock, client_id).positions()
+        }
         assert sorted(positions.values()) == sorted(expected.values())
     record = repository.get("sub-alice", result["sort_key"])
-    assert record["status"] == "COMPLETED" and record["execution_results"]["successful_orders"] == 8
-    assert record["execution_results"]["total_premium"] > 0  # an iron condor is entered for a credit
+    assert record["status"] == "COMPLETED"
+    assert record["execution_results"]["successful_orders"] == 8
+    assert (
+        record["execution_results"]["total_premium"] > 0
+    )  # an iron condor is entered for a credit
 
 
 def test_running_the_same_execution_twice_or_at_once_places_each_order_once(service, repository):
@@ -57,7 +83,10 @@ def test_running_the_same_execution_twice_or_at_once_places_each_order_once(serv
     clock = FixedClock(MONDAY_0930)
     ref = scheduled(repository, MONDAY_0930)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(executor(repository, clock).execute(ref))) for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(executor(repository, clock).execute(ref)))
+        for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -77,14 +106,18 @@ def test_a_broker_that_times_out_after_accepting_leaves_no_duplicate(service, re
             raise TimeoutError("no answer from the broker")
 
     def broker_for(user_id, client_id, broker, mode):
-        return TimesOutAfterAccepting(repository, MARKET, CATALOG, CALENDAR, clock, user_id, client_id)
+        return TimesOutAfterAccepting(
+            repository, MARKET, CATALOG, CALENDAR, clock, user_id, client_id
+        )
 
     result = executor(repository, clock, broker_for).execute(scheduled(repository, MONDAY_0930))
     assert (result["status"], result["successful_orders"]) == ("COMPLETED", 8)
     assert len(paper_book(repository, clock, "ANGELONE456").order_book()) == 4
 
 
-def test_one_account_refusing_does_not_stop_the_other_and_the_execution_says_so(service, repository):
+def test_one_account_refusing_does_not_stop_the_other_and_the_execution_says_so(
+    service, repository
+):
     iron_condor(service, "sub-alice")
     clock = FixedClock(MONDAY_0930)
 
@@ -94,17 +127,27 @@ def test_one_account_refusing_does_not_stop_the_other_and_the_execution_says_so(
         return PaperBroker(repository, MARKET, CATALOG, CALENDAR, clock, user_id, client_id)
 
     result = executor(repository, clock, broker_for).execute(scheduled(repository, MONDAY_0930))
-    assert (result["status"], result["successful_orders"], result["failed_orders"]) == ("PARTIAL", 4, 4)
+    assert (result["status"], result["successful_orders"], result["failed_orders"]) == (
+        "PARTIAL",
+        4,
+        4,
+    )
     assert {f["reason"] for f in result["failures"]} == {"Angel One session expired"}
     assert len(paper_book(repository, clock, "ZERODHA123").order_book()) == 4
 
 
 def test_an_order_that_would_break_a_risk_limit_is_not_sent(service, repository):
     strategy_id = iron_condor(service, "sub-alice")
-    service.update_allocation("sub-alice", strategy_id, "ZERODHA123", AllocationUpdate(risk_limits=RiskLimits(max_daily_trades=2)))
+    service.update_allocation(
+        "sub-alice",
+        strategy_id,
+        "ZERODHA123",
+        AllocationUpdate(risk_limits=RiskLimits(max_daily_trades=2)),
+    )
     clock = FixedClock(MONDAY_0930)
     result = executor(repository, clock).execute(scheduled(repository, MONDAY_0930))
-    assert result["status"] == "PARTIAL" and result["failed_orders"] == 4
+    assert result["status"] == "PARTIAL"
+    assert result["failed_orders"] == 4
     assert all("max_daily_trades 2" in f["reason"] for f in result["failures"])
     assert paper_book(repository, clock, "ZERODHA123").order_book() == []
 
@@ -118,26 +161,39 @@ def test_the_friday_exit_closes_every_position_on_the_account_that_holds_it(serv
     executor(repository, FixedClock(MONDAY_0930)).execute(scheduled(repository, MONDAY_0930))
     clock = FixedClock(FRIDAY_1520)
     result = executor(repository, clock).execute(scheduled(repository, FRIDAY_1520))
-    assert result["status"] == "COMPLETED" and result["successful_orders"] == 8
+    assert result["status"] == "COMPLETED"
+    assert result["successful_orders"] == 8
     for client_id in ("ZERODHA123", "ANGELONE456"):
         assert {p.quantity for p in paper_book(repository, clock, client_id).positions()} == {0}
-    planned, _ = repository.query_prefix("sub-alice", "ORDER#20260306#", filters={"client_id": "ZERODHA123"})
+    planned, _ = repository.query_prefix(
+        "sub-alice", "ORDER#20260306#", filters={"client_id": "ZERODHA123"}
+    )
     sides = [o["transaction_type"] for o in sorted(planned, key=lambda o: o["slice_no"])]
     assert sides == ["BUY", "BUY", "SELL", "SELL"]  # shorts bought back before longs are sold
 
 
 def test_a_contract_that_expired_before_the_exit_is_left_to_settlement(service, repository):
-    iron_condor(service, "sub-alice")  # the spec's weekly: Tuesday 3 March is a holiday, so it expired on Monday
+    iron_condor(
+        service, "sub-alice"
+    )  # the spec's weekly: Tuesday 3 March is a holiday, so it expired on Monday
     executor(repository, FixedClock(MONDAY_0930)).execute(scheduled(repository, MONDAY_0930))
-    result = executor(repository, FixedClock(FRIDAY_1520)).execute(scheduled(repository, FRIDAY_1520))
-    assert (result["status"], result["successful_orders"], result["failed_orders"]) == ("COMPLETED", 0, 0)
+    result = executor(repository, FixedClock(FRIDAY_1520)).execute(
+        scheduled(repository, FRIDAY_1520)
+    )
+    assert (result["status"], result["successful_orders"], result["failed_orders"]) == (
+        "COMPLETED",
+        0,
+        0,
+    )
 
 
-def test_the_handler_runs_an_execution_from_the_workflows_map_item(service, repository, monkeypatch):
+def test_the_handler_runs_an_execution_from_the_workflows_map_item(
+    service, repository, monkeypatch
+):
     from lambda_functions import strategy_executor
     from local_platform.api_gateway import LambdaContext
-    from tests.integration.conftest import CACHED_FACTORIES
     from tests.conftest import TABLE_NAME
+    from tests.integration.conftest import CACHED_FACTORIES
 
     iron_condor(service, "sub-alice")
     ref = scheduled(repository, MONDAY_0930)
@@ -149,32 +205,54 @@ def test_the_handler_runs_an_execution_from_the_workflows_map_item(service, repo
     item = {"execution": ref.__dict__, "execute_at": "2026-03-02T04:00:00.000Z"}
     result = strategy_executor.lambda_handler(item, LambdaContext("strategy_executor"))
     assert (result["status"], result["successful_orders"]) == ("COMPLETED", 8)
-    assert strategy_executor.lambda_handler(item, LambdaContext("strategy_executor"))["status"] == "ALREADY_CLAIMED"
+    assert (
+        strategy_executor.lambda_handler(item, LambdaContext("strategy_executor"))["status"]
+        == "ALREADY_CLAIMED"
+    )
     for factory in CACHED_FACTORIES:
         factory.cache_clear()
 
 
-def test_an_unexpected_error_after_the_claim_finishes_the_execution_as_failed_with_the_reason(service, repository, monkeypatch):
+def test_an_unexpected_error_after_the_claim_finishes_the_execution_as_failed_with_the_reason(
+    service, repository, monkeypatch
+):
     iron_condor(service, "sub-alice")
     clock = FixedClock(MONDAY_0930)
     runner = executor(repository, clock)
-    monkeypatch.setattr(runner, "_risk_refusal", lambda *args: (_ for _ in ()).throw(RuntimeError("table unavailable")))
+    monkeypatch.setattr(
+        runner,
+        "_risk_refusal",
+        lambda *args: (_ for _ in ()).throw(RuntimeError("table unavailable")),
+    )
     ref = scheduled(repository, MONDAY_0930)
     result = runner.execute(ref)
-    assert result["status"] == "FAILED" and "table unavailable" in result["failures"][0]["reason"]
+    assert result["status"] == "FAILED"
+    assert "table unavailable" in result["failures"][0]["reason"]
     assert repository.get("sub-alice", ref.sort_key)["status"] == "FAILED"
 
 
-def test_orders_that_would_use_more_margin_than_the_allocation_allows_are_not_sent(service, repository):
+def test_orders_that_would_use_more_margin_than_the_allocation_allows_are_not_sent(
+    service, repository
+):
     from shared_utils.domain.models import BrokerAccountCreate
 
     strategy_id = iron_condor(service, "sub-alice")
-    service.update_allocation("sub-alice", strategy_id, "ANGELONE456", AllocationUpdate(risk_limits=RiskLimits(max_margin_utilization=1)))
+    service.update_allocation(
+        "sub-alice",
+        strategy_id,
+        "ANGELONE456",
+        AllocationUpdate(risk_limits=RiskLimits(max_margin_utilization=1)),
+    )
     clock = FixedClock(MONDAY_0930)
     result = executor(repository, clock).execute(scheduled(repository, MONDAY_0930))
-    assert (result["status"], result["successful_orders"], result["failed_orders"]) == ("PARTIAL", 4, 4)
+    assert (result["status"], result["successful_orders"], result["failed_orders"]) == (
+        "PARTIAL",
+        4,
+        4,
+    )
     reasons = {f["client_id"]: f["reason"] for f in result["failures"]}
-    assert list(reasons) == ["ANGELONE456"] and reasons["ANGELONE456"].startswith("max_margin_utilization 1%: these orders would use")
+    assert list(reasons) == ["ANGELONE456"]
+    assert reasons["ANGELONE456"].startswith("max_margin_utilization 1%: these orders would use")
     assert paper_book(repository, clock, "ANGELONE456").order_book() == []
     assert BrokerAccountCreate(client_id="X1", broker="zerodha").paper_funds == 1000000
 
@@ -184,15 +262,28 @@ def test_an_account_that_has_lost_its_daily_limit_enters_nothing_more_that_day(s
     from tests.integration.test_position_watch import Shocked
 
     strategy_id = iron_condor(service, "sub-alice")
-    service.update_allocation("sub-alice", strategy_id, "ZERODHA123", AllocationUpdate(risk_limits=RiskLimits(max_daily_loss=1000)))
+    service.update_allocation(
+        "sub-alice",
+        strategy_id,
+        "ZERODHA123",
+        AllocationUpdate(risk_limits=RiskLimits(max_daily_loss=1000)),
+    )
     executor(repository, FixedClock(MONDAY_0930)).execute(scheduled(repository, MONDAY_0930))
     at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
     shocked = Shocked(MARKET, "PUT", 4, at)
 
     def paper(user_id, client_id, broker, mode):
-        return PaperBroker(repository, shocked, CATALOG, CALENDAR, FixedClock(at), user_id, client_id)
-    again = StrategyExecutor(repository, shocked, CATALOG, ExpiryCalendar(CALENDAR), FixedClock(at), paper)
-    result = ExecutionQueries(repository, FixedClock(at), shocked, again).run_now("sub-alice", strategy_id, "entry", force=True)
+        return PaperBroker(
+            repository, shocked, CATALOG, CALENDAR, FixedClock(at), user_id, client_id
+        )
+
+    again = StrategyExecutor(
+        repository, shocked, CATALOG, ExpiryCalendar(CALENDAR), FixedClock(at), paper
+    )
+    result = ExecutionQueries(repository, FixedClock(at), shocked, again).run_now(
+        "sub-alice", strategy_id, "entry", force=True
+    )
     reasons = {f["client_id"]: f["reason"] for f in result["failures"]}
-    assert list(reasons) == ["ZERODHA123"] and reasons["ZERODHA123"].startswith("max_daily_loss 1000: this account has lost")
+    assert list(reasons) == ["ZERODHA123"]
+    assert reasons["ZERODHA123"].startswith("max_daily_loss 1000: this account has lost")
     assert result["successful_orders"] == 4  # Angel One has no daily limit

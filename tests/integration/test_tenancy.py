@@ -1,10 +1,15 @@
 """The user is the verified token's sub and nothing else."""
+
 from tests.conftest import all_items
 from tests.journey import BASKET, LEGS, STRATEGY
 
 
 def test_no_token_is_401_and_nothing_is_written(anonymous, dynamodb):
-    for method, path in [("GET", "/options/baskets"), ("POST", "/options/baskets"), ("GET", "/openapi.json")]:
+    for method, path in [
+        ("GET", "/options/baskets"),
+        ("POST", "/options/baskets"),
+        ("GET", "/openapi.json"),
+    ]:
         reply = anonymous.call(method, path, BASKET if method == "POST" else None)
         assert reply.status == 401
         assert reply.error["code"] == "UNAUTHORIZED"
@@ -48,16 +53,22 @@ def test_lists_show_only_the_callers_items(iron_condor, bob):
 
 
 def test_a_user_id_in_a_body_is_ignored(alice, bob):
-    created = alice.post("/options/baskets", {**BASKET, "user_id": "sub-bob", "creator_user_id": "sub-bob"}).body
+    created = alice.post(
+        "/options/baskets", {**BASKET, "user_id": "sub-bob", "creator_user_id": "sub-bob"}
+    ).body
     assert created["creator_user_id"] == "sub-alice"
     assert bob.get("/options/baskets").body["items"] == []
-    assert [b["basket_id"] for b in alice.get("/options/baskets").body["items"]] == [created["basket_id"]]
+    assert [b["basket_id"] for b in alice.get("/options/baskets").body["items"]] == [
+        created["basket_id"]
+    ]
 
 
 def test_allocating_to_another_users_account_is_refused(iron_condor, alice, bob):
     strategy = bob.post("/options/strategies", STRATEGY).body
     bob.post(f"/options/strategies/{strategy['strategy_id']}/legs", LEGS)
-    reply = bob.post(f"/options/strategies/{strategy['strategy_id']}/allocations", {"client_id": "ZERODHA123"})
+    reply = bob.post(
+        f"/options/strategies/{strategy['strategy_id']}/allocations", {"client_id": "ZERODHA123"}
+    )
     assert reply.status == 422
     assert reply.error["details"][0]["field"] == "client_id"
 
@@ -66,10 +77,12 @@ def test_a_pagination_token_from_another_user_is_refused(alice, bob):
     for n in range(3):
         alice.post("/options/baskets", {**BASKET, "basket_name": f"b{n}"})
     first = alice.get("/options/baskets?limit=2").body
-    assert len(first["items"]) == 2 and first["next_token"]
+    assert len(first["items"]) == 2
+    assert first["next_token"]
     assert bob.get(f"/options/baskets?next_token={first['next_token']}").status == 422
     rest = alice.get(f"/options/baskets?limit=2&next_token={first['next_token']}").body
-    assert len(rest["items"]) == 1 and rest["next_token"] is None
+    assert len(rest["items"]) == 1
+    assert rest["next_token"] is None
 
 
 def test_concurrent_requests_to_different_functions_keep_their_own_callers(alice, bob, dynamodb):
@@ -84,8 +97,18 @@ def test_concurrent_requests_to_different_functions_keep_their_own_callers(alice
             statuses.append(client.post(path, body_of(n)).status)
 
     threads = [
-        threading.Thread(target=run, args=(alice, "/options/baskets", lambda n: {**BASKET, "basket_name": f"a{n}"})),
-        threading.Thread(target=run, args=(bob, "/options/broker-accounts", lambda n: {"client_id": f"BOB{n:03d}", "broker": "PAPER"})),
+        threading.Thread(
+            target=run,
+            args=(alice, "/options/baskets", lambda n: {**BASKET, "basket_name": f"a{n}"}),
+        ),
+        threading.Thread(
+            target=run,
+            args=(
+                bob,
+                "/options/broker-accounts",
+                lambda n: {"client_id": f"BOB{n:03d}", "broker": "PAPER"},
+            ),
+        ),
     ]
     for thread in threads:
         thread.start()

@@ -1,4 +1,5 @@
 """Bad input gets a 4xx whose message names the field, and nothing is written."""
+
 import copy
 
 import pytest
@@ -28,7 +29,10 @@ BAD_STRATEGIES = [
     (_with(STRATEGY, exit_days=[]), "exit_days"),
     (_with(STRATEGY, underlying="DOGECOIN"), "underlying"),
     (_with(STRATEGY, product="CNC"), "product"),
-    (_with(STRATEGY, product="MIS", is_intra_day=True, entry_time="14:00", exit_time="10:00"), "exit_time"),
+    (
+        _with(STRATEGY, product="MIS", is_intra_day=True, entry_time="14:00", exit_time="10:00"),
+        "exit_time",
+    ),
     (_with(STRATEGY, product="MIS", is_intra_day=True, exit_days=["FRIDAY"]), "exit_days"),
     (_with(STRATEGY, is_intra_day=True), "is_intra_day"),
     (_with(STRATEGY, strategy_name=""), "strategy_name"),
@@ -37,7 +41,7 @@ BAD_STRATEGIES = [
 ]
 
 
-@pytest.mark.parametrize("body,field", BAD_STRATEGIES)
+@pytest.mark.parametrize(("body", "field"), BAD_STRATEGIES)
 def test_bad_strategies_are_422_naming_the_field_and_write_nothing(alice, dynamodb, body, field):
     before = all_items(dynamodb)
     reply = alice.post("/options/strategies", body)
@@ -65,7 +69,7 @@ BAD_LEGS = [
 ]
 
 
-@pytest.mark.parametrize("body,field", BAD_LEGS)
+@pytest.mark.parametrize(("body", "field"), BAD_LEGS)
 def test_bad_legs_are_422_naming_the_field_and_write_nothing(alice, dynamodb, body, field):
     strategy = alice.post("/options/strategies", STRATEGY).body
     before = all_items(dynamodb)
@@ -99,15 +103,49 @@ def test_bad_allocations_are_refused_whole(iron_condor, alice, dynamodb):
     sid = strategy["strategy_id"]
     alice.post("/options/broker-accounts", {"client_id": "DHAN1", "broker": "DHAN"})
     alice.post("/options/broker-accounts", {"client_id": "DHAN2", "broker": "DHAN"})
-    good = {"client_id": "DHAN1", "allocation_config": {"type": "LEG_LEVEL", "leg_overrides": {"1": {"lots": 1}}}}
+    good = {
+        "client_id": "DHAN1",
+        "allocation_config": {"type": "LEG_LEVEL", "leg_overrides": {"1": {"lots": 1}}},
+    }
     cases = [
-        ({"allocations": [good, {"client_id": "DHAN2", "leg_overrides": {"9": {"lots": 1}}}]}, "allocations[1].allocation_config.leg_overrides.9"),
-        ({"allocations": [good, {"client_id": "DHAN2", "leg_overrides": {"5": {"lots": 1}}}]}, "allocations[1].allocation_config.leg_overrides.5"),
-        ({"allocations": [good, {"client_id": "NOBODY9", "leg_overrides": {"1": {"lots": 1}}}]}, "allocations[1].client_id"),
-        ({"allocations": [good, {"client_id": "DHAN2", "leg_overrides": {"1": {"lots": 0}}}]}, "allocations[1].allocation_config.leg_overrides.1.lots"),
-        ({"allocations": [good, {"client_id": "DHAN2", "strategy_lots_multiplier": 0.25}]}, "allocations[1].allocation_config.strategy_lots_multiplier"),
-        ({"allocations": [good, {"client_id": "DHAN2", "allocation_config": {"type": "LEG_LEVEL"}}]}, "allocations[1].allocation_config.leg_overrides"),
-        ({"allocations": [good, {"client_id": "DHAN2", "risk_limits": {"max_margin_utilization": 150}}]}, "allocations[1].risk_limits.max_margin_utilization"),
+        (
+            {"allocations": [good, {"client_id": "DHAN2", "leg_overrides": {"9": {"lots": 1}}}]},
+            "allocations[1].allocation_config.leg_overrides.9",
+        ),
+        (
+            {"allocations": [good, {"client_id": "DHAN2", "leg_overrides": {"5": {"lots": 1}}}]},
+            "allocations[1].allocation_config.leg_overrides.5",
+        ),
+        (
+            {"allocations": [good, {"client_id": "NOBODY9", "leg_overrides": {"1": {"lots": 1}}}]},
+            "allocations[1].client_id",
+        ),
+        (
+            {"allocations": [good, {"client_id": "DHAN2", "leg_overrides": {"1": {"lots": 0}}}]},
+            "allocations[1].allocation_config.leg_overrides.1.lots",
+        ),
+        (
+            {"allocations": [good, {"client_id": "DHAN2", "strategy_lots_multiplier": 0.25}]},
+            "allocations[1].allocation_config.strategy_lots_multiplier",
+        ),
+        (
+            {
+                "allocations": [
+                    good,
+                    {"client_id": "DHAN2", "allocation_config": {"type": "LEG_LEVEL"}},
+                ]
+            },
+            "allocations[1].allocation_config.leg_overrides",
+        ),
+        (
+            {
+                "allocations": [
+                    good,
+                    {"client_id": "DHAN2", "risk_limits": {"max_margin_utilization": 150}},
+                ]
+            },
+            "allocations[1].risk_limits.max_margin_utilization",
+        ),
         ({"allocations": [good, good]}, "allocations[1].client_id"),
     ]
     before = all_items(dynamodb)
@@ -126,7 +164,7 @@ def test_malformed_json_is_400(alice, dynamodb):
 
 
 @pytest.mark.parametrize(
-    "body,field",
+    ("body", "field"),
     [
         (_with(BASKET, initial_capital=0), "initial_capital"),
         (_with(BASKET, initial_capital="lots"), "initial_capital"),
@@ -147,16 +185,36 @@ def test_bad_query_parameters_and_tokens_are_refused(alice):
     assert alice.get("/options/baskets?limit=0").status == 422
     assert alice.get("/options/baskets?limit=many").status == 422
     reply = alice.get("/options/baskets?next_token=bm90LWEtdG9rZW4")
-    assert reply.status == 422 and reply.error["details"][0]["field"] == "next_token"
+    assert reply.status == 422
+    assert reply.error["details"][0]["field"] == "next_token"
 
 
 def test_broker_accounts_are_validated_and_paper_by_default(alice):
-    assert alice.post("/options/broker-accounts", {"client_id": "Z", "broker": "ZERODHA"}).status == 422
-    assert alice.post("/options/broker-accounts", {"client_id": "ZERODHA123", "broker": "ROBINHOOD"}).status == 422
-    created = alice.post("/options/broker-accounts", {"client_id": "ZERODHA123", "broker": "zerodha"})
-    assert created.status == 201 and created.body["mode"] == "PAPER" and created.body["broker"] == "ZERODHA"
-    assert alice.post("/options/broker-accounts", {"client_id": "ZERODHA123", "broker": "ZERODHA"}).status == 409
-    live = alice.post("/options/broker-accounts", {"client_id": "KITE2", "broker": "ZERODHA", "mode": "LIVE"})
+    assert (
+        alice.post("/options/broker-accounts", {"client_id": "Z", "broker": "ZERODHA"}).status
+        == 422
+    )
+    assert (
+        alice.post(
+            "/options/broker-accounts", {"client_id": "ZERODHA123", "broker": "ROBINHOOD"}
+        ).status
+        == 422
+    )
+    created = alice.post(
+        "/options/broker-accounts", {"client_id": "ZERODHA123", "broker": "zerodha"}
+    )
+    assert created.status == 201
+    assert created.body["mode"] == "PAPER"
+    assert created.body["broker"] == "ZERODHA"
+    assert (
+        alice.post(
+            "/options/broker-accounts", {"client_id": "ZERODHA123", "broker": "ZERODHA"}
+        ).status
+        == 409
+    )
+    live = alice.post(
+        "/options/broker-accounts", {"client_id": "KITE2", "broker": "ZERODHA", "mode": "LIVE"}
+    )
     assert live.body["mode"] == "LIVE"
 
 
@@ -168,21 +226,25 @@ def test_unknown_routes_and_methods(alice, anonymous):
 
 def test_a_basket_that_does_not_exist_is_422_in_a_body_and_404_in_a_path(alice, dynamodb):
     in_body = alice.post("/options/strategies", {**STRATEGY, "basket_id": "no-such-basket"})
-    assert in_body.status == 422 and in_body.error["details"][0]["field"] == "basket_id"
+    assert in_body.status == 422
+    assert in_body.error["details"][0]["field"] == "basket_id"
     assert alice.post("/options/baskets/no-such-basket/strategies", STRATEGY).status == 404
     assert all_items(dynamodb) == []
 
 
 def test_a_body_that_is_not_json_by_its_media_type_is_415(gateway, dynamodb):
     reply = gateway.handle(
-        "POST", "/options/baskets",
+        "POST",
+        "/options/baskets",
         {"Authorization": "Bearer alice", "Content-Type": "application/x-www-form-urlencoded"},
         '{"basket_name": "b", "initial_capital": 1}',
     )
-    assert reply.status == 415 and "application/json" in reply.body
+    assert reply.status == 415
+    assert "application/json" in reply.body
     assert all_items(dynamodb) == []
     charset = gateway.handle(
-        "POST", "/options/baskets",
+        "POST",
+        "/options/baskets",
         {"Authorization": "Bearer alice", "Content-Type": "application/json; charset=utf-8"},
         '{"basket_name": "b", "initial_capital": 1}',
     )
@@ -191,15 +253,19 @@ def test_a_body_that_is_not_json_by_its_media_type_is_415(gateway, dynamodb):
 
 def test_swagger_ui_is_served_locally_with_the_document_embedded(gateway):
     reply = gateway.handle("GET", "/swagger", {}, None)
-    assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/html")
-    assert "SwaggerUIBundle" in reply.body and "/options/strategies/{strategy_id}/allocations/advanced" in reply.body
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/html")
+    assert "SwaggerUIBundle" in reply.body
+    assert "/options/strategies/{strategy_id}/allocations/advanced" in reply.body
 
 
 def test_a_method_a_resource_does_not_have_is_405_with_allow(gateway):
     reply = gateway.handle("PATCH", "/options/baskets", {"Authorization": "Bearer alice"}, None)
-    assert reply.status == 405 and reply.headers["Allow"] == "GET, POST, OPTIONS"
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "GET, POST, OPTIONS"
 
 
 def test_path_parameters_reach_the_handler_url_decoded(alice):
     reply = alice.get("/options/strategies/a%20b")
-    assert reply.status == 404 and "strategy a b not found" in reply.error["message"]
+    assert reply.status == 404
+    assert "strategy a b not found" in reply.error["message"]

@@ -1,11 +1,17 @@
 """Lots per account per leg, as DESIGN.md section 4 defines them."""
+
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared_utils.configuration.allocation_math import AllocationRuleBroken, calculated_totals, lots_per_leg, summary
+from shared_utils.configuration.allocation_math import (
+    AllocationRuleBroken,
+    calculated_totals,
+    lots_per_leg,
+    summary,
+)
 from shared_utils.domain.models import Allocation, AllocationConfig, Leg
 from tests.journey import ALLOCATIONS, LEGS
 
@@ -47,7 +53,9 @@ def test_leg_level_trades_exactly_the_listed_enabled_legs(legs_spec, overrides_s
     legs = {n: make_leg(n, lots, enabled) for n, (lots, enabled) in legs_spec.items()}
     config = AllocationConfig(
         type="LEG_LEVEL",
-        leg_overrides={str(n): {"lots": lots, "enabled": on} for n, (lots, on) in overrides_spec.items()},
+        leg_overrides={
+            str(n): {"lots": lots, "enabled": on} for n, (lots, on) in overrides_spec.items()
+        },
     )
     if any(n not in legs for n in overrides_spec):
         with pytest.raises(AllocationRuleBroken):
@@ -79,20 +87,29 @@ def test_lots_outside_a_legs_position_sizing_are_refused():
     legs = {1: make_leg(1, lots=2, min_lots=2, max_lots=4, lot_increment=2)}
     for lots in (1, 3, 6):
         with pytest.raises(AllocationRuleBroken):
-            lots_per_leg(AllocationConfig(type="LEG_LEVEL", leg_overrides={"1": {"lots": lots}}), legs)
-    assert lots_per_leg(AllocationConfig(type="LEG_LEVEL", leg_overrides={"1": {"lots": 4}}), legs) == {1: 4}
+            lots_per_leg(
+                AllocationConfig(type="LEG_LEVEL", leg_overrides={"1": {"lots": lots}}), legs
+            )
+    assert lots_per_leg(
+        AllocationConfig(type="LEG_LEVEL", leg_overrides={"1": {"lots": 4}}), legs
+    ) == {1: 4}
 
 
 def test_summary_counts_only_active_allocations_in_the_totals():
     legs = journey_legs()
     allocations = []
-    for raw, status in zip(ALLOCATIONS["allocations"], ("ACTIVE", "PAUSED")):
+    for raw, status in zip(ALLOCATIONS["allocations"], ("ACTIVE", "PAUSED"), strict=False):
         config = AllocationConfig.model_validate(raw["allocation_config"])
         allocations.append(
             Allocation(
                 **{**raw, "status": status},
-                strategy_id="s", broker="ZERODHA", mode="PAPER", performance_metrics={},
-                calculated_totals=calculated_totals(config, legs), created_at=NOW, updated_at=NOW,
+                strategy_id="s",
+                broker="ZERODHA",
+                mode="PAPER",
+                performance_metrics={},
+                calculated_totals=calculated_totals(config, legs),
+                created_at=NOW,
+                updated_at=NOW,
             )
         )
     result = summary("s", "NIFTY", 65, legs, allocations)

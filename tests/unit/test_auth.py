@@ -1,4 +1,5 @@
 """The local authorizer accepts exactly what API Gateway's Cognito authorizer would."""
+
 import time
 
 import pytest
@@ -14,7 +15,13 @@ OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
 
 
 def token(key=KEY, **overrides):
-    claims = {"sub": "user-1", "iss": ISSUER, "aud": CLIENT, "token_use": "id", "exp": int(time.time()) + 600}
+    claims = {
+        "sub": "user-1",
+        "iss": ISSUER,
+        "aud": CLIENT,
+        "token_use": "id",
+        "exp": int(time.time()) + 600,
+    }
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)
@@ -51,6 +58,6 @@ def test_anything_else_is_refused(verifier, bad):
 
 
 def test_a_tampered_payload_is_refused(verifier):
-    header, payload, signature = token().split(".")
+    header, _payload, signature = token().split(".")
     forged = token(sub="someone-else").split(".")[1]
-    assert verifier.claims(".".join([header, forged, signature])) is None
+    assert verifier.claims(f"{header}.{forged}.{signature}") is None

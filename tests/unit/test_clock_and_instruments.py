@@ -1,10 +1,19 @@
 """Time and instrument data, injected and dated."""
+
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared_utils.domain.clock import IST, FixedClock, SimulatedClock, SystemClock, clock_from_environment, ist_date, utc_iso
+from shared_utils.domain.clock import (
+    IST,
+    FixedClock,
+    SimulatedClock,
+    SystemClock,
+    clock_from_environment,
+    ist_date,
+    utc_iso,
+)
 from shared_utils.domain.instruments import built_in_catalog
 
 
@@ -15,7 +24,7 @@ def test_stored_times_are_utc_iso_with_z():
 
 
 def test_the_trading_date_is_the_ist_date():
-    assert ist_date(datetime(2026, 3, 1, 19, 0, tzinfo=timezone.utc)) == date(2026, 3, 2)
+    assert ist_date(datetime(2026, 3, 1, 19, 0, tzinfo=UTC)) == date(2026, 3, 2)
 
 
 def test_a_simulated_clock_runs_at_its_speed_from_its_anchor():
@@ -30,16 +39,21 @@ def test_a_simulated_clock_runs_at_its_speed_from_its_anchor():
 def test_the_environment_chooses_the_clock():
     assert isinstance(clock_from_environment({}), SystemClock)
     clock = clock_from_environment(
-        {"PLATFORM_CLOCK_START": "2026-03-02T09:25:00+05:30", "PLATFORM_CLOCK_SPEED": "2", "PLATFORM_CLOCK_ANCHOR": str(time.time())}
+        {
+            "PLATFORM_CLOCK_START": "2026-03-02T09:25:00+05:30",
+            "PLATFORM_CLOCK_SPEED": "2",
+            "PLATFORM_CLOCK_ANCHOR": str(time.time()),
+        }
     )
-    assert isinstance(clock, SimulatedClock) and clock.speed == 2
+    assert isinstance(clock, SimulatedClock)
+    assert clock.speed == 2
     assert clock.now() >= datetime(2026, 3, 2, 9, 25, tzinfo=IST)
 
 
 def test_a_fixed_clock_moves_only_when_told():
     clock = FixedClock(datetime(2026, 3, 2, 9, 25, tzinfo=IST))
     clock.advance(minutes=5)
-    assert clock.now() == datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)
+    assert clock.now() == datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 
 
 def test_lot_sizes_belong_to_the_contracts_expiry():

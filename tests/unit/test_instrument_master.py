@@ -1,4 +1,5 @@
 """Broker instrument masters: lot sizes per listed expiry, and broken downloads refused whole."""
+
 import csv
 import io
 import json
@@ -7,11 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from shared_utils.market.expiries import ExpiryCalendar
-from shared_utils.market.instrument_master import IncompleteMaster, load_angelone_json, load_zerodha_csv
 from shared_utils.domain.instruments import built_in_catalog
-from shared_utils.market.symbols import angelone_symbol, zerodha_symbol
 from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.market.instrument_master import (
+    IncompleteMaster,
+    load_angelone_json,
+    load_zerodha_csv,
+)
+from shared_utils.market.symbols import angelone_symbol, zerodha_symbol
 
 CATALOG = built_in_catalog()
 EXPIRIES = ExpiryCalendar(built_in_calendar())
@@ -34,16 +39,43 @@ def contracts(underlying, count=7, strikes=30):
 def zerodha_text(underlyings=("NIFTY", "BANKNIFTY", "SENSEX"), extra_rows=()):
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["instrument_token", "exchange_token", "tradingsymbol", "name", "last_price", "expiry", "strike",
-                     "tick_size", "lot_size", "instrument_type", "segment", "exchange"])
+    writer.writerow(
+        [
+            "instrument_token",
+            "exchange_token",
+            "tradingsymbol",
+            "name",
+            "last_price",
+            "expiry",
+            "strike",
+            "tick_size",
+            "lot_size",
+            "instrument_type",
+            "segment",
+            "exchange",
+        ]
+    )
     token = 1000
     for underlying in underlyings:
         for instrument, expiry, strike, option_type, lot in contracts(underlying):
             token += 1
             exchange = instrument.segment
-            writer.writerow([token, token // 256, zerodha_symbol(underlying, expiry, strike, option_type), underlying, 0,
-                             expiry.date.isoformat(), strike, 0.05, lot, "CE" if option_type == "CALL" else "PE",
-                             f"{exchange}-OPT", exchange])
+            writer.writerow(
+                [
+                    token,
+                    token // 256,
+                    zerodha_symbol(underlying, expiry, strike, option_type),
+                    underlying,
+                    0,
+                    expiry.date.isoformat(),
+                    strike,
+                    0.05,
+                    lot,
+                    "CE" if option_type == "CALL" else "PE",
+                    f"{exchange}-OPT",
+                    exchange,
+                ]
+            )
     for row in extra_rows:
         writer.writerow(row)
     return out.getvalue()
@@ -53,25 +85,66 @@ def angelone_text(underlyings=("NIFTY", "BANKNIFTY", "SENSEX")):
     entries = []
     for underlying in underlyings:
         for instrument, expiry, strike, option_type, lot in contracts(underlying):
-            entries.append({"token": str(len(entries) + 1), "symbol": angelone_symbol(underlying, expiry, strike, option_type),
-                            "name": underlying, "expiry": expiry.date.strftime("%d%b%Y").upper(), "strike": f"{strike * 100:.6f}",
-                            "lotsize": str(lot), "instrumenttype": "OPTIDX", "exch_seg": instrument.segment, "tick_size": "5.000000"})
-    entries.append({"token": "2885", "symbol": "RELIANCE-EQ", "name": "RELIANCE", "expiry": "", "strike": "-1.000000",
-                    "lotsize": "1", "instrumenttype": "", "exch_seg": "NSE", "tick_size": "10.000000"})
+            entries.append(
+                {
+                    "token": str(len(entries) + 1),
+                    "symbol": angelone_symbol(underlying, expiry, strike, option_type),
+                    "name": underlying,
+                    "expiry": expiry.date.strftime("%d%b%Y").upper(),
+                    "strike": f"{strike * 100:.6f}",
+                    "lotsize": str(lot),
+                    "instrumenttype": "OPTIDX",
+                    "exch_seg": instrument.segment,
+                    "tick_size": "5.000000",
+                }
+            )
+    entries.append(
+        {
+            "token": "2885",
+            "symbol": "RELIANCE-EQ",
+            "name": "RELIANCE",
+            "expiry": "",
+            "strike": "-1.000000",
+            "lotsize": "1",
+            "instrumenttype": "",
+            "exch_seg": "NSE",
+            "tick_size": "10.000000",
+        }
+    )
     return json.dumps(entries)
 
 
-STOCK_ROW = ["9999", "39", "RELIANCE25DEC1500CE", "RELIANCE", "0", "2025-12-30", "1500", "0.05", "500", "CE", "NFO-OPT", "NFO"]
+STOCK_ROW = [
+    "9999",
+    "39",
+    "RELIANCE25DEC1500CE",
+    "RELIANCE",
+    "0",
+    "2025-12-30",
+    "1500",
+    "0.05",
+    "500",
+    "CE",
+    "NFO-OPT",
+    "NFO",
+]
 
 
-@pytest.mark.parametrize("load,text", [(load_zerodha_csv, zerodha_text(extra_rows=[STOCK_ROW] * 1)),
-                                        (load_angelone_json, angelone_text())])
+@pytest.mark.parametrize(
+    ("load", "text"),
+    [
+        (load_zerodha_csv, zerodha_text(extra_rows=[STOCK_ROW] * 1)),
+        (load_angelone_json, angelone_text()),
+    ],
+)
 def test_a_whole_master_gives_the_lot_size_of_every_listed_expiry(load, text):
     loaded = load(text, CATALOG)
     nifty = loaded.catalog.get("NIFTY")
     assert nifty.lot_size_for_expiry(date(2025, 12, 30)) == 75
     assert nifty.lot_size_for_expiry(date(2026, 1, 6)) == 65
-    assert nifty.lot_size_for_expiry(date(2024, 6, 27)) == 25  # history before the file stays built in
+    assert (
+        nifty.lot_size_for_expiry(date(2024, 6, 27)) == 25
+    )  # history before the file stays built in
     assert loaded.catalog.get("BANKNIFTY").lot_size_for_expiry(date(2025, 12, 30)) == 35
     assert (nifty.strike_step, loaded.catalog.get("BANKNIFTY").strike_step) == (50, 100)
     assert nifty.freeze_quantity == 1800  # not in masters: kept
@@ -80,7 +153,12 @@ def test_a_whole_master_gives_the_lot_size_of_every_listed_expiry(load, text):
 def test_contracts_are_keyed_by_exchange_and_symbol_and_unknown_underlyings_reported():
     loaded = load_zerodha_csv(zerodha_text(extra_rows=[STOCK_ROW]), CATALOG)
     contract = loaded.contracts["NFO:NIFTY25D0226000CE"]
-    assert (contract.expiry, contract.strike, contract.option_type, contract.lot_size) == (date(2025, 12, 2), Decimal(26000), "CALL", 75)
+    assert (contract.expiry, contract.strike, contract.option_type, contract.lot_size) == (
+        date(2025, 12, 2),
+        Decimal(26000),
+        "CALL",
+        75,
+    )
     assert "BFO:SENSEX25D0485000PE" in loaded.contracts
     assert loaded.skipped_underlyings == ("RELIANCE",)
 
@@ -107,7 +185,9 @@ def test_a_file_missing_an_underlying_or_with_another_header_is_refused():
 
 
 def test_expiries_beyond_the_file_keep_the_built_in_history():
-    only_december = "\n".join(line for line in zerodha_text().splitlines() if ",2026-" not in line) + "\n"
+    only_december = (
+        "\n".join(line for line in zerodha_text().splitlines() if ",2026-" not in line) + "\n"
+    )
     nifty = load_zerodha_csv(only_december, CATALOG).catalog.get("NIFTY")
     assert nifty.lot_size_for_expiry(date(2025, 12, 30)) == 75
     assert nifty.lot_size_for_expiry(date(2026, 2, 24)) == 65

@@ -1,8 +1,9 @@
 """The local platform's control plane: the stack's own ASL definitions interpreted, EventBridge's
 pattern semantics, the daily cron, and the scheduler on a stepped clock."""
+
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,12 +12,14 @@ from local_platform.engine import Scheduler, matches, next_cron_time
 from local_platform.wiring import ROOT, load
 from shared_utils.domain.clock import IST, SteppedClock
 
-START = datetime(2026, 3, 2, 3, 45, tzinfo=timezone.utc)  # 09:15 IST
+START = datetime(2026, 3, 2, 3, 45, tzinfo=UTC)  # 09:15 IST
 
 
 def machine(name):
     spec = load().raw["state_machines"][name]
-    return StateMachine(name, json.loads((ROOT / spec["definition"]).read_text()), dict(spec["invokes"]))
+    return StateMachine(
+        name, json.loads((ROOT / spec["definition"]).read_text()), dict(spec["invokes"])
+    )
 
 
 def test_the_master_timer_ticks_on_the_emitters_minute_boundaries_until_the_market_closes():
@@ -25,15 +28,34 @@ def test_the_master_timer_ticks_on_the_emitters_minute_boundaries_until_the_mark
     def emitter(function, payload):
         calls.append((function, payload))
         tick = START + timedelta(minutes=len(calls))
-        return {"trading_date": "2026-03-02", "market_open": len(calls) < 3, "next_tick": tick.isoformat().replace("+00:00", "Z")}
+        return {
+            "trading_date": "2026-03-02",
+            "market_open": len(calls) < 3,
+            "next_tick": tick.isoformat().replace("+00:00", "Z"),
+        }
 
-    run = Execution(machine("master_timer"), "master-timer-2026-03-02", {"trading_date": "2026-03-02", "next_tick": None}, START, emitter)
+    run = Execution(
+        machine("master_timer"),
+        "master-timer-2026-03-02",
+        {"trading_date": "2026-03-02", "next_tick": None},
+        START,
+        emitter,
+    )
     assert run.advance(START) == START + timedelta(minutes=1)
     assert run.advance(START + timedelta(minutes=1)) == START + timedelta(minutes=2)
-    assert run.advance(START + timedelta(minutes=2)) is None and run.status == "SUCCEEDED"
-    assert [f for f, _ in calls] == ["event_emitter"] * 3  # the substitution names the wired function
-    assert calls[0][1] == {"timer_execution": "master-timer-2026-03-02", "trading_date": "2026-03-02", "scheduled_tick": None}
-    assert calls[1][1]["scheduled_tick"] == "2026-03-02T03:46:00Z"  # the previous answer's next tick
+    assert run.advance(START + timedelta(minutes=2)) is None
+    assert run.status == "SUCCEEDED"
+    assert [f for f, _ in calls] == [
+        "event_emitter"
+    ] * 3  # the substitution names the wired function
+    assert calls[0][1] == {
+        "timer_execution": "master-timer-2026-03-02",
+        "trading_date": "2026-03-02",
+        "scheduled_tick": None,
+    }
+    assert (
+        calls[1][1]["scheduled_tick"] == "2026-03-02T03:46:00Z"
+    )  # the previous answer's next tick
 
 
 def test_the_execution_workflow_waits_then_runs_every_execution_and_one_failure_does_not_stop_the_rest():
@@ -46,20 +68,35 @@ def test_the_execution_workflow_waits_then_runs_every_execution_and_one_failure_
         return {"status": "COMPLETED", "strategy_id": payload["execution"]["strategy_id"]}
 
     at = "2026-03-02T04:00:00.000Z"
-    document = {"execute_at": at, "executions": [{"strategy_id": "a"}, {"strategy_id": "broken"}, {"strategy_id": "c"}]}
+    document = {
+        "execute_at": at,
+        "executions": [{"strategy_id": "a"}, {"strategy_id": "broken"}, {"strategy_id": "c"}],
+    }
     run = Execution(machine("execution_workflow"), "due-0930", document, START, executor)
-    assert run.advance(START) == datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc) and seen == []
-    assert run.advance(datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)) is None
-    assert run.status == "SUCCEEDED" and [p["execution"]["strategy_id"] for p in seen] == ["a", "broken", "c"]
+    assert run.advance(START) == datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+    assert seen == []
+    assert run.advance(datetime(2026, 3, 2, 4, 0, tzinfo=UTC)) is None
+    assert run.status == "SUCCEEDED"
+    assert [p["execution"]["strategy_id"] for p in seen] == [
+        "a",
+        "broken",
+        "c",
+    ]
     assert seen[0] == {"execution": {"strategy_id": "a"}, "execute_at": at}
     assert run.output[0] == {"status": "COMPLETED", "strategy_id": "a"}
     assert run.output[1]["error"] == {"Error": "RuntimeError", "Cause": "the broker is down"}
 
 
 def test_a_wait_whose_time_has_passed_goes_straight_on():
-    run = Execution(machine("execution_workflow"), "late", {"execute_at": "2026-03-02T03:00:00Z", "executions": []}, START,
-                    lambda f, p: None)
-    assert run.advance(START) is None and run.status == "SUCCEEDED"
+    run = Execution(
+        machine("execution_workflow"),
+        "late",
+        {"execute_at": "2026-03-02T03:00:00Z", "executions": []},
+        START,
+        lambda f, p: None,
+    )
+    assert run.advance(START) is None
+    assert run.status == "SUCCEEDED"
 
 
 def test_lambda_service_errors_are_retried_and_others_fail_the_task():
@@ -71,28 +108,70 @@ def test_lambda_service_errors_are_retried_and_others_fail_the_task():
             raise StatesError("Lambda.ServiceException", "try again")
         return {"trading_date": "d", "market_open": False, "next_tick": "2026-03-02T03:46:00Z"}
 
-    run = Execution(machine("master_timer"), "t", {"trading_date": "d", "next_tick": None}, START, flaky)
-    assert run.advance(START) is None and run.status == "SUCCEEDED" and len(attempts) == 3
+    run = Execution(
+        machine("master_timer"), "t", {"trading_date": "d", "next_tick": None}, START, flaky
+    )
+    assert run.advance(START) is None
+    assert run.status == "SUCCEEDED"
+    assert len(attempts) == 3
 
     def broken(function, payload):
         raise StatesError("KeyError", "'detail'")
 
-    failed = Execution(machine("master_timer"), "t2", {"trading_date": "d", "next_tick": None}, START, broken)
-    assert failed.advance(START) is None and failed.status == "FAILED" and failed.error.error == "KeyError"
+    failed = Execution(
+        machine("master_timer"), "t2", {"trading_date": "d", "next_tick": None}, START, broken
+    )
+    assert failed.advance(START) is None
+    assert failed.status == "FAILED"
+    assert failed.error.error == "KeyError"
 
 
 def test_a_definition_the_interpreter_cannot_run_faithfully_is_refused_when_loaded():
     with pytest.raises(ValueError, match="Parallel"):
-        StateMachine("x", {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [], "End": True}}}, {})
+        StateMachine(
+            "x",
+            {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [], "End": True}}},
+            {},
+        )
     with pytest.raises(ValueError, match="substitution"):
-        StateMachine("x", {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                                                               "Parameters": {"FunctionName": "${Missing}"}, "End": True}}}, {})
+        StateMachine(
+            "x",
+            {
+                "StartAt": "T",
+                "States": {
+                    "T": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": "${Missing}"},
+                        "End": True,
+                    }
+                },
+            },
+            {},
+        )
     with pytest.raises(ValueError, match="only arn:aws:states:::lambda:invoke"):
-        StateMachine("x", {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}}}, {})
+        StateMachine(
+            "x",
+            {
+                "StartAt": "T",
+                "States": {
+                    "T": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::sqs:sendMessage",
+                        "End": True,
+                    }
+                },
+            },
+            {},
+        )
 
 
 def test_event_patterns_match_as_eventbridge_matches_them():
-    event = {"source": "options.trading.risk", "detail-type": "Check Stop Loss", "detail": {"phase": "ACTIVE_TRADING", "tags": ["a", "b"]}}
+    event = {
+        "source": "options.trading.risk",
+        "detail-type": "Check Stop Loss",
+        "detail": {"phase": "ACTIVE_TRADING", "tags": ["a", "b"]},
+    }
     assert matches({"source": ["options.trading.risk"], "detail-type": ["Check Stop Loss"]}, event)
     assert not matches({"source": ["options.trading.market"]}, event)
     assert matches({"source": ["x", "options.trading.risk"]}, event)  # any value of the list
@@ -106,9 +185,15 @@ def test_event_patterns_match_as_eventbridge_matches_them():
 
 def test_the_daily_rule_fires_at_0330_utc_on_weekdays_only():
     cron = load().raw["schedules"]["MasterTimerDailyStart"]["cron_utc"]
-    assert next_cron_time(cron, datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc)) == datetime(2026, 3, 2, 3, 30, tzinfo=timezone.utc)
-    assert next_cron_time(cron, datetime(2026, 3, 2, 3, 30, tzinfo=timezone.utc)) == datetime(2026, 3, 3, 3, 30, tzinfo=timezone.utc)
-    assert next_cron_time(cron, datetime(2026, 3, 6, 4, 0, tzinfo=timezone.utc)) == datetime(2026, 3, 9, 3, 30, tzinfo=timezone.utc)
+    assert next_cron_time(cron, datetime(2026, 3, 2, 3, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 2, 3, 30, tzinfo=UTC
+    )
+    assert next_cron_time(cron, datetime(2026, 3, 2, 3, 30, tzinfo=UTC)) == datetime(
+        2026, 3, 3, 3, 30, tzinfo=UTC
+    )
+    assert next_cron_time(cron, datetime(2026, 3, 6, 4, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 9, 3, 30, tzinfo=UTC
+    )
 
 
 def test_a_stepped_scheduler_runs_jobs_in_time_order_and_moves_the_clock_to_each():
@@ -117,12 +202,23 @@ def test_a_stepped_scheduler_runs_jobs_in_time_order_and_moves_the_clock_to_each
     scheduler = Scheduler(clock, stepped=True)
     ran = []
     scheduler.at(START + timedelta(minutes=2), "late", lambda: ran.append(("late", clock.now())))
-    scheduler.at(START + timedelta(minutes=1), "early", lambda: (ran.append(("early", clock.now())),
-                                                                scheduler.submit("follow-up", lambda: ran.append(("follow-up", clock.now())))))
-    scheduler.at(START + timedelta(hours=2), "after the end", lambda: ran.append(("after", clock.now())))
+    scheduler.at(
+        START + timedelta(minutes=1),
+        "early",
+        lambda: (
+            ran.append(("early", clock.now())),
+            scheduler.submit("follow-up", lambda: ran.append(("follow-up", clock.now()))),
+        ),
+    )
+    scheduler.at(
+        START + timedelta(hours=2), "after the end", lambda: ran.append(("after", clock.now()))
+    )
     scheduler.run(threading.Event(), until=START + timedelta(minutes=30))
-    assert ran == [("early", START + timedelta(minutes=1)), ("follow-up", START + timedelta(minutes=1)),
-                   ("late", START + timedelta(minutes=2))]
+    assert ran == [
+        ("early", START + timedelta(minutes=1)),
+        ("follow-up", START + timedelta(minutes=1)),
+        ("late", START + timedelta(minutes=2)),
+    ]
     assert clock.now() == START + timedelta(minutes=30)
     assert clock.now().astimezone(IST).strftime("%H:%M") == "09:45"
 
@@ -134,4 +230,5 @@ def test_a_failing_job_is_reported_and_the_rest_still_run():
     scheduler.submit("broken", lambda: 1 / 0)
     scheduler.submit("fine", lambda: ran.append("fine"))
     scheduler.run(threading.Event(), until=START)
-    assert ran == ["fine"] and scheduler.failures == ["broken: ZeroDivisionError: division by zero"]
+    assert ran == ["fine"]
+    assert scheduler.failures == ["broken: ZeroDivisionError: division by zero"]

@@ -1,4 +1,5 @@
 """The paper broker's margin model: uncovered shorts on notional, spreads at their maximum loss."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -20,15 +21,23 @@ def required(*holdings):
 def test_an_uncovered_short_blocks_a_percent_of_notional_and_a_long_its_premium():
     assert required(holding("CALL", 25500, -65)) == Decimal("146250.00")  # 25,000 x 9% x 65
     assert required(holding("PUT", 24500, 65, premium="40")) == Decimal("2600.00")
-    assert required(holding("CALL", 25500, -65, underlying="SENSEX")) == Decimal("624000.00")  # the default 12%
+    assert required(holding("CALL", 25500, -65, underlying="SENSEX")) == Decimal(
+        "624000.00"
+    )  # the default 12%
 
 
 def test_a_covered_short_blocks_its_spreads_maximum_loss():
     # Bear call spread 25500/25700: at most 200 points a unit, plus the long's premium.
-    assert required(holding("CALL", 25500, -65), holding("CALL", 25700, 65, premium="20")) == Decimal(200 * 65 + 20 * 65)
+    assert required(
+        holding("CALL", 25500, -65), holding("CALL", 25700, 65, premium="20")
+    ) == Decimal(200 * 65 + 20 * 65)
     # A put below a short put covers it; a put above it does not.
-    assert required(holding("PUT", 24500, -65), holding("PUT", 24300, 65, premium="0")) == Decimal(200 * 65)
-    assert required(holding("PUT", 24500, -65), holding("PUT", 24700, 65, premium="0")) == Decimal("146250.00")
+    assert required(holding("PUT", 24500, -65), holding("PUT", 24300, 65, premium="0")) == Decimal(
+        200 * 65
+    )
+    assert required(holding("PUT", 24500, -65), holding("PUT", 24700, 65, premium="0")) == Decimal(
+        "146250.00"
+    )
 
 
 def test_only_as_many_units_as_the_longs_hold_are_covered_and_expiries_do_not_mix():
@@ -40,8 +49,12 @@ def test_only_as_many_units_as_the_longs_hold_are_covered_and_expiries_do_not_mi
 
 
 def test_an_iron_condor_blocks_both_spreads_maximum_losses():
-    condor = [holding("PUT", 24300, 65, "0"), holding("PUT", 24500, -65, "0"),
-              holding("CALL", 25500, -65, "0"), holding("CALL", 25700, 65, "0")]
+    condor = [
+        holding("PUT", 24300, 65, "0"),
+        holding("PUT", 24500, -65, "0"),
+        holding("CALL", 25500, -65, "0"),
+        holding("CALL", 25700, 65, "0"),
+    ]
     assert required(*condor) == Decimal(2 * 200 * 65)
 
 

@@ -1,4 +1,5 @@
 """The simulated market: reproducible, and priced like a real one."""
+
 from datetime import date, datetime, timedelta
 
 from hypothesis import given, settings
@@ -6,8 +7,8 @@ from hypothesis import strategies as st
 
 from shared_utils.domain.clock import IST
 from shared_utils.domain.instruments import built_in_catalog
-from shared_utils.market.data import SimulatedMarket, black76
 from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.data import SimulatedMarket, black76
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=IST)
 
@@ -18,7 +19,9 @@ def market(seed=7):
 
 def test_the_same_seed_gives_the_same_market_and_another_seed_another():
     assert market().spot("NIFTY", AT) == market().spot("NIFTY", AT)
-    assert market().chain("NIFTY", date(2026, 3, 10), AT) == market().chain("NIFTY", date(2026, 3, 10), AT)
+    assert market().chain("NIFTY", date(2026, 3, 10), AT) == market().chain(
+        "NIFTY", date(2026, 3, 10), AT
+    )
     assert market(seed=8).spot("NIFTY", AT) != market().spot("NIFTY", AT)
 
 
@@ -27,7 +30,8 @@ def test_black76_agrees_with_put_call_parity_and_delta_bounds():
     put, put_delta = black76(25000.0, 25250.0, 0.13, 8 / 365, 0.065, "PUT")
     discount = 2.718281828459045 ** (-0.065 * 8 / 365)
     assert abs((call - put) - discount * (25000.0 - 25250.0)) < 1e-6
-    assert 0 < call_delta < 1 and -1 < put_delta < 0
+    assert 0 < call_delta < 1
+    assert -1 < put_delta < 0
     assert abs(call_delta - put_delta - 1) < 1e-9  # spot deltas
 
 
@@ -37,7 +41,8 @@ def test_a_chain_has_a_skew_a_spread_and_prices_on_the_tick():
     assert puts[0].implied_volatility > puts[len(puts) // 2].implied_volatility  # the put skew
     for quote in chain.quotes:
         assert quote.bid < quote.ask
-        assert quote.bid >= 0 and (quote.ask * 20) == (quote.ask * 20).to_integral_value()
+        assert quote.bid >= 0
+        assert (quote.ask * 20) == (quote.ask * 20).to_integral_value()
     near = chain.quote(25250, "CALL")
     far = chain.quote(25950, "CALL")
     assert (near.ask - near.bid) >= (far.ask - far.bid)
@@ -49,6 +54,6 @@ def test_calls_fall_and_puts_rise_with_the_strike_at_any_minute(minute, underlyi
     at = datetime(2026, 3, 2, 9, 15, tzinfo=IST) + timedelta(minutes=minute)
     chain = market().chain(underlying, date(2026, 3, 30), at)
     calls, puts = chain.side("CALL"), chain.side("PUT")
-    assert all(a.last >= b.last for a, b in zip(calls, calls[1:]))
-    assert all(a.last <= b.last for a, b in zip(puts, puts[1:]))
-    assert all(a.delta >= b.delta for a, b in zip(calls, calls[1:]))
+    assert all(a.last >= b.last for a, b in zip(calls, calls[1:], strict=False))
+    assert all(a.last <= b.last for a, b in zip(puts, puts[1:], strict=False))
+    assert all(a.delta >= b.delta for a, b in zip(calls, calls[1:], strict=False))

@@ -1,4 +1,5 @@
 """The rules a trader expects of what they send."""
+
 import copy
 from decimal import Decimal
 
@@ -38,7 +39,13 @@ def test_entry_time_is_accepted_exactly_inside_the_session(hour, minute):
 
 @given(st.text(max_size=8))
 def test_anything_not_hh_mm_is_refused(text):
-    if len(text) == 5 and text[2] == ":" and text[:2].isdigit() and text[3:].isdigit() and text.isascii():
+    if (
+        len(text) == 5
+        and text[2] == ":"
+        and text[:2].isdigit()
+        and text[3:].isdigit()
+        and text.isascii()
+    ):
         return
     with pytest.raises(ValidationError):
         StrategyCreate.model_validate({**STRATEGY, "exit_time": text})
@@ -48,14 +55,24 @@ def test_the_specs_payloads_are_accepted_exactly_as_written():
     strategy = StrategyCreate.model_validate(STRATEGY)
     assert strategy.is_intra_day is False
     legs = LegsCreate.model_validate(LEGS).legs
-    assert [leg.strike_selection_config.method for leg in legs] == ["DELTA", "STRIKE_DISTANCE", "DELTA", "STRIKE_DISTANCE"]
+    assert [leg.strike_selection_config.method for leg in legs] == [
+        "DELTA",
+        "STRIKE_DISTANCE",
+        "DELTA",
+        "STRIKE_DISTANCE",
+    ]
     allocations = AdvancedAllocationsRequest.model_validate(ALLOCATIONS).allocations
     assert [a.allocation_config.type for a in allocations] == ["LEG_LEVEL", "LEG_LEVEL"]
 
 
 def test_is_intra_day_is_derived_from_product():
     body = {k: v for k, v in STRATEGY.items() if k != "is_intra_day"}
-    assert StrategyCreate.model_validate({**body, "product": "MIS", "exit_days": ["MONDAY"]}).is_intra_day is True
+    assert (
+        StrategyCreate.model_validate(
+            {**body, "product": "MIS", "exit_days": ["MONDAY"]}
+        ).is_intra_day
+        is True
+    )
     assert StrategyCreate.model_validate(body).is_intra_day is False
 
 
@@ -65,7 +82,9 @@ def test_days_are_normalised_and_ordered():
 
 
 def test_server_owned_fields_are_ignored_and_unknown_ones_refused():
-    basket = BasketCreate.model_validate({"basket_name": "b", "initial_capital": 1, "user_id": "x", "created_at": "y"})
+    basket = BasketCreate.model_validate(
+        {"basket_name": "b", "initial_capital": 1, "user_id": "x", "created_at": "y"}
+    )
     assert not hasattr(basket, "user_id")
     with pytest.raises(ValidationError) as error:
         BasketCreate.model_validate({"basket_name": "b", "initial_capital": 1, "capital": 5})
@@ -73,7 +92,9 @@ def test_server_owned_fields_are_ignored_and_unknown_ones_refused():
 
 
 def test_money_keeps_its_decimals_and_refuses_more():
-    assert BasketCreate.model_validate({"basket_name": "b", "initial_capital": "1000.25"}).initial_capital == Decimal("1000.25")
+    assert BasketCreate.model_validate(
+        {"basket_name": "b", "initial_capital": "1000.25"}
+    ).initial_capital == Decimal("1000.25")
     with pytest.raises(ValidationError):
         BasketCreate.model_validate({"basket_name": "b", "initial_capital": "1000.255"})
     with pytest.raises(ValidationError):
@@ -87,13 +108,23 @@ def leg(**changes):
 
 
 def test_strike_selection_follows_entry_by_and_must_agree_with_it():
-    assert LegInput.model_validate(leg(entry_by="ATM_DISTANCE")).strike_selection_config.method == "STRIKE_DISTANCE"
-    configured = LegInput.model_validate(
-        {k: v for k, v in leg(strike_selection_config={"method": "PREMIUM", "premium": 40}).items() if k != "entry_by"}
+    assert (
+        LegInput.model_validate(leg(entry_by="ATM_DISTANCE")).strike_selection_config.method
+        == "STRIKE_DISTANCE"
     )
-    assert configured.entry_by == "PREMIUM" and configured.strike_selection_config.premium == 40
+    configured = LegInput.model_validate(
+        {
+            k: v
+            for k, v in leg(strike_selection_config={"method": "PREMIUM", "premium": 40}).items()
+            if k != "entry_by"
+        }
+    )
+    assert configured.entry_by == "PREMIUM"
+    assert configured.strike_selection_config.premium == 40
     with pytest.raises(ValidationError) as error:
-        LegInput.model_validate(leg(strike_selection_config={"method": "ATM_OFFSET", "atm_offset": 2}))
+        LegInput.model_validate(
+            leg(strike_selection_config={"method": "ATM_OFFSET", "atm_offset": 2})
+        )
     assert "strike_selection_config.method" in fields_of(error.value)
     with pytest.raises(ValidationError) as error:
         LegInput.model_validate(leg(strike_selection_config={"method": "DELTA", "atm_offset": 2}))
@@ -101,7 +132,10 @@ def test_strike_selection_follows_entry_by_and_must_agree_with_it():
 
 
 def test_category_defaults_from_the_side_and_spread_is_allowed_either_way():
-    assert LegInput.model_validate({k: v for k, v in leg().items() if k != "category"}).category == "SHORT"
+    assert (
+        LegInput.model_validate({k: v for k, v in leg().items() if k != "category"}).category
+        == "SHORT"
+    )
     assert LegInput.model_validate(leg(category="SPREAD")).category == "SPREAD"
 
 
@@ -117,18 +151,30 @@ def test_position_sizing_bounds_the_base_lots():
 def test_allocations_accept_the_flat_and_the_nested_form_alike():
     flat = AllocationInput.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 2}}})
     nested = AllocationInput.model_validate(
-        {"client_id": "Z12", "allocation_config": {"type": "LEG_LEVEL", "leg_overrides": {"1": {"lots": 2}}}}
+        {
+            "client_id": "Z12",
+            "allocation_config": {"type": "LEG_LEVEL", "leg_overrides": {"1": {"lots": 2}}},
+        }
     )
     assert flat == nested
     simple = AllocationInput.model_validate({"client_id": "Z12", "strategy_lots_multiplier": 2})
     assert simple.allocation_config.type == "STRATEGY_LEVEL"
-    assert AllocationInput.model_validate({"client_id": "Z12"}).allocation_config.strategy_lots_multiplier == 1
-    single = AdvancedAllocationsRequest.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 2}}})
+    assert (
+        AllocationInput.model_validate(
+            {"client_id": "Z12"}
+        ).allocation_config.strategy_lots_multiplier
+        == 1
+    )
+    single = AdvancedAllocationsRequest.model_validate(
+        {"client_id": "Z12", "leg_overrides": {"1": {"lots": 2}}}
+    )
     assert len(single.allocations) == 1
 
 
 def test_a_disabled_override_may_carry_zero_lots_an_enabled_one_may_not():
-    AllocationInput.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 0, "enabled": False}}})
+    AllocationInput.model_validate(
+        {"client_id": "Z12", "leg_overrides": {"1": {"lots": 0, "enabled": False}}}
+    )
     with pytest.raises(ValidationError) as error:
         AllocationInput.model_validate({"client_id": "Z12", "leg_overrides": {"1": {"lots": 0}}})
     assert fields_of(error.value) == {"allocation_config.leg_overrides.1.lots"}

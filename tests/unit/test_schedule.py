@@ -1,8 +1,9 @@
 """The compiled schedule items: who is due when, with everything the engine needs."""
+
 from shared_utils.adapters.dynamodb import keys
-from shared_utils.domain.models import Allocation, AllocationConfig, Strategy
 from shared_utils.configuration.allocation_math import calculated_totals
 from shared_utils.configuration.schedule import compile_schedule
+from shared_utils.domain.models import Allocation, AllocationConfig, Strategy
 from tests.journey import ALLOCATIONS, STRATEGY
 from tests.unit.test_allocation_math import NOW, journey_legs
 
@@ -12,7 +13,9 @@ def strategy(**changes):
     return Strategy(
         **data,
         strategy_id="strategy-789",
-        execution_schedule={k: data[k] for k in ("entry_time", "exit_time", "entry_days", "exit_days")},
+        execution_schedule={
+            k: data[k] for k in ("entry_time", "exit_time", "entry_days", "exit_days")
+        },
         performance_metrics={},
         created_at=NOW,
         updated_at=NOW,
@@ -24,9 +27,16 @@ def allocations(status="ACTIVE"):
     legs = journey_legs()
     return [
         Allocation(
-            **{**raw, "status": status}, strategy_id="strategy-789", broker="ZERODHA", mode="PAPER",
-            performance_metrics={}, calculated_totals=calculated_totals(AllocationConfig.model_validate(raw["allocation_config"]), legs),
-            created_at=NOW, updated_at=NOW,
+            **{**raw, "status": status},
+            strategy_id="strategy-789",
+            broker="ZERODHA",
+            mode="PAPER",
+            performance_metrics={},
+            calculated_totals=calculated_totals(
+                AllocationConfig.model_validate(raw["allocation_config"]), legs
+            ),
+            created_at=NOW,
+            updated_at=NOW,
         )
         for raw in ALLOCATIONS["allocations"]
     ]
@@ -43,7 +53,11 @@ def test_one_item_per_execution_type_and_weekday_with_the_specs_prefixes():
     shard = keys.schedule_shard("strategy-789")
     assert monday["GSI2PK"] == f"SLOT#ENTRY#MONDAY#09:30#{shard:02d}"
     assert monday["GSI2SK"] == "user-123#strategy-789"
-    assert monday["total_lots"] == 18 and monday["brokers_involved"] == ["ZERODHA123", "ANGELONE456"]
+    assert monday["total_lots"] == 18
+    assert monday["brokers_involved"] == [
+        "ZERODHA123",
+        "ANGELONE456",
+    ]
     assert monday["plan"]["user_id"] == "user-123"
 
 

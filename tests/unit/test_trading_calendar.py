@@ -1,14 +1,15 @@
 """Trading days, sessions and phases in IST, from data the exchanges publish."""
+
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import exchange_calendars
 import pytest
 
 from shared_utils.domain.clock import IST
-from shared_utils.market.expiries import ExpiryCalendar
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.market.calendar import _BUILT_IN, TradingCalendar, built_in_calendar
+from shared_utils.market.expiries import ExpiryCalendar
 
 
 @pytest.mark.parametrize("year", [2024, 2025, 2026])
@@ -33,11 +34,18 @@ def test_2026_holidays_include_the_late_election_closure_and_the_tuesdays():
 
 
 @pytest.mark.parametrize(
-    "clock,phase",
+    ("clock", "phase"),
     [
-        ("08:59", "AFTER_HOURS"), ("09:00", "PRE_OPEN"), ("09:15", "MARKET_OPEN"), ("09:30", "EARLY_TRADING"),
-        ("10:30", "ACTIVE_TRADING"), ("13:00", "LUNCH_BREAK"), ("14:00", "AFTERNOON_TRADING"),
-        ("15:20", "PRE_CLOSE"), ("15:29", "PRE_CLOSE"), ("15:30", "AFTER_HOURS"),
+        ("08:59", "AFTER_HOURS"),
+        ("09:00", "PRE_OPEN"),
+        ("09:15", "MARKET_OPEN"),
+        ("09:30", "EARLY_TRADING"),
+        ("10:30", "ACTIVE_TRADING"),
+        ("13:00", "LUNCH_BREAK"),
+        ("14:00", "AFTERNOON_TRADING"),
+        ("15:20", "PRE_CLOSE"),
+        ("15:29", "PRE_CLOSE"),
+        ("15:30", "AFTER_HOURS"),
     ],
 )
 def test_the_specs_market_phases_on_a_trading_day(clock, phase):
@@ -50,10 +58,11 @@ def test_holidays_weekends_and_special_sessions():
     assert calendar.phase_at(datetime(2026, 3, 3, 10, 0, tzinfo=IST)) == "CLOSED"
     assert calendar.phase_at(datetime(2026, 3, 7, 10, 0, tzinfo=IST)) == "CLOSED"
     muhurat = datetime(2025, 10, 21, 14, 0, tzinfo=IST)
-    assert calendar.phase_at(muhurat) == "SPECIAL_SESSION" and calendar.is_open(muhurat)
+    assert calendar.phase_at(muhurat) == "SPECIAL_SESSION"
+    assert calendar.is_open(muhurat)
     assert not calendar.is_open(datetime(2025, 10, 21, 10, 0, tzinfo=IST))
     assert not calendar.is_trading_day(date(2025, 10, 21))  # still a holiday, for expiries too
-    assert calendar.is_open(datetime(2026, 3, 2, 3, 45, tzinfo=timezone.utc))  # 09:15 IST
+    assert calendar.is_open(datetime(2026, 3, 2, 3, 45, tzinfo=UTC))  # 09:15 IST
     assert not calendar.is_open(datetime(2026, 3, 2, 9, 10, tzinfo=IST))
 
 
@@ -66,4 +75,5 @@ def test_an_ad_hoc_closure_is_a_line_of_data(tmp_path):
     assert not calendar.is_trading_day(date(2026, 3, 10))
     nifty = built_in_catalog().get("NIFTY")
     weekly = ExpiryCalendar(calendar).resolve(nifty, "WEEKLY", 0, date(2026, 3, 4))
-    assert weekly.date == date(2026, 3, 9) and weekly.nominal == date(2026, 3, 10)
+    assert weekly.date == date(2026, 3, 9)
+    assert weekly.nominal == date(2026, 3, 10)

@@ -4,6 +4,7 @@ Naming the execution by the IST trading date makes a repeated start harmless: wh
 runs, Step Functions answers a start with the same name and input with that same execution; after
 it has ended, with ExecutionAlreadyExists.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,9 @@ def timer_execution_name(moment: datetime) -> str:
     return f"master-timer-{ist_date(moment).isoformat()}"
 
 
-def start_master_timer(stepfunctions: Any, state_machine_arn: str, moment: datetime) -> dict[str, Any]:
+def start_master_timer(
+    stepfunctions: Any, state_machine_arn: str, moment: datetime
+) -> dict[str, Any]:
     name = timer_execution_name(moment)
     trading_date = ist_date(moment).isoformat()
     try:
@@ -31,5 +34,15 @@ def start_master_timer(stepfunctions: Any, state_machine_arn: str, moment: datet
     except ClientError as error:
         if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
             raise
-        return {"running": False, "execution_name": name, "trading_date": trading_date, "reason": "today's timer has already run"}
-    return {"running": True, "execution_name": name, "trading_date": trading_date, "execution_arn": response["executionArn"]}
+        return {
+            "running": False,
+            "execution_name": name,
+            "trading_date": trading_date,
+            "reason": "today's timer has already run",
+        }
+    return {
+        "running": True,
+        "execution_name": name,
+        "trading_date": trading_date,
+        "execution_arn": response["executionArn"],
+    }

@@ -3,6 +3,7 @@
 Main table: PK `user_id`, SK `sort_key`. GSI1 (AllocationsByStrategy) and GSI2 (UserExecutionSchedule)
 have generic key attributes (GSI1PK/GSI1SK, GSI2PK/GSI2SK) so other access patterns can overload them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,7 +70,9 @@ def schedule_slot(execution_type: str, weekday: str, hhmm: str, shard: int) -> s
     return f"SLOT#{execution_type}#{weekday}#{hhmm}#{shard:02d}"
 
 
-def schedule_index(execution_type: str, weekday: str, hhmm: str, user_id: str, strategy_id: str) -> dict[str, str]:
+def schedule_index(
+    execution_type: str, weekday: str, hhmm: str, user_id: str, strategy_id: str
+) -> dict[str, str]:
     return {
         GSI2_PK: schedule_slot(execution_type, weekday, hhmm, schedule_shard(strategy_id)),
         GSI2_SK: f"{user_id}#{strategy_id}",
@@ -80,7 +83,9 @@ def schedule_index(execution_type: str, weekday: str, hhmm: str, user_id: str, s
 # partition set (an item is in it only while its quantity is not zero), sharded like the schedule
 # so one watch costs the same SCHEDULE_SHARDS queries however many users hold positions.
 def positions_of(strategy_id: str, client_id: str | None = None) -> str:
-    return f"POSITION#{strategy_id}#" if client_id is None else f"POSITION#{strategy_id}#{client_id}#"
+    return (
+        f"POSITION#{strategy_id}#" if client_id is None else f"POSITION#{strategy_id}#{client_id}#"
+    )
 
 
 def position(strategy_id: str, client_id: str, leg_no: int, tradingsymbol: str) -> str:
@@ -92,7 +97,10 @@ def open_positions(shard: int) -> str:
 
 
 def open_position_index(user_id: str, strategy_id: str, sort_key: str) -> dict[str, str]:
-    return {GSI2_PK: open_positions(schedule_shard(f"{user_id}#{strategy_id}")), GSI2_SK: f"{user_id}#{sort_key}"}
+    return {
+        GSI2_PK: open_positions(schedule_shard(f"{user_id}#{strategy_id}")),
+        GSI2_SK: f"{user_id}#{sort_key}",
+    }
 
 
 # Orders by the 5-minute bucket they were placed in, for the duplicate-order reconciliation across
@@ -106,7 +114,10 @@ def order_bucket(bucket_start: str, shard: int) -> str:
 
 
 def order_index(bucket_start: str, user_id: str, client_id: str, sort_key: str) -> dict[str, str]:
-    return {GSI1_PK: order_bucket(bucket_start, schedule_shard(f"{user_id}#{client_id}")), GSI1_SK: f"{user_id}#{sort_key}"}
+    return {
+        GSI1_PK: order_bucket(bucket_start, schedule_shard(f"{user_id}#{client_id}")),
+        GSI1_SK: f"{user_id}#{sort_key}",
+    }
 
 
 def working_orders(shard: int) -> str:
@@ -116,7 +127,10 @@ def working_orders(shard: int) -> str:
 def working_order_index(user_id: str, client_id: str, sort_key: str) -> dict[str, str]:
     """GSI2, sparse: an order is in it while it may still fill (INTENT, OPEN, TRIGGER_PENDING), so
     reconciliation follows it however long it rests, not only in the last few minutes."""
-    return {GSI2_PK: working_orders(schedule_shard(f"{user_id}#{client_id}")), GSI2_SK: f"{user_id}#{sort_key}"}
+    return {
+        GSI2_PK: working_orders(schedule_shard(f"{user_id}#{client_id}")),
+        GSI2_SK: f"{user_id}#{sort_key}",
+    }
 
 
 def metrics_of(strategy_id: str, client_id: str | None = None) -> str:

@@ -3,6 +3,7 @@
 Freshness is judged by the time the chain was fetched, on the injected clock; the item's TTL
 attribute only lets DynamoDB clear old chains away (it may take hours to), so it is never relied on.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -10,9 +11,9 @@ from decimal import Decimal
 
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import Clock, utc_iso
 from shared_utils.market.data import MarketDataProvider, OptionChain, OptionQuote
-from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 
 TTL_SECONDS = 300
 PARTITION = "MARKET_DATA"
@@ -21,19 +22,34 @@ PARTITION = "MARKET_DATA"
 class CachedMarketData:
     """A MarketDataProvider that asks the real one at most once per chain per TTL."""
 
-    def __init__(self, provider: MarketDataProvider, repository: ConfigurationRepository, clock: Clock, ttl_seconds: int = TTL_SECONDS):
-        self.provider, self.repository, self.clock, self.ttl = provider, repository, clock, timedelta(seconds=ttl_seconds)
+    def __init__(
+        self,
+        provider: MarketDataProvider,
+        repository: ConfigurationRepository,
+        clock: Clock,
+        ttl_seconds: int = TTL_SECONDS,
+    ):
+        self.provider, self.repository, self.clock, self.ttl = (
+            provider,
+            repository,
+            clock,
+            timedelta(seconds=ttl_seconds),
+        )
 
     def spot(self, underlying: str, at: datetime) -> Decimal:
         return self.provider.spot(underlying, at)
 
-    def quote(self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime) -> OptionQuote:
+    def quote(
+        self, underlying: str, expiry: date, strike: Decimal, option_type: str, at: datetime
+    ) -> OptionQuote:
         return self.provider.quote(underlying, expiry, strike, option_type, at)
 
     def chain(self, underlying: str, expiry: date, at: datetime | None = None) -> OptionChain:
         now = self.clock.now()
         if at is not None and abs(at - now) >= self.ttl:
-            return self.provider.chain(underlying, expiry, at)  # another moment than now: not the cache's
+            return self.provider.chain(
+                underlying, expiry, at
+            )  # another moment than now: not the cache's
         item = self.repository.get(PARTITION, _key(underlying, expiry))
         if item:
             age = now - datetime.fromisoformat(item["fetched_at"].replace("Z", "+00:00"))
@@ -69,7 +85,16 @@ def _item(chain: OptionChain, fetched: datetime, ttl: timedelta) -> dict:
         "strike_step": chain.strike_step,
         # Compact rows: a whole chain stays far below DynamoDB's 400 KB item limit.
         "quotes": [
-            [q.strike, q.option_type, q.bid, q.ask, q.last, Decimal(str(q.implied_volatility)), Decimal(str(q.delta)), q.open_interest]
+            [
+                q.strike,
+                q.option_type,
+                q.bid,
+                q.ask,
+                q.last,
+                Decimal(str(q.implied_volatility)),
+                Decimal(str(q.delta)),
+                q.open_interest,
+            ]
             for q in chain.quotes
         ],
     }

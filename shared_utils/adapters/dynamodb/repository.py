@@ -3,13 +3,15 @@
 Every read and write is scoped by the caller's user_id (the partition key). Conditional writes turn
 races into errors the caller chose in advance (a stale version is a Conflict, never a lost update).
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -44,7 +46,13 @@ class Write:
 
 
 def put_new(item: dict[str, Any], on_exists: DomainError) -> Write:
-    return Write("Put", _key_of(item), item=item, condition="attribute_not_exists(sort_key)", on_condition_failure=on_exists)
+    return Write(
+        "Put",
+        _key_of(item),
+        item=item,
+        condition="attribute_not_exists(sort_key)",
+        on_condition_failure=on_exists,
+    )
 
 
 def put_versioned(item: dict[str, Any], expected_version: int, on_stale: DomainError) -> Write:
@@ -60,7 +68,9 @@ def put_versioned(item: dict[str, Any], expected_version: int, on_stale: DomainE
     )
 
 
-def delete_versioned(user_id: str, sort_key: str, expected_version: int, on_stale: DomainError) -> Write:
+def delete_versioned(
+    user_id: str, sort_key: str, expected_version: int, on_stale: DomainError
+) -> Write:
     return Write(
         "Delete",
         {keys.PK: user_id, keys.SK: sort_key},
@@ -84,7 +94,9 @@ def delete(user_id: str, sort_key: str, must_exist: DomainError | None = None) -
     )
 
 
-def check(user_id: str, sort_key: str, condition: str, on_failure: DomainError, names=None, values=None) -> Write:
+def check(
+    user_id: str, sort_key: str, condition: str, on_failure: DomainError, names=None, values=None
+) -> Write:
     return Write(
         "ConditionCheck",
         {keys.PK: user_id, keys.SK: sort_key},
@@ -95,7 +107,15 @@ def check(user_id: str, sort_key: str, condition: str, on_failure: DomainError, 
     )
 
 
-def update(user_id: str, sort_key: str, expression: str, condition: str, on_failure: DomainError, names=None, values=None) -> Write:
+def update(
+    user_id: str,
+    sort_key: str,
+    expression: str,
+    condition: str,
+    on_failure: DomainError,
+    names=None,
+    values=None,
+) -> Write:
     return Write(
         "Update",
         {keys.PK: user_id, keys.SK: sort_key},
@@ -171,11 +191,17 @@ class ConfigurationRepository:
                 break
         return items, (_encode_token(start_key) if start_key else None)
 
-    def query_schedule_slot(self, execution_type: str, weekday: str, hhmm: str, shard: int) -> list[dict[str, Any]]:
+    def query_schedule_slot(
+        self, execution_type: str, weekday: str, hhmm: str, shard: int
+    ) -> list[dict[str, Any]]:
         """Every schedule item in one shard of one slot, across all users (GSI2)."""
-        return self.query_index(keys.GSI2, keys.GSI2_PK, keys.schedule_slot(execution_type, weekday, hhmm, shard))
+        return self.query_index(
+            keys.GSI2, keys.GSI2_PK, keys.schedule_slot(execution_type, weekday, hhmm, shard)
+        )
 
-    def query_index(self, index: str, partition_attribute: str, partition: str) -> list[dict[str, Any]]:
+    def query_index(
+        self, index: str, partition_attribute: str, partition: str
+    ) -> list[dict[str, Any]]:
         """Every item of one partition of a global index, across all users."""
         request: dict[str, Any] = {
             "TableName": self.table_name,
@@ -197,24 +223,29 @@ class ConfigurationRepository:
         """All or nothing. A failed condition raises the error its write named."""
         writes = list(writes)
         if not writes:
-            return
+            return None
         if len(writes) > MAX_TRANSACTION_ACTIONS:
-            raise InvalidInput(f"this change touches {len(writes)} items; at most {MAX_TRANSACTION_ACTIONS} change together")
+            raise InvalidInput(
+                f"this change touches {len(writes)} items; at most {MAX_TRANSACTION_ACTIONS} change together"
+            )
         if len(writes) == 1 and writes[0].kind in SINGLE_ITEM_CALLS:
             return self._write_one(writes[0])
         try:
-            self._client.transact_write_items(TransactItems=[_action(self.table_name, write) for write in writes])
+            self._client.transact_write_items(
+                TransactItems=[_action(self.table_name, write) for write in writes]
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             reasons = error.response.get("CancellationReasons") or []
-            for write, reason in zip(writes, reasons):
+            for write, reason in zip(writes, reasons, strict=False):
                 if reason.get("Code") == "ConditionalCheckFailed" and write.on_condition_failure:
                     raise write.on_condition_failure from error
             if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
-                raise Conflict("another change to the same items was in progress; read again and retry") from error
+                raise Conflict(
+                    "another change to the same items was in progress; read again and retry"
+                ) from error
             raise
-
 
     def _write_one(self, write: Write) -> None:
         """One item needs no transaction: a conditional write is atomic on its own, and costs half
@@ -227,7 +258,9 @@ class ConfigurationRepository:
             if code == "ConditionalCheckFailedException" and write.on_condition_failure:
                 raise write.on_condition_failure from error
             if code == "TransactionConflictException":
-                raise Conflict("another change to the same item was in progress; read again and retry") from error
+                raise Conflict(
+                    "another change to the same item was in progress; read again and retry"
+                ) from error
             raise
 
 
@@ -253,7 +286,9 @@ def _action(table_name: str, write: Write) -> dict[str, Any]:
 
 def _encode_token(start_key: dict[str, Any]) -> str:
     plain = deserialize(start_key)
-    return base64.urlsafe_b64encode(json.dumps(plain, default=str, sort_keys=True).encode()).decode()
+    return base64.urlsafe_b64encode(
+        json.dumps(plain, default=str, sort_keys=True).encode()
+    ).decode()
 
 
 def _decode_token(token: str, user_id: str, prefix: str) -> dict[str, Any]:
