@@ -1,0 +1,162 @@
+"""Every status and kind the platform speaks of, in the trader's words.
+
+They are `StrEnum`s: a member is its value wherever a string goes (a DynamoDB attribute, a JSON
+body, a log line), so what is stored and what the API returns stay exactly the strings they were,
+while code compares members and a misspelt status fails at import, not in production.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Weekday(StrEnum):
+    MONDAY = "MONDAY"
+    TUESDAY = "TUESDAY"
+    WEDNESDAY = "WEDNESDAY"
+    THURSDAY = "THURSDAY"
+    FRIDAY = "FRIDAY"
+
+
+class EntityStatus(StrEnum):
+    """The status a trader sets on a basket, strategy or allocation."""
+
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    ARCHIVED = "ARCHIVED"
+
+
+class BrokerName(StrEnum):
+    ZERODHA = "ZERODHA"
+    ANGELONE = "ANGELONE"
+    UPSTOX = "UPSTOX"
+    DHAN = "DHAN"
+    FYERS = "FYERS"
+    FINVASIA = "FINVASIA"
+    ICICIDIRECT = "ICICIDIRECT"
+    PAPER = "PAPER"
+
+
+class AccountMode(StrEnum):
+    """PAPER unless LIVE is asked for explicitly."""
+
+    PAPER = "PAPER"
+    LIVE = "LIVE"
+
+
+class Product(StrEnum):
+    NRML = "NRML"  # positional
+    MIS = "MIS"  # intraday: squared off the same day
+
+
+class StrategyCategory(StrEnum):
+    CONSERVATIVE = "CONSERVATIVE"
+    AGGRESSIVE = "AGGRESSIVE"
+    HEDGED = "HEDGED"
+    INCOME = "INCOME"
+    MOMENTUM = "MOMENTUM"
+
+
+class Side(StrEnum):
+    """A leg's or an order's transaction type."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        """+1 for units bought, -1 for units sold."""
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OptionType(StrEnum):
+    CALL = "CALL"
+    PUT = "PUT"
+
+
+class StrikeMethod(StrEnum):
+    """How a leg's strike is chosen at entry."""
+
+    DELTA = "DELTA"
+    STRIKE_DISTANCE = "STRIKE_DISTANCE"
+    ATM_OFFSET = "ATM_OFFSET"
+    PREMIUM = "PREMIUM"
+
+
+class LegCategory(StrEnum):
+    LONG = "LONG"
+    SHORT = "SHORT"
+    SPREAD = "SPREAD"
+
+
+class StopLossType(StrEnum):
+    POINTS = "POINTS"  # premium points from the entry price
+    PERCENT = "PERCENT"  # percent of the entry premium
+
+
+class ExpiryType(StrEnum):
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
+
+
+class OrderType(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    SL = "SL"  # stop-loss limit: a LIMIT order once its trigger is touched
+    SL_M = "SL-M"  # stop-loss market: a MARKET order once its trigger is touched
+
+
+class AllocationType(StrEnum):
+    LEG_LEVEL = "LEG_LEVEL"  # only the legs listed and enabled trade on the account
+    STRATEGY_LEVEL = "STRATEGY_LEVEL"  # every enabled leg trades lots x multiplier
+
+
+class ExecutionType(StrEnum):
+    """Why an execution trades: the schedule's entry or exit, or a stop loss (which includes the
+    intraday square-off and a daily-loss close)."""
+
+    ENTRY = "ENTRY"
+    EXIT = "EXIT"
+    STOP_LOSS = "STOP_LOSS"
+
+    @property
+    def closes(self) -> bool:
+        return self is not ExecutionType.ENTRY
+
+
+class ExecutionStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    PARTIAL = "PARTIAL"  # some orders placed, some failed or refused
+    FAILED = "FAILED"
+    # A result, never stored: another executor had claimed the execution already.
+    ALREADY_CLAIMED = "ALREADY_CLAIMED"
+
+
+class OrderStatus(StrEnum):
+    INTENT = "INTENT"  # recorded, not yet answered by the broker
+    OPEN = "OPEN"
+    TRIGGER_PENDING = "TRIGGER_PENDING"
+    COMPLETE = "COMPLETE"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    LAPSED = "LAPSED"  # a DAY order still working when its session closed
+    FAILED = "FAILED"  # never reached the broker, or the broker's answer was lost
+
+    @property
+    def working(self) -> bool:
+        """At the broker and may still fill."""
+        return self in (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING)
+
+    @property
+    def placed(self) -> bool:
+        """Accepted by the broker (filled or still working)."""
+        return self is OrderStatus.COMPLETE or self.working
+
+
+WORKING_ORDER_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING})
