@@ -110,7 +110,7 @@ class PaperBroker:
         clock: Clock,
         user_id: str,
         client_id: str,
-        new_order_id: Callable[[], str] = uuid.uuid4().hex[:16].upper,
+        new_order_id: Callable[[], str] = lambda: uuid.uuid4().hex[:16].upper(),  # noqa: PLW0108 (a new id per call)
         margin_model: MarginModel | None = None,
     ):
         self.repository, self.market, self.catalog, self.calendar, self.clock = (
