@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
+from shared_utils.adapters.dynamodb.metrics import counts_of
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.configuration.allocation_math import (
     AllocationRuleBroken,
@@ -25,6 +26,7 @@ from shared_utils.configuration.allocation_math import (
     summary,
 )
 from shared_utils.configuration.schedule import compile_schedule
+from shared_utils.domain import performance
 from shared_utils.domain.clock import Clock, ist_date, utc_iso
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.domain.instruments import InstrumentCatalog, built_in_catalog
@@ -50,7 +52,6 @@ from shared_utils.domain.models import (
 )
 from shared_utils.domain.validation import join as _join
 from shared_utils.domain.validation import validate as _validate
-from shared_utils.engine import performance
 
 STRATEGY_METRICS = (
     "total_executions",
@@ -692,7 +693,7 @@ class ConfigurationService:
             s.model_copy(
                 update={
                     "performance_metrics": performance.strategy_view(
-                        counted.get(s.strategy_id), s.performance_metrics
+                        counts_of(counted.get(s.strategy_id)), s.performance_metrics
                     )
                 }
             )
@@ -710,7 +711,7 @@ class ConfigurationService:
             client_id: a.model_copy(
                 update={
                     "performance_metrics": performance.allocation_view(
-                        counted.get(client_id), a.performance_metrics
+                        counts_of(counted.get(client_id)), a.performance_metrics
                     )
                 }
             )
