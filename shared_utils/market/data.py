@@ -97,11 +97,11 @@ class SimulatedMarket:
     def __init__(self, catalog: InstrumentCatalog, calendar: TradingCalendar, seed: int = 7):
         self.catalog, self.calendar, self.seed = catalog, calendar, seed
         settings = catalog.simulation
-        self.rate = settings.get("interest_rate", 0.065)
-        self.skew = settings.get("smile_skew", -0.9)
-        self.curvature = settings.get("smile_curvature", 4.0)
-        self.spread_fraction = settings.get("spread_fraction", 0.006)
-        self.strikes_each_side = settings.get("strikes_each_side", 40)
+        self.rate: float = settings.get("interest_rate", 0.065)
+        self.skew: float = settings.get("smile_skew", -0.9)
+        self.curvature: float = settings.get("smile_curvature", 4.0)
+        self.spread_fraction: float = settings.get("spread_fraction", 0.006)
+        self.strikes_each_side: int = settings.get("strikes_each_side", 40)
         self._paths: dict[tuple[str, date], list[float]] = {}
 
     # -- the underlying ------------------------------------------------------------------------
@@ -123,6 +123,10 @@ class SimulatedMarket:
         if key not in self._paths:
             rng = random.Random(f"{self.seed}:{instrument.underlying}:{day.isoformat()}")
             volatility = instrument.atm_volatility or 0.15
+            if instrument.reference_price is None:
+                raise ValueError(
+                    f"{instrument.underlying} has no reference price: the simulated market cannot price it"
+                )
             # The day's open wanders from the reference level with a few days' worth of volatility.
             opening = instrument.reference_price * math.exp(
                 rng.gauss(0, volatility * math.sqrt(5 / 252))
@@ -199,7 +203,16 @@ class SimulatedMarket:
         atm = instrument.atm_volatility or 0.15
         return max(atm * (1 + self.skew * moneyness + self.curvature * moneyness * moneyness), 0.02)
 
-    def _quote(self, strike, option_type, price, volatility, delta, tick, forward) -> OptionQuote:
+    def _quote(
+        self,
+        strike: Decimal,
+        option_type: str,
+        price: float,
+        volatility: float,
+        delta: float,
+        tick: Decimal,
+        forward: float,
+    ) -> OptionQuote:
         fair = Decimal(str(price))
         # Wider away from the money and never below one tick each side.
         half_spread = max(tick, fair * Decimal(str(self.spread_fraction)) + tick)
@@ -214,5 +227,5 @@ class SimulatedMarket:
         )
 
 
-def _to_tick(value: Decimal, tick: Decimal, rounding) -> Decimal:
+def _to_tick(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
     return (value / tick).to_integral_value(rounding=rounding) * tick

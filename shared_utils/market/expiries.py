@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import calendar as month_calendar
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,9 +31,9 @@ class NoSuchExpiry(ValueError):
 
 @dataclass(frozen=True, order=True)
 class Expiry:
-    date: date
+    date: dt.date
     type: str  # WEEKLY | MONTHLY
-    nominal: date  # the rule's day, before any holiday moved it
+    nominal: dt.date  # the rule's day, before any holiday moved it
 
 
 class ExpiryCalendar:

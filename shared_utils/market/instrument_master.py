@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 
 from shared_utils.domain.instruments import Instrument, InstrumentCatalog
 
@@ -85,8 +86,8 @@ class LoadedMaster:
 def load_zerodha_csv(
     text: str,
     base: InstrumentCatalog,
-    required=REQUIRED_UNDERLYINGS,
-    min_options=MIN_OPTIONS_PER_UNDERLYING,
+    required: tuple[str, ...] = REQUIRED_UNDERLYINGS,
+    min_options: int = MIN_OPTIONS_PER_UNDERLYING,
     previous: LoadedMaster | None = None,
 ) -> LoadedMaster:
     if not text.endswith("\n"):
@@ -133,8 +134,8 @@ def load_zerodha_csv(
 def load_angelone_json(
     text: str,
     base: InstrumentCatalog,
-    required=REQUIRED_UNDERLYINGS,
-    min_options=MIN_OPTIONS_PER_UNDERLYING,
+    required: tuple[str, ...] = REQUIRED_UNDERLYINGS,
+    min_options: int = MIN_OPTIONS_PER_UNDERLYING,
     previous: LoadedMaster | None = None,
 ) -> LoadedMaster:
     try:
@@ -171,18 +172,18 @@ def load_angelone_json(
 
 
 def _contract(
-    number,
+    number: int,
     *,
-    exchange,
-    tradingsymbol,
-    token,
-    underlying,
-    expiry,
-    expiry_format,
-    strike,
-    scale,
-    option_type,
-    lot_size,
+    exchange: str,
+    tradingsymbol: str,
+    token: str,
+    underlying: str,
+    expiry: str,
+    expiry_format: str,
+    strike: str | int | float,
+    scale: int,
+    option_type: str,
+    lot_size: str | int,
 ) -> Contract:
     try:
         contract = Contract(
@@ -190,7 +191,7 @@ def _contract(
             tradingsymbol=tradingsymbol,
             token=token,
             underlying=underlying.strip().upper(),
-            expiry=datetime.strptime(expiry, expiry_format).date(),
+            expiry=datetime.strptime(expiry, expiry_format).date(),  # noqa: DTZ007 (a date, no time)
             strike=Decimal(str(strike)) / scale,
             option_type={"CE": "CALL", "PE": "PUT"}[option_type],
             lot_size=int(lot_size),
@@ -207,15 +208,19 @@ def _contract(
 
 
 def _merge(
-    contracts: list[Contract], base: InstrumentCatalog, required, min_options, previous
+    contracts: list[Contract],
+    base: InstrumentCatalog,
+    required: tuple[str, ...],
+    min_options: int,
+    previous: LoadedMaster | None,
 ) -> LoadedMaster:
     by_underlying: dict[str, list[Contract]] = defaultdict(list)
     for contract in contracts:
         by_underlying[contract.underlying].append(contract)
     # A per-exchange file (Kite's instruments("NFO")) is whole without the other exchange's index.
     exchanges = {contract.exchange for contract in contracts}
-    required = [u for u in required if u not in base or base.get(u).segment in exchanges]
-    thin = [u for u in required if len(by_underlying.get(u, ())) < min_options]
+    expected = [u for u in required if u not in base or base.get(u).segment in exchanges]
+    thin = [u for u in expected if len(by_underlying.get(u, ())) < min_options]
     if thin:
         found = ", ".join(f"{u}: {len(by_underlying.get(u, ()))}" for u in thin)
         raise IncompleteMaster(
@@ -248,7 +253,7 @@ def _merge(
 def _from_contracts(instrument: Instrument, contracts: list[Contract]) -> Instrument:
     """The master decides the lot size of every expiry it lists; the built-in history still answers
     for expiries before the first listed one and after the last."""
-    per_expiry = {}
+    per_expiry: dict[date, int] = {}
     for contract in sorted(contracts, key=lambda c: c.expiry):
         per_expiry.setdefault(contract.expiry, contract.lot_size)
     first_listed, last_listed = min(per_expiry), max(per_expiry)
@@ -261,6 +266,6 @@ def _from_contracts(instrument: Instrument, contracts: list[Contract]) -> Instru
             lot_sizes.append((start, size))
     nearest = min(per_expiry)
     strikes = sorted({c.strike for c in contracts if c.expiry == nearest})
-    gaps = Counter(b - a for a, b in zip(strikes, strikes[1:], strict=False) if b > a)
+    gaps = Counter(b - a for a, b in pairwise(strikes) if b > a)
     step = int(gaps.most_common(1)[0][0]) if gaps else instrument.strike_step
     return replace(instrument, lot_sizes=tuple(lot_sizes), strike_step=step)

@@ -49,20 +49,21 @@ class MarginModel:
             )
             calls = option_type == "CALL"
             longs = sorted(
-                ([h.strike, h.quantity] for h in group if h.quantity > 0), reverse=not calls
+                ((h.strike, h.quantity) for h in group if h.quantity > 0), reverse=not calls
             )
+            unused = [quantity for _, quantity in longs]
             total += sum((h.premium * h.quantity for h in group if h.quantity > 0), Decimal(0))
             for short in sorted(
                 (h for h in group if h.quantity < 0), key=lambda h: h.strike, reverse=not calls
             ):
                 left = -short.quantity
-                for cover in longs:
-                    covers = cover[0] > short.strike if calls else cover[0] < short.strike
-                    if not covers or cover[1] == 0 or left == 0:
+                for index, (strike, _) in enumerate(longs):
+                    covers = strike > short.strike if calls else strike < short.strike
+                    if not covers or unused[index] == 0 or left == 0:
                         continue
-                    used = min(left, cover[1])
-                    total += min(abs(cover[0] - short.strike), naked_per_unit) * used
-                    cover[1] -= used
+                    used = min(left, unused[index])
+                    total += min(abs(strike - short.strike), naked_per_unit) * used
+                    unused[index] -= used
                     left -= used
                 total += naked_per_unit * left
         return total.quantize(Decimal("0.01"))

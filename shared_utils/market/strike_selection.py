@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from shared_utils.domain.models import Leg
+from shared_utils.domain.enums import Side, StrikeMethod
+from shared_utils.domain.models import Leg, StrikeSelection
 from shared_utils.market.data import CALL, OptionChain, OptionQuote
 
-DEFAULT_DELTA = {"SELL": Decimal("0.20"), "BUY": Decimal("0.10")}
+DEFAULT_DELTA = {Side.SELL: Decimal("0.20"), Side.BUY: Decimal("0.10")}
 WING_STRIKES = 4
 
 
@@ -54,6 +55,13 @@ def _nearest(
     return min(candidates, key=lambda q: (distance(q), -_out_of_the_money(option_type) * q.strike))
 
 
+def _selection(leg: Leg) -> StrikeSelection:
+    # A validated leg always has one (the model derives it from entry_by); a plan built by hand may not.
+    if leg.strike_selection_config is None:
+        raise ValueError(f"leg {leg.leg_no}: no strike selection method")
+    return leg.strike_selection_config
+
+
 class StrikeOutOfRange(ValueError):
     """The leg asks for a strike the chain does not list: never quietly trade another one."""
 
@@ -70,15 +78,15 @@ def _at_strike(chain: OptionChain, option_type: str, target: Decimal) -> OptionQ
 def select_strike(
     leg: Leg, chain: OptionChain, wing_anchor: Decimal | None = None
 ) -> SelectedStrike:
-    config = leg.strike_selection_config
+    config = _selection(leg)
     option_type = leg.leg_type
     atm = atm_strike(chain.spot, chain.strike_step)
     direction = _out_of_the_money(option_type)
-    if config.method == "DELTA":
+    if config.method == StrikeMethod.DELTA:
         target = (
             Decimal(config.delta_value)
             if config.delta_value is not None
-            else DEFAULT_DELTA[leg.transaction_type]
+            else DEFAULT_DELTA[Side(leg.transaction_type)]
         )
         wanted = float(target)  # deltas are floats: compare as floats, no Decimal per quote
         # On a tie the smaller |delta| (further out of the money); among equal deltas (at the close
@@ -88,11 +96,11 @@ def select_strike(
             key=lambda q: (abs(abs(q.delta) - wanted), abs(q.delta), abs(q.strike - atm)),
         )
         described = f"|delta| {target}"
-    elif config.method == "ATM_OFFSET":
+    elif config.method == StrikeMethod.ATM_OFFSET:
         offset = config.atm_offset or 0
         quote = _at_strike(chain, option_type, atm + direction * offset * chain.strike_step)
         described = f"ATM {atm} {'+' if direction * offset >= 0 else '-'} {abs(offset)} strikes"
-    elif config.method == "STRIKE_DISTANCE":
+    elif config.method == StrikeMethod.STRIKE_DISTANCE:
         if config.strike_distance is not None:
             base, distance = atm, Decimal(config.strike_distance)
             described = f"ATM {atm} {'+' if direction > 0 else '-'} {distance} points"
@@ -101,7 +109,7 @@ def select_strike(
             distance = Decimal(WING_STRIKES * chain.strike_step)
             described = f"wing: {WING_STRIKES} strikes beyond {'the short leg at ' if wing_anchor is not None else 'ATM '}{base}"
         quote = _at_strike(chain, option_type, base + direction * distance)
-    elif config.method == "PREMIUM":
+    elif config.method == StrikeMethod.PREMIUM:
         if config.premium is None:
             raise ValueError(f"leg {leg.leg_no}: PREMIUM needs a premium to aim at")
         target = Decimal(config.premium)
@@ -119,11 +127,9 @@ def select_strikes(
     they hedge, beyond the short of the same option type and expiry."""
     legs = sorted(legs, key=lambda leg: leg.leg_no)
 
-    def is_wing(leg):
-        return (
-            leg.strike_selection_config.method == "STRIKE_DISTANCE"
-            and leg.strike_selection_config.strike_distance is None
-        )
+    def is_wing(leg: Leg) -> bool:
+        config = _selection(leg)
+        return config.method == StrikeMethod.STRIKE_DISTANCE and config.strike_distance is None
 
     selected: dict[int, SelectedStrike] = {}
     for leg in (leg for leg in legs if not is_wing(leg)):
@@ -132,7 +138,7 @@ def select_strikes(
         shorts = [
             selected[other.leg_no].strike
             for other in legs
-            if other.transaction_type == "SELL"
+            if other.transaction_type == Side.SELL
             and other.leg_type == leg.leg_type
             and other.leg_no in selected
             and (other.expiry_type, other.expiry_offset) == (leg.expiry_type, leg.expiry_offset)
