@@ -15,7 +15,7 @@ from lambda_functions import (
     strategy_broker_allocator,
     strategy_manager,
 )
-from lambda_functions.common import api_function, build_app
+from lambda_functions.api import api_function, build_app
 
 router = Router()
 TITLE, VERSION = "Options Strategy Platform API", "1.0.0"

@@ -1,21 +1,13 @@
 """Baskets: a trader's containers of strategies, with the capital they may deploy."""
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import (
-    Limit,
-    NextToken,
-    api_function,
-    caller_id,
-    caller_name,
-    configuration,
-    no_content,
-)
+from lambda_functions.api import Limit, NextToken, api_function, caller_id, caller_name, no_content
+from lambda_functions.composition import configuration
+from lambda_functions.observability import metrics
 from shared_utils.domain.models import Basket, BasketCreate, BasketDetail, BasketUpdate, ItemList
 
-metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()
 
 
@@ -59,4 +51,4 @@ def delete_basket(basket_id: str):
     return no_content()
 
 
-app, lambda_handler = api_function(router, metrics=metrics)
+app, lambda_handler = api_function(router, publish_metrics=True)

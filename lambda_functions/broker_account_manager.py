@@ -1,19 +1,12 @@
 """Broker accounts a trader allocates strategies to. PAPER unless LIVE is asked for explicitly."""
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lambda_functions.common import (
-    Limit,
-    NextToken,
-    api_function,
-    caller_id,
-    configuration,
-    no_content,
-)
+from lambda_functions.api import Limit, NextToken, api_function, caller_id, no_content
+from lambda_functions.composition import configuration
+from lambda_functions.observability import metrics
 from shared_utils.domain.models import BrokerAccount, BrokerAccountCreate, ItemList
 
-metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()
 
 
@@ -47,4 +40,4 @@ def delete_broker_account(client_id: str):
     return no_content()
 
 
-app, lambda_handler = api_function(router, metrics=metrics)
+app, lambda_handler = api_function(router, publish_metrics=True)

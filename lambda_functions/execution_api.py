@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BeforeValidator
 
-from lambda_functions.common import api_function, caller_id, execution_queries, today
+from lambda_functions.api import api_function, caller_id
+from lambda_functions.composition import execution_queries, today
 from shared_utils.domain.models import ApiModel
 
 router = Router()

@@ -7,7 +7,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from lambda_functions.common import api_function, market_reference, today
+from lambda_functions.api import api_function
+from lambda_functions.composition import market_reference, today
 
 router = Router()
 On = Annotated[

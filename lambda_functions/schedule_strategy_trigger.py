@@ -4,24 +4,19 @@ import os
 from datetime import datetime
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import configuration
+from lambda_functions.composition import configuration
+from lambda_functions.observability import count, logger, observed
 from shared_utils.domain.clock import clock_from_environment
 from shared_utils.engine.trigger import trigger, workflow_input
 from shared_utils.market.calendar import built_in_calendar
-
-logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="OptionsStrategyPlatform")
 
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observed()
 def lambda_handler(event, context):
     window = event["detail"]["window"]
     stepfunctions = boto3.client("stepfunctions")
@@ -36,10 +31,8 @@ def lambda_handler(event, context):
             stateMachineArn=arn, input=workflow_input(payload)
         ),
     )
-    metrics.add_metric(name="ExecutionsScheduled", unit=MetricUnit.Count, value=result.created)
-    metrics.add_metric(
-        name="ExecutionWorkflowsStarted", unit=MetricUnit.Count, value=result.workflows_started
-    )
+    count("ExecutionsScheduled", result.created)
+    count("ExecutionWorkflowsStarted", result.workflows_started)
     # Under a key of its own: "created" and the like are LogRecord attributes and may not be overwritten.
     logger.info("schedule trigger", extra={"result": result.__dict__})
     return result.__dict__

@@ -1,10 +1,11 @@
 """Broker allocations: which account trades which legs of a strategy, with how many lots."""
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import api_function, caller_id, configuration, no_content
+from lambda_functions.api import api_function, caller_id, no_content
+from lambda_functions.composition import configuration
+from lambda_functions.observability import metrics
 from shared_utils.domain.models import (
     AdvancedAllocationsRequest,
     Allocation,
@@ -13,7 +14,6 @@ from shared_utils.domain.models import (
     ItemList,
 )
 
-metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()
 
 
@@ -84,4 +84,4 @@ def delete_allocation(strategy_id: str, client_id: str):
     return no_content()
 
 
-app, lambda_handler = api_function(router, metrics=metrics)
+app, lambda_handler = api_function(router, publish_metrics=True)

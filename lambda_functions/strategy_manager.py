@@ -2,19 +2,13 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.common import (
-    Limit,
-    NextToken,
-    api_function,
-    caller_id,
-    configuration,
-    no_content,
-)
+from lambda_functions.api import Limit, NextToken, api_function, caller_id, no_content
+from lambda_functions.composition import configuration
+from lambda_functions.observability import metrics
 from shared_utils.domain.models import (
     ItemList,
     Leg,
@@ -26,7 +20,6 @@ from shared_utils.domain.models import (
     StrategyUpdate,
 )
 
-metrics = Metrics(namespace="OptionsStrategyPlatform")
 router = Router()
 LegNumber = Annotated[int, Path(ge=1, le=6, description="The leg number, 1 to 6")]
 
@@ -139,4 +132,4 @@ def _created(strategy: Strategy) -> Strategy:
     return strategy
 
 
-app, lambda_handler = api_function(router, metrics=metrics)
+app, lambda_handler = api_function(router, publish_metrics=True)

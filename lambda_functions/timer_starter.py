@@ -4,16 +4,13 @@ import os
 from datetime import datetime
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
 
+from lambda_functions.observability import logger, observed
 from shared_utils.adapters.aws.timer import start_master_timer
 from shared_utils.domain.clock import clock_from_environment
 
-logger, tracer = Logger(), Tracer()
 
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@observed(publish_metrics=False)
 def lambda_handler(event, context):
     # The rule's scheduled time, not "now": a delayed or retried delivery still names the right day.
     scheduled = event.get("time")

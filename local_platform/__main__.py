@@ -290,7 +290,7 @@ def _traders_on(client, table_name: str, day: date) -> set[str]:
 def _run_session(
     engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path, traders_that_day
 ) -> int:
-    from lambda_functions.common import configuration, market
+    from lambda_functions.composition import configuration, market
     from local_platform.session import SessionWatch
     from shared_utils.engine.queries import ExecutionQueries
 

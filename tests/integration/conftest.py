@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from lambda_functions import common
+from lambda_functions import composition
 from local_platform.api_gateway import LocalApiGateway
 from local_platform.wiring import load
 from tests.conftest import TABLE_NAME
@@ -13,12 +13,12 @@ from tests.journey import ALLOCATIONS, BASKET, BROKER_ACCOUNTS, LEGS, STRATEGY
 
 # Collaborators the handlers build once per process; each test has its own moto table.
 CACHED_FACTORIES = (
-    common.configuration,
-    common.market,
-    common.executor,
-    common.execution_queries,
-    common.position_watch,
-    common.order_reconciliation,
+    composition.configuration,
+    composition.market,
+    composition.executor,
+    composition.execution_queries,
+    composition.position_watch,
+    composition.order_reconciliation,
 )
 
 

@@ -323,12 +323,12 @@ def test_quantities_follow_the_lot_size_in_force_when_read(iron_condor, alice, m
     _, strategy = iron_condor
     sid = strategy["strategy_id"]
     assert alice.get(f"/options/strategies/{sid}/allocations/summary").body["lot_size"] == 65
-    from lambda_functions import common
+    from lambda_functions import composition
 
     monkeypatch.setenv(
         "PLATFORM_CLOCK_START", "2025-06-02T09:25:00+05:30"
     )  # NIFTY contracts then: 75
-    common.configuration.cache_clear()
+    composition.configuration.cache_clear()
     summary = alice.get(f"/options/strategies/{sid}/allocations/summary").body
     assert summary["lot_size"] == 75
     assert summary["total_quantity_per_execution"] == 18 * 75

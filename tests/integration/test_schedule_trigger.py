@@ -154,7 +154,7 @@ def test_the_handler_starts_the_express_workflow_from_an_eventbridge_event(
 
     import boto3
 
-    from lambda_functions import common, schedule_strategy_trigger
+    from lambda_functions import composition, schedule_strategy_trigger
     from local_platform.api_gateway import LambdaContext
     from tests.conftest import TABLE_NAME
 
@@ -169,7 +169,7 @@ def test_the_handler_starts_the_express_workflow_from_an_eventbridge_event(
     monkeypatch.setenv("EXECUTION_WORKFLOW_ARN", arn)
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("PLATFORM_CLOCK_START", "2026-03-02T09:29:00.300+05:30")
-    common.configuration.cache_clear()
+    composition.configuration.cache_clear()
     event = {
         "source": "options.trading.scheduler",
         "detail-type": "Schedule Strategy Trigger",
@@ -180,7 +180,7 @@ def test_the_handler_starts_the_express_workflow_from_an_eventbridge_event(
     result = schedule_strategy_trigger.lambda_handler(
         event, LambdaContext("schedule_strategy_trigger")
     )
-    common.configuration.cache_clear()
+    composition.configuration.cache_clear()
     assert (result["created"], result["workflows_started"]) == (1, 1)
     (execution,) = sfn.list_executions(stateMachineArn=arn)["executions"]
     started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])

@@ -1,0 +1,170 @@
+"""What every API handler shares: the resolver with the error contract, the caller, paging, CORS.
+
+Errors always have the shape {"error": {"code", "message", "details"}} (DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    CORSConfig,
+    Response,
+    content_types,
+)
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+
+from lambda_functions.observability import LambdaHandler, logger, observed
+from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
+from shared_utils.domain.validation import field_details
+
+PAGE_LIMIT_MAX = 100
+
+Limit = Annotated[int | None, Query(ge=1, le=PAGE_LIMIT_MAX, description="Page size")]
+NextToken = Annotated[str | None, Query(description="The next_token of the previous page")]
+
+
+def error(status: HTTPStatus, code: str, message: str, details: list | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": code, "message": message, "details": details or []}},
+    )
+
+
+def build_app(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(allow_origin=_cors_origin(), max_age=600),
+    )
+    for router in routers:
+        app.include_router(router)
+    app.use(middlewares=[_require_caller])
+
+    @app.exception_handler(RequestValidationError)
+    def _bad_request(exc: RequestValidationError):
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error(HTTPStatus.BAD_REQUEST, "BAD_REQUEST", "the body is not valid JSON")
+        details = field_details(errors, skip_first=True)
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, details)
+
+    @app.exception_handler(InvalidInput)
+    def _invalid(exc: InvalidInput):
+        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", exc.message, exc.details)
+
+    @app.exception_handler(NotFound)
+    def _not_found(exc: NotFound):
+        return error(HTTPStatus.NOT_FOUND, "NOT_FOUND", exc.message)
+
+    @app.exception_handler(Conflict)
+    def _conflict(exc: Conflict):
+        return error(HTTPStatus.CONFLICT, "CONFLICT", exc.message, exc.details)
+
+    @app.not_found
+    def _no_route(_exc):
+        return error(
+            HTTPStatus.NOT_FOUND,
+            "NOT_FOUND",
+            f"no route {app.current_event.http_method} {app.current_event.path}",
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception):
+        logger.exception("unhandled error")
+        return error(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "something went wrong; it has been logged",
+        )
+
+    return app
+
+
+def api_function(
+    *routers: Router, publish_metrics: bool = False
+) -> tuple[APIGatewayRestResolver, LambdaHandler]:
+    """The resolver for these routers and the Lambda entry that serves it, with structured logs
+    (correlated by API Gateway's request id), traces and, where a handler adds them, metrics."""
+    app = build_app(*routers)
+
+    @observed(
+        correlation_id_path=correlation_paths.API_GATEWAY_REST, publish_metrics=publish_metrics
+    )
+    def handler(event, context):
+        return resolve(app, event, context)
+
+    return app, handler
+
+
+def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
+    """The one entry of every API handler. A body must be JSON: curl's default form encoding would
+    otherwise be parsed as a form and fail with a confusing message about missing fields."""
+    content_type = _header(event.get("headers") or {}, "content-type")
+    if event.get("body") and content_type and not _is_json(content_type):
+        return {
+            "statusCode": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "headers": {
+                "Content-Type": content_types.APPLICATION_JSON,
+                "Access-Control-Allow-Origin": _cors_origin(),
+            },
+            "body": json.dumps(
+                {
+                    "error": {
+                        "code": "UNSUPPORTED_MEDIA_TYPE",
+                        "message": f"send the body as JSON with 'Content-Type: application/json', not {content_type}",
+                        "details": [],
+                    }
+                }
+            ),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)
+
+
+def _cors_origin() -> str:
+    return os.environ.get("CORS_ALLOW_ORIGIN", "*")
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _header(headers: dict, name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name), None)
+
+
+def _require_caller(app: APIGatewayRestResolver, next_middleware):
+    if not _claims(app).get("sub"):
+        return error(
+            HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token"
+        )
+    return next_middleware(app)
+
+
+def _claims(app) -> dict[str, Any]:
+    authorizer = app.current_event.request_context.authorizer
+    return dict(authorizer.claims or {}) if authorizer else {}
+
+
+def caller_id(router: Router) -> str:
+    """The user is the verified token's `sub` and nothing else."""
+    return _claims(router)["sub"]
+
+
+def caller_name(router: Router) -> str | None:
+    claims = _claims(router)
+    return claims.get("name") or claims.get("email") or claims.get("cognito:username")
+
+
+def no_content() -> Response:
+    return Response(status_code=HTTPStatus.NO_CONTENT, body=None)

@@ -1,0 +1,130 @@
+"""The composition root: every collaborator a handler needs, built from the function's environment.
+
+Collaborators are built on first use, never at import, from the environment the stack (or the
+local platform) gives the function, and cached for the life of the process (a warm Lambda reuses
+them). Tests clear the caches (`factory.cache_clear()`) between tables.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import lru_cache
+
+import boto3
+
+from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.configuration.service import ConfigurationService
+from shared_utils.domain.clock import clock_from_environment, ist_date
+from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.engine.emitter import alert_types, lookback
+from shared_utils.engine.executor import StrategyExecutor
+from shared_utils.engine.position_watch import PositionWatch
+from shared_utils.engine.positions import PositionBook
+from shared_utils.engine.queries import ExecutionQueries
+from shared_utils.engine.reconciliation import OrderReconciliation
+from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.data import SimulatedMarket
+from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.market.reference import MarketReference
+
+
+class LiveTradingUnavailable(RuntimeError):
+    """A LIVE account was asked to trade: no live broker adapter exists yet."""
+
+
+@lru_cache(maxsize=1)
+def configuration() -> ConfigurationService:
+    client = boto3.session.Session().client("dynamodb")
+    return ConfigurationService(
+        ConfigurationRepository(client, os.environ["TABLE_NAME"]), clock_from_environment()
+    )
+
+
+@lru_cache(maxsize=1)
+def market_reference() -> MarketReference:
+    return MarketReference(built_in_catalog(), ExpiryCalendar(built_in_calendar()))
+
+
+def today() -> date:
+    """The trading date (IST) on the platform's clock."""
+    return ist_date(clock_from_environment().now())
+
+
+@lru_cache(maxsize=1)
+def market() -> CachedMarketData:
+    # The simulated market is the only market data this platform has; paper trading runs on it.
+    catalog, calendar = built_in_catalog(), built_in_calendar()
+    return CachedMarketData(
+        SimulatedMarket(catalog, calendar), configuration().repository, clock_from_environment()
+    )
+
+
+def broker_for(user_id: str, client_id: str, broker: str, mode: str):
+    if mode != "PAPER":
+        raise LiveTradingUnavailable(
+            f"{client_id} is a LIVE {broker} account; live order placement has no broker adapter yet"
+        )
+    return PaperBroker(
+        configuration().repository,
+        market(),
+        built_in_catalog(),
+        built_in_calendar(),
+        clock_from_environment(),
+        user_id,
+        client_id,
+    )
+
+
+@lru_cache(maxsize=1)
+def executor() -> StrategyExecutor:
+    return StrategyExecutor(
+        configuration().repository,
+        market(),
+        built_in_catalog(),
+        ExpiryCalendar(built_in_calendar()),
+        clock_from_environment(),
+        broker_for,
+    )
+
+
+@lru_cache(maxsize=1)
+def position_watch() -> PositionWatch:
+    clock = clock_from_environment()
+    return PositionWatch(
+        PositionBook(configuration().repository, clock),
+        executor(),
+        market(),
+        built_in_calendar(),
+        clock,
+    )
+
+
+@lru_cache(maxsize=1)
+def order_reconciliation() -> OrderReconciliation:
+    events = boto3.session.Session().client("events")
+    bus = os.environ["EVENT_BUS_NAME"]
+
+    def publish(entries: list[dict]) -> None:
+        for start in range(0, len(entries), 10):  # PutEvents takes at most 10 entries
+            events.put_events(
+                Entries=[{**entry, "EventBusName": bus} for entry in entries[start : start + 10]]
+            )
+
+    return OrderReconciliation(
+        configuration().repository,
+        clock_from_environment(),
+        broker_for,
+        publish,
+        alert_types()["duplicate_order"],
+        lookback("check_duplicate_orders"),
+    )
+
+
+@lru_cache(maxsize=1)
+def execution_queries() -> ExecutionQueries:
+    return ExecutionQueries(
+        configuration().repository, clock_from_environment(), market(), executor()
+    )
