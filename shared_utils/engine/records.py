@@ -1,0 +1,370 @@
+"""What the execution plane passes around and stores, as typed records.
+
+Field names are the stored attribute names, so the storage adapter maps a record to its item 1:1
+and what is stored keeps exactly its shape. Two rules make that hold:
+
+- A field that every item of its kind carries is required (nullable where the item may hold a
+  null, such as a MARKET order's `price`). A field that only some items carry has a default and
+  is stored only when it was given: the adapter writes `model_dump(exclude_unset=True)`, so a
+  record read from the table writes back exactly the attributes it was read with, and one the
+  engine builds holds exactly what it was given.
+- Where the table key is also an identity the engine passes on (a position claimed by a close,
+  the position a stop loss names, an order to reconcile), the record carries it as `key`: an
+  opaque string the adapter fills from the item and the engine never builds or takes apart. The
+  key attribute itself, index attributes and `entity_type` are the adapter's and never appear
+  here. `user_id` is an ordinary field (it is also the partition key's attribute name).
+
+Statuses, sides, order types, modes and kinds are the `StrEnum`s of `domain.enums`: a member is its
+string wherever it is stored or sent.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.dataclasses import dataclass
+
+from shared_utils.domain.enums import (
+    AccountMode,
+    BrokerName,
+    ExecutionStatus,
+    ExecutionType,
+    ExpiryType,
+    OptionType,
+    OrderStatus,
+    OrderType,
+    Product,
+    Side,
+    StopLossType,
+    Weekday,
+)
+from shared_utils.domain.models import ExecutionConfig, LegInput, RiskLimits
+
+# Dates are stored as ISO strings (YYYY-MM-DD); in the engine they are dates.
+IsoDate = Annotated[date, PlainSerializer(date.isoformat, return_type=str)]
+
+
+class Record(BaseModel):
+    """A stored record: attributes it does not know (the key, index attributes) are not fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# --------------------------------------------------------------------------------------------
+# Execution plans: compiled into the schedule, copied into each execution record
+# --------------------------------------------------------------------------------------------
+class PlanLeg(LegInput):
+    """A leg as the plan carries it: the trader's leg without its bookkeeping (strategy id,
+    timestamps, version). Validated like the leg it was compiled from, so not frozen (validation
+    fills the strike selection and category in place)."""
+
+    model_config = ConfigDict(extra="ignore")
+    underlying: str
+
+
+class AccountPlan(Record):
+    """One account's part of an execution: which broker, how many lots of each leg (by leg number,
+    as a string), and the allocation's limits."""
+
+    client_id: str
+    broker: BrokerName
+    mode: AccountMode
+    priority: int
+    lots_per_leg: dict[str, int]
+    risk_limits: RiskLimits
+    execution_config: ExecutionConfig
+
+
+class PlanClose(Record):
+    """What a close made by the position watch is limited to: one account, and for a stop loss the
+    one position it names (its `key`)."""
+
+    client_id: str
+    position_key: str | None = None
+
+
+class ExecutionPlan(Record):
+    """What the engine needs at one execution, so the hot path reads nothing more.
+
+    A scheduled entry or exit carries the strategy, its legs and its accounts. A close the position
+    watch makes (a stop loss, the intraday square-off, a daily-loss exit) carries only the
+    underlying, `order_type` MARKET, `close` (None for the whole strategy) and no legs: it closes
+    what is held, on the account that holds it.
+    """
+
+    underlying: str
+    legs: list[PlanLeg]
+    user_id: str | None = None
+    strategy_id: str | None = None
+    strategy_name: str | None = None
+    product: Product | None = None
+    is_intra_day: bool | None = None
+    allocations: list[AccountPlan] = Field(default_factory=list)
+    order_type: OrderType | None = None  # every order of the close is of this type
+    close: PlanClose | None = None
+
+    def leg(self, leg_no: int) -> PlanLeg | None:
+        return next((leg for leg in self.legs if leg.leg_no == leg_no), None)
+
+
+class ScheduleEntry(Record):
+    """One (ENTRY|EXIT, weekday) of one strategy in the compiled schedule: when it is due and the
+    plan it runs. The adapter keys it (per user by time, and in its sharded slot)."""
+
+    user_id: str
+    execution_type: ExecutionType
+    execution_time: str  # HH:MM IST
+    weekday: Weekday
+    strategy_id: str
+    total_legs: int
+    total_lots: int
+    brokers_involved: list[str]  # the client ids of the accounts the plan trades
+    plan: ExecutionPlan
+
+
+# --------------------------------------------------------------------------------------------
+# Executions
+# --------------------------------------------------------------------------------------------
+class ExecutionWorkflow(StrEnum):
+    """What set an execution going: a scheduled workflow (PENDING until started), a trader's manual
+    run, or the position watch's close."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    MANUAL = "MANUAL"
+    POSITION_WATCH = "POSITION_WATCH"
+
+
+@dataclass(frozen=True)
+class ExecutionRef:
+    """Which execution to run: what a workflow hands the executor (its JSON names these fields)."""
+
+    user_id: str
+    sort_key: str  # the execution record's key, opaque to the engine
+    strategy_id: str
+    execution_type: ExecutionType
+    execution_date: str  # YYYY-MM-DD, the IST trading day
+
+
+class OrderOutcome(Record):
+    """What became of one planned order, as an execution reports it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    client_id: str
+    leg_no: int
+    tradingsymbol: str
+    tag: str
+    status: OrderStatus
+    quantity: int
+    transaction_type: Side
+    fill_price: Decimal | None
+    broker_order_id: str | None
+    reason: str | None
+
+
+class PlanningFailure(Record):
+    """A failure before any order existed (the orders could not be planned, or the run stopped)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    reason: str
+
+
+class SkippedClose(Record):
+    """A position an exit did not close, and why (settled by the exchange, or another close holds it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    client_id: str
+    leg_no: int
+    reason: str
+
+
+class ExecutionResults(Record):
+    successful_orders: int
+    failed_orders: int
+    total_premium: Decimal  # premium received minus premium paid, over the fills
+    execution_time_ms: int
+    failures: list[OrderOutcome | PlanningFailure]
+    skipped: list[SkippedClose]
+
+
+class ExecutionRecord(Record):
+    """The spec's execution record (EXECUTION_ENTRY#strategy#YYYYMMDD and its kin): one execution of
+    one strategy, SCHEDULED -> IN_PROGRESS -> COMPLETED | PARTIAL | FAILED."""
+
+    key: str
+    user_id: str
+    strategy_id: str
+    execution_type: ExecutionType
+    execution_date: IsoDate
+    execution_time: str  # HH:MM IST
+    status: ExecutionStatus
+    scheduled_at: str
+    workflow: ExecutionWorkflow
+    plan: ExecutionPlan
+    version: int
+    # A scheduled or manual run says what it trades; a close from the watch says why it closes.
+    total_legs: int | None = None
+    total_lots: int | None = None
+    brokers_involved: list[str] | None = None
+    manual: bool | None = None
+    reason: str | None = None
+    attempt: int | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    execution_results: ExecutionResults | None = None
+
+    @property
+    def ref(self) -> ExecutionRef:
+        return ExecutionRef(
+            self.user_id,
+            self.key,
+            self.strategy_id,
+            self.execution_type,
+            self.execution_date.isoformat(),
+        )
+
+
+class ExecutionReport(Record):
+    """What the executor returns for one execution: its final status and results, or
+    ALREADY_CLAIMED (and no results) when another executor had it."""
+
+    status: ExecutionStatus
+    sort_key: str
+    results: ExecutionResults | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The workflow's JSON: status, sort_key and the results' fields side by side."""
+        flat: dict[str, Any] = {"status": self.status, "sort_key": self.sort_key}
+        if self.results is not None:
+            flat.update(self.results.model_dump(mode="python"))
+        return flat
+
+
+# --------------------------------------------------------------------------------------------
+# Orders and fills
+# --------------------------------------------------------------------------------------------
+class Fill(Record):
+    """What nets into a position: an order of ours that filled, a duplicate copy the broker filled,
+    or the exchange's settlement of an expired contract."""
+
+    key: str | None = None  # None until the store has placed it
+    user_id: str
+    # the contract, handed on to the position it opens
+    strategy_id: str
+    client_id: str
+    broker: BrokerName
+    leg_no: int
+    underlying: str
+    expiry: IsoDate
+    expiry_type: ExpiryType
+    strike: Decimal
+    option_type: OptionType
+    lot_size: int
+    tradingsymbol: str
+    # the fill
+    execution_key: str  # the execution that sent it (its record's key), or SETTLEMENT
+    tag: str
+    quantity: int  # units, always positive: transaction_type says which way
+    transaction_type: Side
+    status: OrderStatus
+    placed_at: str
+    fill_price: Decimal | None = None
+    reason: str | None = None
+
+
+class Settlement(Fill):
+    """An expired contract closed by the exchange at its intrinsic value, without an order."""
+
+    reason: str
+    fill_price: Decimal
+
+
+class OrderRecord(Fill):
+    """The ORDER# item: the intent recorded before an order is sent, then what the broker said.
+
+    It carries the terms its position inherits when it opens one (product, mode, the leg's stop
+    loss, the allocation's max_daily_loss)."""
+
+    execution_type: ExecutionType
+    slice_no: int
+    lots: int
+    order_type: OrderType
+    price: Decimal | None  # None for MARKET orders
+    product: Product
+    mode: AccountMode
+    max_daily_loss: Decimal | None
+    stop_loss: Decimal | None
+    stop_loss_type: StopLossType
+    # what the broker said, once it has
+    broker_order_id: str | None = None
+    status_message: str | None = None
+    filled_at: str | None = None
+    # a fill netted into its position (set in the same transaction; never written over)
+    position_applied: bool | None = None
+    # an extra copy of an order of ours that reached the broker twice: the tag it copies
+    duplicate_of: str | None = None
+
+    @property
+    def outcome(self) -> OrderOutcome:
+        return OrderOutcome(
+            client_id=self.client_id,
+            leg_no=self.leg_no,
+            tradingsymbol=self.tradingsymbol,
+            tag=self.tag,
+            status=self.status,
+            quantity=self.quantity,
+            transaction_type=self.transaction_type,
+            fill_price=self.fill_price,
+            broker_order_id=self.broker_order_id,
+            reason=self.reason,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Positions
+# --------------------------------------------------------------------------------------------
+class Position(Record):
+    """The POSITION# item: what one strategy holds of one contract on one account and leg.
+
+    Its identity is (user_id, strategy_id, client_id, leg_no, tradingsymbol); the adapter derives
+    the table key from it and fills `key` when it reads one (None for a position not yet stored).
+    """
+
+    key: str | None = None
+    user_id: str
+    strategy_id: str
+    client_id: str
+    leg_no: int
+    tradingsymbol: str
+    # the contract
+    broker: BrokerName
+    underlying: str
+    expiry: IsoDate
+    expiry_type: ExpiryType
+    strike: Decimal
+    option_type: OptionType
+    lot_size: int
+    # the holding
+    quantity: int  # net units: negative when short
+    average_price: Decimal
+    realised_pnl: Decimal  # since the position was first opened
+    realised_today: Decimal  # on realised_on
+    realised_on: IsoDate
+    trade_realised: Decimal  # since it last opened from flat
+    updated_at: str
+    version: int
+    # the terms its opening order handed on
+    product: Product | None = None
+    mode: AccountMode | None = None
+    stop_loss: Decimal | None = None
+    stop_loss_type: StopLossType | None = None
+    max_daily_loss: Decimal | None = None
+    opened_at: str | None = None
+    opened_by: str | None = None  # the execution key of the opening order
+    # a close's claim: the execution closing it, and since when
+    closing_by: str | None = None
+    closing_since: str | None = None
