@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.dataclasses import dataclass
@@ -141,10 +141,11 @@ class ExecutionWorkflow(StrEnum):
 
 @dataclass(frozen=True)
 class ExecutionRef:
-    """Which execution to run: what a workflow hands the executor (its JSON names these fields)."""
+    """Which execution to run: what a workflow hands the executor. Its JSON form (where `key` has
+    the table's attribute name) is the adapter's."""
 
     user_id: str
-    sort_key: str  # the execution record's key, opaque to the engine
+    key: str  # the execution record's key, opaque to the engine
     strategy_id: str
     execution_type: ExecutionType
     execution_date: str  # YYYY-MM-DD, the IST trading day
@@ -233,15 +234,8 @@ class ExecutionReport(Record):
     ALREADY_CLAIMED (and no results) when another executor had it."""
 
     status: ExecutionStatus
-    sort_key: str
+    key: str  # the execution record's
     results: ExecutionResults | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The workflow's JSON: status, sort_key and the results' fields side by side."""
-        flat: dict[str, Any] = {"status": self.status, "sort_key": self.sort_key}
-        if self.results is not None:
-            flat.update(self.results.model_dump(mode="python"))
-        return flat
 
 
 # --------------------------------------------------------------------------------------------
