@@ -14,10 +14,13 @@ from functools import lru_cache
 import boto3
 
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.adapters.brokers.registry import BrokerRegistry
 from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.configuration.service import ConfigurationService
+from shared_utils.domain.broker import Broker
 from shared_utils.domain.clock import clock_from_environment, ist_date
+from shared_utils.domain.enums import AccountMode, BrokerName
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.engine.emitter import alert_types, lookback
 from shared_utils.engine.executor import StrategyExecutor
@@ -29,10 +32,6 @@ from shared_utils.market.calendar import built_in_calendar
 from shared_utils.market.data import SimulatedMarket
 from shared_utils.market.expiries import ExpiryCalendar
 from shared_utils.market.reference import MarketReference
-
-
-class LiveTradingUnavailable(RuntimeError):
-    """A LIVE account was asked to trade: no live broker adapter exists yet."""
 
 
 @lru_cache(maxsize=1)
@@ -62,11 +61,7 @@ def market() -> CachedMarketData:
     )
 
 
-def broker_for(user_id: str, client_id: str, broker: str, mode: str):
-    if mode != "PAPER":
-        raise LiveTradingUnavailable(
-            f"{client_id} is a LIVE {broker} account; live order placement has no broker adapter yet"
-        )
+def _paper_broker(user_id: str, client_id: str) -> Broker:
     return PaperBroker(
         configuration().repository,
         market(),
@@ -76,6 +71,19 @@ def broker_for(user_id: str, client_id: str, broker: str, mode: str):
         user_id,
         client_id,
     )
+
+
+@lru_cache(maxsize=1)
+def brokers() -> BrokerRegistry:
+    """Every broker's PAPER accounts trade on the paper broker; a LIVE account is refused (no live
+    adapter is registered yet)."""
+    registry = BrokerRegistry()
+    registry.register_paper(_paper_broker)
+    return registry
+
+
+def broker_for(user_id: str, client_id: str, broker: BrokerName, mode: AccountMode) -> Broker:
+    return brokers().broker_for(user_id, client_id, broker, mode)
 
 
 @lru_cache(maxsize=1)

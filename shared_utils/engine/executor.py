@@ -23,11 +23,12 @@ from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
 
-from shared_utils.adapters.brokers.paper.broker import WORKING, Broker, BrokerOrder, OrderRequest
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.domain.broker import Broker, BrokerOrder, OrderRequest
 from shared_utils.domain.clock import Clock, ist_date, utc_iso
+from shared_utils.domain.enums import WORKING_ORDER_STATUSES
 from shared_utils.domain.errors import Conflict
 from shared_utils.domain.instruments import InstrumentCatalog
 from shared_utils.domain.models import Leg
@@ -228,7 +229,7 @@ class StrategyExecutor:
         working = {
             (o["client_id"], o["leg_no"], o.get("tradingsymbol"))
             for o in outcomes
-            if o["status"] in WORKING
+            if o["status"] in WORKING_ORDER_STATUSES
         }
         for position in claimed:
             if (
@@ -490,7 +491,7 @@ class StrategyExecutor:
             **keys.order_index(order_bucket_start(now), ref.user_id, order.client_id, sort_key),
             **(
                 keys.working_order_index(ref.user_id, order.client_id, sort_key)
-                if status in ("INTENT", *WORKING)
+                if status in ("INTENT", *WORKING_ORDER_STATUSES)
                 else {}
             ),
             "strategy_id": ref.strategy_id,

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared_utils.adapters.brokers.paper.broker import COMPLETE, WORKING, Broker, BrokerOrder
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.domain.broker import Broker, BrokerOrder
 from shared_utils.domain.clock import Clock, utc_iso
+from shared_utils.domain.enums import WORKING_ORDER_STATUSES, OrderStatus
 from shared_utils.domain.errors import Conflict
 from shared_utils.engine.executor import order_bucket_start
 from shared_utils.engine.positions import PositionBook
@@ -160,12 +161,12 @@ class OrderReconciliation:
                     result.never_reached_broker += 1
                     self._give_back_claim(order)
             return
-        if status == COMPLETE or status == placed.status:
+        if status == OrderStatus.COMPLETE or status == placed.status:
             return
-        if placed.status == COMPLETE:
+        if placed.status == OrderStatus.COMPLETE:
             filled = {
                 **order,
-                "status": COMPLETE,
+                "status": OrderStatus.COMPLETE,
                 "broker_order_id": placed.order_id,
                 "fill_price": placed.average_price,
                 "status_message": placed.status_message,
@@ -179,7 +180,7 @@ class OrderReconciliation:
             ):
                 result.ended_unfilled += 1
                 self._give_back_claim(order)
-        elif placed.status in WORKING and status in ("INTENT", "FAILED"):
+        elif placed.status in WORKING_ORDER_STATUSES and status in ("INTENT", "FAILED"):
             # FAILED too: a send that timed out and found nothing may have reached the broker after all.
             self._move(order, placed.status, broker_order_id=placed.order_id)
 
@@ -187,7 +188,7 @@ class OrderReconciliation:
         """Change our record's status, only from the one we read (a concurrent writer wins). A
         working order is in the working-orders index; any other leaves it."""
         fields = {name: value for name, value in fields.items() if value is not None}
-        if status in WORKING:
+        if status in WORKING_ORDER_STATUSES:
             fields.update(
                 keys.working_order_index(order[keys.PK], order["client_id"], order[keys.SK])
             )
@@ -198,7 +199,7 @@ class OrderReconciliation:
             ":old": order["status"],
             **{f":f{i}": value for i, value in enumerate(fields.values())},
         }
-        removal = "" if status in WORKING else f" REMOVE {keys.GSI2_PK}, {keys.GSI2_SK}"
+        removal = "" if status in WORKING_ORDER_STATUSES else f" REMOVE {keys.GSI2_PK}, {keys.GSI2_SK}"
         try:
             self.repository.commit(
                 [
@@ -232,7 +233,7 @@ class OrderReconciliation:
         self, order: dict, extra: BrokerOrder, broker: Broker, result: ReconciliationResult
     ) -> dict | None:
         result.duplicates_found += 1
-        if extra.status in WORKING:
+        if extra.status in WORKING_ORDER_STATUSES:
             try:
                 extra = broker.cancel_order(extra.order_id)
                 result.duplicates_cancelled += 1
@@ -262,7 +263,7 @@ class OrderReconciliation:
             "status_message": extra.status_message,
             "placed_at": extra.placed_at,
         }
-        if extra.status == COMPLETE:
+        if extra.status == OrderStatus.COMPLETE:
             new = (
                 self.book.record_fill(record) is not None
             )  # the account holds it: so must our position

@@ -9,6 +9,7 @@ from shared_utils.adapters.brokers.paper.broker import PaperBroker
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.domain.clock import IST, FixedClock, utc_iso
+from shared_utils.domain.enums import OrderStatus, OrderType
 from shared_utils.domain.models import LegUpdate
 from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.market_refresh import refresh_market_data
@@ -43,7 +44,7 @@ class Rests(PaperBroker):
 
     def place_order(self, request):
         order = super().place_order(
-            request.model_copy(update={"order_type": "LIMIT", "price": Decimal("0.05")})
+            request.model_copy(update={"order_type": OrderType.LIMIT, "price": Decimal("0.05")})
             if request.transaction_type == "BUY"
             else request
         )
@@ -55,7 +56,7 @@ class Rests(PaperBroker):
             book = [
                 o.model_copy(
                     update={
-                        "status": "COMPLETE",
+                        "status": OrderStatus.COMPLETE,
                         "average_price": Decimal("12.30"),
                         "filled_quantity": o.quantity,
                     }
@@ -138,7 +139,9 @@ def test_a_duplicate_still_working_is_cancelled(service, repository):
         def place_order(self, request):
             first = super().place_order(request)
             price = Decimal("0.05") if request.transaction_type == "BUY" else Decimal("5000")
-            super().place_order(request.model_copy(update={"order_type": "LIMIT", "price": price}))
+            super().place_order(
+                request.model_copy(update={"order_type": OrderType.LIMIT, "price": price})
+            )
             return first
 
     executor, broker_for = executor_with(SecondCopyRests, repository, clock)

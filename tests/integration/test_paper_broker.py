@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared_utils.adapters.brokers.paper.broker import OrderRequest, PaperBroker
+from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.domain.broker import OrderRequest
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.errors import Conflict
 from shared_utils.domain.instruments import built_in_catalog
@@ -88,7 +89,7 @@ def test_a_limit_order_fills_only_when_the_market_crosses_it(broker, clock):
     assert marketable.status == "COMPLETE"
     assert marketable.average_price == touch.ask
     # Later the market falls through the resting bid: it fills at its own limit.
-    for minutes in range(5, 360, 5):
+    for _ in range(5, 360, 5):
         clock.advance(minutes=5)
         if quote(clock).ask <= touch.bid:
             break
