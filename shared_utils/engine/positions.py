@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb import keys, metrics
 from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import Clock, ist_date, utc_iso
@@ -111,12 +111,14 @@ class PositionBook:
                 else db.put_new(position, Conflict("position opened meanwhile")),
             ]
             if realised_now or position["quantity"] == 0:
-                writes += performance.position_closed(
-                    user_id,
-                    order["strategy_id"],
-                    order["client_id"],
-                    realised_now,
-                    position["trade_realised"] if position["quantity"] == 0 else None,
+                writes += metrics.adds(
+                    performance.position_closed(
+                        user_id,
+                        order["strategy_id"],
+                        order["client_id"],
+                        realised_now,
+                        position["trade_realised"] if position["quantity"] == 0 else None,
+                    )
                 )
             try:
                 self.repository.commit(writes)

@@ -1,0 +1,144 @@
+"""What the engine asks of storage, in the trader's words. The DynamoDB adapter implements each
+(`shared_utils/adapters/dynamodb/`); the engine never sees a key, an index or an item.
+
+Keys are opaque: where the engine must name a record it has not read yet (today's entry of a
+strategy, the intent of an order), it asks the store for the key and passes it on unopened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Protocol
+
+from shared_utils.domain.enums import ExecutionStatus, ExecutionType, Weekday
+from shared_utils.engine.performance import MetricCounts
+from shared_utils.engine.records import (
+    ExecutionRecord,
+    ExecutionRef,
+    ExecutionResults,
+    Fill,
+    OrderRecord,
+    Position,
+    ScheduleEntry,
+)
+
+
+class ExecutionStore(Protocol):
+    """The execution records: created once, claimed once, finished once."""
+
+    def execution_key(
+        self, execution_type: ExecutionType, strategy_id: str, day: date, *qualifiers: str
+    ) -> str:
+        """The key of one execution of a strategy on a trading day; `qualifiers` tell apart the
+        closes the position watch makes on one day (an account, a leg, a reason)."""
+        ...
+
+    def again(self, key: str, qualifier: str) -> str:
+        """The key of another run of the execution keyed `key` (a forced manual run, a retry)."""
+        ...
+
+    def create(self, record: ExecutionRecord) -> bool:
+        """Record a SCHEDULED execution unless one with its key exists: whether it was created."""
+        ...
+
+    def get(self, user_id: str, key: str) -> ExecutionRecord | None: ...
+
+    def mark_started(self, record: ExecutionRecord) -> None:
+        """Its workflow started: PENDING -> STARTED (another trigger may have marked it first)."""
+        ...
+
+    def claim(self, ref: ExecutionRef, at: datetime) -> ExecutionRecord | None:
+        """SCHEDULED -> IN_PROGRESS, conditionally: None when another executor has it."""
+        ...
+
+    def finish(
+        self,
+        ref: ExecutionRef,
+        status: ExecutionStatus,
+        results: ExecutionResults,
+        at: datetime,
+        counts: Sequence[MetricCounts],
+    ) -> None:
+        """IN_PROGRESS -> `status` with the results, and the metric counts added, together."""
+        ...
+
+    def history(self, user_id: str, strategy_id: str | None) -> list[ExecutionRecord]:
+        """Every execution of the user (of one strategy), entries, exits and stop losses."""
+        ...
+
+
+class OrderStore(Protocol):
+    """The orders the executor sends: each intent recorded before it is sent."""
+
+    def order_key(self, execution_date: str, tag: str) -> str: ...
+
+    def record_intent(self, order: OrderRecord) -> bool:
+        """Record the intent (status INTENT) unless it is there already: whether it was recorded."""
+        ...
+
+    def get(self, user_id: str, key: str) -> OrderRecord | None: ...
+
+    def save_unless_applied(self, order: OrderRecord) -> OrderRecord:
+        """Store what became of the order, never over a record whose fill a reconciliation has
+        applied meanwhile: the record as it now stands."""
+        ...
+
+    def orders(
+        self,
+        user_id: str,
+        on: date | None,
+        strategy_id: str | None = None,
+        client_id: str | None = None,
+    ) -> list[OrderRecord]:
+        """The user's orders (placed on the execution date `on`, of a strategy, of an account)."""
+        ...
+
+
+class Schedule(Protocol):
+    """The compiled schedule, and the strategies it is compiled from."""
+
+    @property
+    def queries_per_slot(self) -> int:
+        """Requests one `due_at` costs, however many users there are."""
+        ...
+
+    def due_at(
+        self, execution_type: ExecutionType, weekday: Weekday, hhmm: str
+    ) -> list[ScheduleEntry]:
+        """Every entry due at one slot, across all users."""
+        ...
+
+    def of_user(self, user_id: str, execution_type: ExecutionType) -> list[ScheduleEntry]: ...
+
+    def strategy_names(self, user_id: str) -> dict[str, str | None]:
+        """The user's strategies: id -> name."""
+        ...
+
+    def has_strategy(self, user_id: str, strategy_id: str) -> bool: ...
+
+
+class PositionLedger(Protocol):
+    """What the executor needs of the positions: what is held, the closing claims, and fills netted
+    into their positions (each fill once)."""
+
+    def held(
+        self, user_id: str, strategy_id: str | None = None, client_id: str | None = None
+    ) -> list[Position]: ...
+
+    def position(self, user_id: str, key: str) -> Position | None:
+        """The position as it stands now (None if it is gone)."""
+        ...
+
+    def claim(self, position: Position, execution_key: str) -> bool:
+        """Mark the position as being closed by this execution: False when another holds it."""
+        ...
+
+    def release(self, position: Position, execution_key: str) -> None:
+        """Give this execution's claim back (nothing happens if it holds none)."""
+        ...
+
+    def record_fill(self, fill: Fill) -> Position | None:
+        """Store the filled order and net it into its position, both or neither: the position, or
+        None when this fill was applied before."""
+        ...
