@@ -6,7 +6,7 @@ Errors always have the shape {"error": {"code", "message", "details"}} (DESIGN.m
 from __future__ import annotations
 
 import json
-import os
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
+from lambda_functions.environment import CorsEnvironment, read
 from lambda_functions.observability import LambdaHandler, logger, observed
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.domain.validation import field_details
@@ -131,7 +132,7 @@ def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
 
 
 def _cors_origin() -> str:
-    return os.environ.get("CORS_ALLOW_ORIGIN", "*")
+    return read(CorsEnvironment).cors_allow_origin
 
 
 def _is_json(content_type: str) -> bool:
@@ -168,3 +169,20 @@ def caller_name(router: Router) -> str | None:
 
 def no_content() -> Response:
     return Response(status_code=HTTPStatus.NO_CONTENT, body=None)
+
+
+def unpaged(items: Any) -> dict[str, Any]:
+    """A list returned whole, in the same envelope as a page: there is no next page."""
+    return {"items": items, "next_token": None}
+
+
+def json_numbers(value: Any) -> Any:
+    """Decimals as JSON numbers (whole ones as integers), recursively: the engine's reports carry
+    the table's Decimals, which the resolver's encoder would otherwise send as strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_numbers(v) for v in value]
+    return value

@@ -4,7 +4,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lambda_functions.api import Limit, NextToken, api_function, caller_id, no_content
 from lambda_functions.composition import configuration
-from lambda_functions.observability import metrics
 from shared_utils.domain.models import BrokerAccount, BrokerAccountCreate, ItemList
 
 router = Router()

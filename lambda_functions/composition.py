@@ -1,25 +1,32 @@
 """The composition root: every collaborator a handler needs, built from the function's environment.
 
 Collaborators are built on first use, never at import, from the environment the stack (or the
-local platform) gives the function, and cached for the life of the process (a warm Lambda reuses
-them). Tests clear the caches (`factory.cache_clear()`) between tables.
+local platform) gives the function, read through the typed models of lambda_functions.environment
+(so the first invocation of a misconfigured function fails naming the variable), and cached for
+the life of the process (a warm Lambda reuses them). Tests clear the caches
+(`factory.cache_clear()`) between tables.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from functools import lru_cache
 
 import boto3
 
+from lambda_functions.environment import (
+    ClockEnvironment,
+    EventBusEnvironment,
+    TableEnvironment,
+    read,
+)
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
 from shared_utils.adapters.brokers.registry import BrokerRegistry
 from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.configuration.service import ConfigurationService
 from shared_utils.domain.broker import Broker
-from shared_utils.domain.clock import clock_from_environment, ist_date
+from shared_utils.domain.clock import Clock, ist_date
 from shared_utils.domain.enums import AccountMode, BrokerName
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.engine.emitter import alert_types, lookback
@@ -34,12 +41,16 @@ from shared_utils.market.expiries import ExpiryCalendar
 from shared_utils.market.reference import MarketReference
 
 
+def clock() -> Clock:
+    """The platform's clock, read anew: a simulated clock without an anchor starts when built."""
+    return read(ClockEnvironment).clock()
+
+
 @lru_cache(maxsize=1)
 def configuration() -> ConfigurationService:
+    table = read(TableEnvironment).table_name
     client = boto3.session.Session().client("dynamodb")
-    return ConfigurationService(
-        ConfigurationRepository(client, os.environ["TABLE_NAME"]), clock_from_environment()
-    )
+    return ConfigurationService(ConfigurationRepository(client, table), clock())
 
 
 @lru_cache(maxsize=1)
@@ -49,16 +60,14 @@ def market_reference() -> MarketReference:
 
 def today() -> date:
     """The trading date (IST) on the platform's clock."""
-    return ist_date(clock_from_environment().now())
+    return ist_date(clock().now())
 
 
 @lru_cache(maxsize=1)
 def market() -> CachedMarketData:
     # The simulated market is the only market data this platform has; paper trading runs on it.
     catalog, calendar = built_in_catalog(), built_in_calendar()
-    return CachedMarketData(
-        SimulatedMarket(catalog, calendar), configuration().repository, clock_from_environment()
-    )
+    return CachedMarketData(SimulatedMarket(catalog, calendar), configuration().repository, clock())
 
 
 def _paper_broker(user_id: str, client_id: str) -> Broker:
@@ -67,7 +76,7 @@ def _paper_broker(user_id: str, client_id: str) -> Broker:
         market(),
         built_in_catalog(),
         built_in_calendar(),
-        clock_from_environment(),
+        clock(),
         user_id,
         client_id,
     )
@@ -93,27 +102,27 @@ def executor() -> StrategyExecutor:
         market(),
         built_in_catalog(),
         ExpiryCalendar(built_in_calendar()),
-        clock_from_environment(),
+        clock(),
         broker_for,
     )
 
 
 @lru_cache(maxsize=1)
 def position_watch() -> PositionWatch:
-    clock = clock_from_environment()
+    watch_clock = clock()
     return PositionWatch(
-        PositionBook(configuration().repository, clock),
+        PositionBook(configuration().repository, watch_clock),
         executor(),
         market(),
         built_in_calendar(),
-        clock,
+        watch_clock,
     )
 
 
 @lru_cache(maxsize=1)
 def order_reconciliation() -> OrderReconciliation:
+    bus = read(EventBusEnvironment).event_bus_name
     events = boto3.session.Session().client("events")
-    bus = os.environ["EVENT_BUS_NAME"]
 
     def publish(entries: list[dict]) -> None:
         for start in range(0, len(entries), 10):  # PutEvents takes at most 10 entries
@@ -123,7 +132,7 @@ def order_reconciliation() -> OrderReconciliation:
 
     return OrderReconciliation(
         configuration().repository,
-        clock_from_environment(),
+        clock(),
         broker_for,
         publish,
         alert_types()["duplicate_order"],
@@ -133,6 +142,4 @@ def order_reconciliation() -> OrderReconciliation:
 
 @lru_cache(maxsize=1)
 def execution_queries() -> ExecutionQueries:
-    return ExecutionQueries(
-        configuration().repository, clock_from_environment(), market(), executor()
-    )
+    return ExecutionQueries(configuration().repository, clock(), market(), executor())

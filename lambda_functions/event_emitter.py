@@ -1,22 +1,21 @@
 """The master timer's task each minute: put the due events on the bus, say when the next tick is."""
 
-import os
-
 import boto3
 
+from lambda_functions.environment import EventEmitterEnvironment, read
 from lambda_functions.observability import count, logger, observed
-from shared_utils.domain.clock import clock_from_environment
 from shared_utils.engine.emitter import tick
 from shared_utils.market.calendar import built_in_calendar
 
 
 @observed()
 def lambda_handler(event, context):
+    environment = read(EventEmitterEnvironment)
     result = tick(
-        clock_from_environment().now(),
+        environment.clock().now(),
         built_in_calendar(),
         boto3.client("events"),
-        os.environ["EVENT_BUS_NAME"],
+        environment.event_bus_name,
     )
     count("TimerEventsEmitted", len(result.emitted))
     if result.failed:

@@ -1,15 +1,15 @@
 """Executions, positions and orders: what ran, what is held, what was sent, and a manual run."""
 
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BeforeValidator
 
-from lambda_functions.api import api_function, caller_id
+from lambda_functions.api import api_function, caller_id, json_numbers, unpaged
 from lambda_functions.composition import execution_queries, today
+from shared_utils.adapters.aws.execution_workflow import report_payload
 from shared_utils.domain.models import ApiModel
 
 router = Router()
@@ -24,19 +24,8 @@ class ManualExecution(ApiModel):
     force: bool = False
 
 
-def _plain(value):
-    """Decimals as JSON numbers, recursively."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _items(rows) -> dict:
-    return {"items": _plain(rows), "next_token": None}
+def _items(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return unpaged(json_numbers(rows))
 
 
 @router.get("/options/executions/schedule", tags=["Executions"], summary="What runs on a date")
@@ -70,7 +59,7 @@ def daily_report(
         date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")
     ] = None,
 ) -> dict:
-    return _plain(execution_queries().daily_report(caller_id(router), date_ or today()))
+    return json_numbers(execution_queries().daily_report(caller_id(router), date_ or today()))
 
 
 @router.get(
@@ -100,9 +89,11 @@ def orders(
     summary="Run an entry or exit now (never twice unless forced)",
 )
 def manual(request: ManualExecution) -> dict:
-    return _plain(
-        execution_queries().run_now(
-            caller_id(router), request.strategy_id, request.execution_type, request.force
+    return json_numbers(
+        report_payload(
+            execution_queries().run_now(
+                caller_id(router), request.strategy_id, request.execution_type, request.force
+            )
         )
     )
 

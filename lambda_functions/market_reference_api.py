@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from lambda_functions.api import api_function
+from lambda_functions.api import api_function, unpaged
 from lambda_functions.composition import market_reference, today
 
 router = Router()
@@ -22,7 +22,7 @@ On = Annotated[
     summary="Every underlying with the rules in force",
 )
 def list_instruments(on: On = None) -> dict:
-    return {"items": market_reference().instruments(on or today()), "next_token": None}
+    return unpaged(market_reference().instruments(on or today()))
 
 
 @router.get(

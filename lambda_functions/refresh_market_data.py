@@ -1,9 +1,8 @@
 """Refresh Market Data events: fetch anew the chains that open positions and the next minute's
 entries price from."""
 
-from lambda_functions.composition import configuration, market
+from lambda_functions.composition import clock, configuration, market
 from lambda_functions.observability import count, logger, observed
-from shared_utils.domain.clock import clock_from_environment
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.engine.market_refresh import refresh_market_data
 from shared_utils.market.calendar import built_in_calendar
@@ -17,7 +16,7 @@ def lambda_handler(event, context):
         market=market(),
         catalog=built_in_catalog(),
         expiries=ExpiryCalendar(built_in_calendar()),
-        clock=clock_from_environment(),
+        clock=clock(),
     )
     count("ChainsRefreshed", len(result.refreshed))
     if result.failed:

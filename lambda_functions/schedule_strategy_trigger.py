@@ -1,13 +1,12 @@
 """Schedule Strategy Trigger events: record what is due in the window and start its workflows."""
 
-import os
 from datetime import datetime
 
 import boto3
 
 from lambda_functions.composition import configuration
+from lambda_functions.environment import ScheduleTriggerEnvironment, read
 from lambda_functions.observability import count, logger, observed
-from shared_utils.domain.clock import clock_from_environment
 from shared_utils.engine.trigger import trigger, workflow_input
 from shared_utils.market.calendar import built_in_calendar
 
@@ -18,17 +17,17 @@ def _parse(text: str) -> datetime:
 
 @observed()
 def lambda_handler(event, context):
+    environment = read(ScheduleTriggerEnvironment)
     window = event["detail"]["window"]
     stepfunctions = boto3.client("stepfunctions")
-    arn = os.environ["EXECUTION_WORKFLOW_ARN"]
     result = trigger(
         _parse(window["from"]),
         _parse(window["to"]),
         repository=configuration().repository,
         calendar=built_in_calendar(),
-        clock=clock_from_environment(),
+        clock=environment.clock(),
         start_workflow=lambda payload: stepfunctions.start_execution(
-            stateMachineArn=arn, input=workflow_input(payload)
+            stateMachineArn=environment.execution_workflow_arn, input=workflow_input(payload)
         ),
     )
     count("ExecutionsScheduled", result.created)

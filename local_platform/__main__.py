@@ -12,12 +12,13 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from lambda_functions.environment import check_functions, clock_from_environment
 from local_platform import wiring
 from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
 from local_platform.aws import FAKE_CREDENTIALS, LocalAws
 from local_platform.engine import build_engine, function_output, session_bounds
-from shared_utils.domain.clock import SteppedClock, clock_from_environment
+from shared_utils.domain.clock import SteppedClock
 from shared_utils.market.calendar import built_in_calendar
 
 ENVIRONMENT = "local"
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=data_dir,
         )
         os.environ.update(engine.environment())
+        check_functions(table_wiring.functions)
         verifier = IdTokenVerifier(
             aws.jwks_url(resources["UserPoolId"]),
             aws.issuer(resources["UserPoolId"]),

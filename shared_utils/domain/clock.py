@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
@@ -70,23 +69,6 @@ class SteppedClock:
         if cls._now is not None and moment < cls._now:
             raise ValueError(f"the stepped clock cannot go back from {cls._now} to {moment}")
         cls._now = moment
-
-
-def clock_from_environment(environ: dict[str, str] | None = None) -> Clock:
-    """The local platform sets PLATFORM_CLOCK_START/SPEED/ANCHOR (or PLATFORM_CLOCK_MODE=stepped for
-    a session run as fast as possible); in AWS none is set."""
-    env = os.environ if environ is None else environ
-    if env.get("PLATFORM_CLOCK_MODE") == "stepped":
-        return SteppedClock()
-    start = env.get("PLATFORM_CLOCK_START")
-    if not start:
-        return SystemClock()
-    anchor = env.get("PLATFORM_CLOCK_ANCHOR")
-    return SimulatedClock(
-        datetime.fromisoformat(start),
-        float(env.get("PLATFORM_CLOCK_SPEED", "1")),
-        float(anchor) if anchor else None,
-    )
 
 
 def utc_iso(moment: datetime) -> str:

@@ -217,6 +217,20 @@ def test_every_function_runs_the_latest_python_with_the_dependency_layer(dev):
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
 
 
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_function_is_given_what_its_environment_model_requires(templates, env):
+    from lambda_functions.environment import FUNCTION_ENVIRONMENTS, required_variables
+
+    functions = resources(templates[env], "AWS::Lambda::Function").values()
+    given = {
+        f["Properties"]["Handler"]: set(f["Properties"]["Environment"]["Variables"])
+        for f in functions
+    }
+    for name, spec in WIRING["functions"].items():
+        missing = required_variables(FUNCTION_ENVIRONMENTS[name]) - given[spec["handler"]]
+        assert not missing, f"{name} is not given {sorted(missing)}"
+
+
 def test_log_retention_follows_the_environment(templates):
     for env, days in (("dev", 7), ("staging", 30), ("prod", 90)):
         groups = resources(templates[env], "AWS::Logs::LogGroup").values()

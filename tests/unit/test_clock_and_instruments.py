@@ -5,12 +5,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from lambda_functions.environment import clock_from_environment
 from shared_utils.domain.clock import (
     IST,
     FixedClock,
     SimulatedClock,
     SystemClock,
-    clock_from_environment,
     ist_date,
     utc_iso,
 )
