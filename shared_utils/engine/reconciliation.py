@@ -20,24 +20,47 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from shared_utils.adapters.dynamodb import keys
-from shared_utils.adapters.dynamodb import repository as db
-from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
-from shared_utils.domain.broker import Broker, BrokerOrder
+from shared_utils.domain.broker import Broker, BrokerFor, BrokerOrder
 from shared_utils.domain.clock import Clock, utc_iso
-from shared_utils.domain.enums import WORKING_ORDER_STATUSES, OrderStatus
-from shared_utils.domain.errors import Conflict
-from shared_utils.engine.executor import order_bucket_start
-from shared_utils.engine.positions import PositionBook
+from shared_utils.domain.enums import WORKING_ORDER_STATUSES, AccountMode, BrokerName, OrderStatus
+from shared_utils.engine.positions import PositionStore
+from shared_utils.engine.records import OrderRecord
 
 INTENT_GRACE = timedelta(minutes=2)
-GAVE_UP = ("LAPSED", "CANCELLED", "REJECTED")
-CLOSING = ("EXIT", "STOP_LOSS")
+GAVE_UP = (OrderStatus.LAPSED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+class OrderFollowUp(Protocol):
+    """What the reconciliation reads and changes of our orders."""
+
+    def to_reconcile(self, since: datetime, now: datetime) -> tuple[list[OrderRecord], int]:
+        """Our orders placed since `since` and every order still working, across every user, and
+        how many index queries that took (a number that does not grow with users)."""
+        ...
+
+    def move(
+        self,
+        order: OrderRecord,
+        status: OrderStatus,
+        *,
+        reason: str | None = None,
+        broker_order_id: str | None = None,
+    ) -> bool:
+        """Change the order's status from the one we read: whether it moved (a concurrent writer
+        wins)."""
+        ...
+
+    def duplicate_key(self, order: OrderRecord, broker_order_id: str) -> str:
+        """The key of the record of an extra copy of `order` at the broker."""
+        ...
+
+    def record_duplicate(self, copy: OrderRecord) -> bool:
+        """Record an extra copy that did not fill, once: whether it was new."""
+        ...
 
 
 @dataclass
@@ -55,34 +78,31 @@ class ReconciliationResult:
     order_errors: list[str] = field(default_factory=list)
 
 
+Account = tuple[str, str, BrokerName, AccountMode]  # user_id, client_id, broker, mode
+
+
 class OrderReconciliation:
     def __init__(
         self,
-        repository: ConfigurationRepository,
+        orders: OrderFollowUp,
+        positions: PositionStore,
         clock: Clock,
-        broker_for: Callable[[str, str, str, str], Broker],
+        broker_for: BrokerFor,
         publish: Callable[[list[dict[str, Any]]], None],
         alert: dict[str, str],
         lookback: timedelta = timedelta(minutes=5),
     ):
-        self.repository, self.clock, self.broker_for, self.publish = (
-            repository,
-            clock,
-            broker_for,
-            publish,
-        )
+        self.orders, self.positions, self.clock = orders, positions, clock
+        self.broker_for, self.publish = broker_for, publish
         self.alert, self.lookback = alert, lookback
-        self.book = PositionBook(repository, clock)
 
     def run(self) -> ReconciliationResult:
         result = ReconciliationResult()
         now = self.clock.now()
-        orders = self._recent_orders(now, result)
-        accounts: dict[tuple[str, str, str, str], list[dict]] = defaultdict(list)
+        orders, result.index_queries = self.orders.to_reconcile(now - self.lookback, now)
+        accounts: dict[Account, list[OrderRecord]] = defaultdict(list)
         for order in orders:
-            accounts[
-                (order[keys.PK], order["client_id"], order["broker"], order.get("mode", "PAPER"))
-            ].append(order)
+            accounts[(order.user_id, order.client_id, order.broker, order.mode)].append(order)
         alerts: list[dict[str, Any]] = []
         for (user_id, client_id, broker_name, mode), ours in sorted(accounts.items()):
             try:
@@ -96,196 +116,117 @@ class OrderReconciliation:
             result.accounts_checked += 1
             for order in ours:
                 result.orders_checked += 1
-                # Ours is the copy our record names; failing that, the first placed.
-                found = sorted(
-                    copies.get(order["tag"], []),
-                    key=lambda o: (
-                        o.order_id != order.get("broker_order_id"),
-                        o.placed_at,
-                        o.order_id,
-                    ),
-                )
                 try:
+                    found = _ours_first(order, copies.get(order.tag, []))
                     self._catch_up(order, found[0] if found else None, now, result)
                     for extra in found[1:]:
                         alert = self._duplicate(order, extra, broker, result)
                         if alert:
                             alerts.append(alert)
                 except Exception as error:  # one order must not keep the others unreconciled
-                    result.order_errors.append(f"{order['tag']}: {type(error).__name__}: {error}")
+                    result.order_errors.append(f"{order.tag}: {type(error).__name__}: {error}")
         if alerts:
             self.publish(alerts)
             result.alerts = len(alerts)
         return result
 
-    # -- finding -------------------------------------------------------------------------------
-    def _recent_orders(self, now: datetime, result: ReconciliationResult) -> list[dict]:
-        buckets, moment = [], now - self.lookback
-        while moment <= now:
-            start = order_bucket_start(moment)
-            if start not in buckets:
-                buckets.append(start)
-            moment += timedelta(minutes=keys.ORDER_BUCKET_MINUTES)
-        if order_bucket_start(now) not in buckets:
-            buckets.append(order_bucket_start(now))
-        partitions = [
-            (keys.GSI1, keys.GSI1_PK, keys.order_bucket(b, shard))
-            for b in buckets
-            for shard in range(keys.SCHEDULE_SHARDS)
-        ]
-        # Orders still working, however long ago they were placed: they may yet fill or lapse.
-        partitions += [
-            (keys.GSI2, keys.GSI2_PK, keys.working_orders(shard))
-            for shard in range(keys.SCHEDULE_SHARDS)
-        ]
-        result.index_queries = len(partitions)
-        with ThreadPoolExecutor(max_workers=min(16, len(partitions))) as pool:
-            found = pool.map(lambda p: self.repository.query_index(*p), partitions)
-        unique = {}
-        for item in (item for items in found for item in items):
-            if item.get("entity_type") == "ORDER" and not item.get("duplicate_of"):
-                unique[(item[keys.PK], item[keys.SK])] = item
-        return list(unique.values())
-
     # -- one copy: ours ------------------------------------------------------------------------
     def _catch_up(
-        self, order: dict, placed: BrokerOrder | None, now: datetime, result: ReconciliationResult
+        self,
+        order: OrderRecord,
+        placed: BrokerOrder | None,
+        now: datetime,
+        result: ReconciliationResult,
     ) -> None:
-        status = order.get("status")
+        status = order.status
         if placed is None:
-            placed_at = datetime.fromisoformat(order["placed_at"].replace("Z", "+00:00"))
-            if status == "INTENT" and now - placed_at >= INTENT_GRACE:
-                if self._move(
-                    order, "FAILED", reason="never reached the broker (no order carries its tag)"
-                ):
-                    result.never_reached_broker += 1
-                    self._give_back_claim(order)
+            placed_at = datetime.fromisoformat(order.placed_at.replace("Z", "+00:00"))
+            if (
+                status == OrderStatus.INTENT
+                and now - placed_at >= INTENT_GRACE
+                and self.orders.move(
+                    order,
+                    OrderStatus.FAILED,
+                    reason="never reached the broker (no order carries its tag)",
+                )
+            ):
+                result.never_reached_broker += 1
+                self._give_back_claim(order)
             return
-        if status == OrderStatus.COMPLETE or status == placed.status:
+        if status in (OrderStatus.COMPLETE, placed.status):
             return
         if placed.status == OrderStatus.COMPLETE:
-            filled = {
-                **order,
-                "status": OrderStatus.COMPLETE,
-                "broker_order_id": placed.order_id,
-                "fill_price": placed.average_price,
-                "status_message": placed.status_message,
-                "filled_at": placed.updated_at,
-            }
-            if self.book.record_fill(filled) is not None:
+            filled = order.model_copy(
+                update={
+                    "status": OrderStatus.COMPLETE,
+                    "broker_order_id": placed.order_id,
+                    "fill_price": placed.average_price,
+                    "status_message": placed.status_message,
+                    "filled_at": placed.updated_at,
+                }
+            )
+            if self.positions.record_fill(filled) is not None:
                 result.filled_since += 1
         elif placed.status in GAVE_UP:
-            if self._move(
+            if self.orders.move(
                 order, placed.status, reason=placed.status_message, broker_order_id=placed.order_id
             ):
                 result.ended_unfilled += 1
                 self._give_back_claim(order)
-        elif placed.status in WORKING_ORDER_STATUSES and status in ("INTENT", "FAILED"):
+        elif placed.status in WORKING_ORDER_STATUSES and status in (
+            OrderStatus.INTENT,
+            OrderStatus.FAILED,
+        ):
             # FAILED too: a send that timed out and found nothing may have reached the broker after all.
-            self._move(order, placed.status, broker_order_id=placed.order_id)
+            self.orders.move(order, placed.status, broker_order_id=placed.order_id)
 
-    def _move(self, order: dict, status: str, **fields) -> bool:
-        """Change our record's status, only from the one we read (a concurrent writer wins). A
-        working order is in the working-orders index; any other leaves it."""
-        fields = {name: value for name, value in fields.items() if value is not None}
-        if status in WORKING_ORDER_STATUSES:
-            fields.update(
-                keys.working_order_index(order[keys.PK], order["client_id"], order[keys.SK])
-            )
-        sets = "".join(f", #f{i} = :f{i}" for i in range(len(fields)))
-        names = {"#status": "status", **{f"#f{i}": name for i, name in enumerate(fields)}}
-        values = {
-            ":new": status,
-            ":old": order["status"],
-            **{f":f{i}": value for i, value in enumerate(fields.values())},
-        }
-        removal = "" if status in WORKING_ORDER_STATUSES else f" REMOVE {keys.GSI2_PK}, {keys.GSI2_SK}"
-        try:
-            self.repository.commit(
-                [
-                    db.update(
-                        order[keys.PK],
-                        order[keys.SK],
-                        "SET #status = :new" + sets + removal,
-                        "#status = :old",
-                        Conflict("moved"),
-                        names=names,
-                        values=values,
-                    )
-                ]
-            )
-            return True
-        except Conflict:
-            return False
-
-    def _give_back_claim(self, order: dict) -> None:
-        if order.get("execution_type") in CLOSING:
-            position_key = keys.position(
-                order["strategy_id"],
-                order["client_id"],
-                int(order["leg_no"]),
-                order["tradingsymbol"],
-            )
-            self.book.release(order[keys.PK], position_key, order["execution_key"])
+    def _give_back_claim(self, order: OrderRecord) -> None:
+        if order.execution_type.closes:
+            self.positions.release_closed_by(order)
 
     # -- more than one copy --------------------------------------------------------------------
     def _duplicate(
-        self, order: dict, extra: BrokerOrder, broker: Broker, result: ReconciliationResult
-    ) -> dict | None:
+        self, order: OrderRecord, extra: BrokerOrder, broker: Broker, result: ReconciliationResult
+    ) -> dict[str, Any] | None:
         result.duplicates_found += 1
         if extra.status in WORKING_ORDER_STATUSES:
             try:
                 extra = broker.cancel_order(extra.order_id)
                 result.duplicates_cancelled += 1
             except Exception:
-                extra = broker.order_status(
-                    extra.order_id
-                )  # it filled or ended meanwhile: record what it is
-        record = {
-            **{
-                k: v
-                for k, v in order.items()
-                if k
-                not in (
-                    keys.GSI1_PK,
-                    keys.GSI1_SK,
-                    keys.GSI2_PK,
-                    keys.GSI2_SK,
-                    "position_applied",
-                    "reason",
-                )
-            },
-            keys.SK: f"{order[keys.SK]}#DUPLICATE#{extra.order_id}",
-            "duplicate_of": order["tag"],
-            "status": extra.status,
-            "broker_order_id": extra.order_id,
-            "fill_price": extra.average_price,
-            "status_message": extra.status_message,
-            "placed_at": extra.placed_at,
-        }
+                # It filled or ended meanwhile: record what it is.
+                extra = broker.order_status(extra.order_id)
+        copy = order.model_copy(
+            update={
+                "key": self.orders.duplicate_key(order, extra.order_id),
+                "duplicate_of": order.tag,
+                "status": extra.status,
+                "broker_order_id": extra.order_id,
+                "fill_price": extra.average_price,
+                "status_message": extra.status_message,
+                "placed_at": extra.placed_at,
+                "position_applied": None,
+                "reason": None,
+            }
+        )
         if extra.status == OrderStatus.COMPLETE:
-            new = (
-                self.book.record_fill(record) is not None
-            )  # the account holds it: so must our position
+            # The account holds it: so must our position.
+            new = self.positions.record_fill(copy) is not None
         else:
-            try:
-                self.repository.commit([db.put_new(record, Conflict("known"))])
-                new = True
-            except Conflict:
-                new = False
+            new = self.orders.record_duplicate(copy)
         if not new:
             return None  # flagged by an earlier run: alert once
         detail = {
-            "user_id": order[keys.PK],
-            "strategy_id": order["strategy_id"],
-            "client_id": order["client_id"],
-            "leg_no": int(order["leg_no"]),
-            "tag": order["tag"],
-            "execution_key": order["execution_key"],
-            "our_order_id": order.get("broker_order_id"),
+            "user_id": order.user_id,
+            "strategy_id": order.strategy_id,
+            "client_id": order.client_id,
+            "leg_no": order.leg_no,
+            "tag": order.tag,
+            "execution_key": order.execution_key,
+            "our_order_id": order.broker_order_id,
             "duplicate_order_id": extra.order_id,
             "duplicate_status": extra.status,
-            "quantity": int(order["quantity"]),
+            "quantity": order.quantity,
             "detected_at": utc_iso(self.clock.now()),
         }
         return {
@@ -294,3 +235,12 @@ class OrderReconciliation:
             "Detail": json.dumps(detail),
             "Time": self.clock.now().astimezone(UTC),
         }
+
+
+def _ours_first(order: OrderRecord, copies: list[BrokerOrder]) -> list[BrokerOrder]:
+    """The broker's orders that carry our order's tag: ours is the copy our record names; failing
+    that, the first placed."""
+    return sorted(
+        copies,
+        key=lambda o: (o.order_id != order.broker_order_id, o.placed_at, o.order_id),
+    )

@@ -8,10 +8,10 @@ import pytest
 from local_platform.api_gateway import LambdaContext
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
 from shared_utils.domain.clock import FixedClock
-from shared_utils.engine.positions import PositionBook
 from tests.conftest import TABLE_NAME
 from tests.integration.conftest import CACHED_FACTORIES
 from tests.integration.test_order_reconciliation import SendsTwice, executor_with
+from tests.integration.test_position_watch import book
 from tests.integration.test_schedule_trigger import iron_condor
 from tests.integration.test_strategy_executor import MONDAY_0930, scheduled
 
@@ -97,4 +97,4 @@ def test_refresh_market_data_caches_the_chains_positions_need(
     assert repository.get("MARKET_DATA", "CHAIN#NIFTY#2026-03-02")["fetched_at"].startswith(
         "2026-03-02T04:10"
     )
-    assert PositionBook(repository, None).open_everywhere()
+    assert book(repository).open_items()

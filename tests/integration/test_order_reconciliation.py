@@ -8,20 +8,23 @@ from decimal import Decimal
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
+from shared_utils.adapters.dynamodb.engine_tables import engine_tables
+from shared_utils.adapters.dynamodb.order_followup import OrderFollowUpTable
 from shared_utils.domain.clock import IST, FixedClock, utc_iso
 from shared_utils.domain.enums import OrderStatus, OrderType
 from shared_utils.domain.models import LegUpdate
-from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.market_refresh import refresh_market_data
-from shared_utils.engine.positions import PositionBook
 from shared_utils.engine.reconciliation import OrderReconciliation
 from shared_utils.market.expiries import ExpiryCalendar
+from tests.integration.test_position_watch import book
 from tests.integration.test_schedule_trigger import iron_condor
 from tests.integration.test_strategy_executor import (
     CALENDAR,
     CATALOG,
     MARKET,
     MONDAY_0930,
+    executor_on,
+    run,
     scheduled,
 )
 
@@ -72,21 +75,25 @@ def executor_with(broker_class, repository, clock):
     def broker_for(user_id, client_id, broker, mode):
         return broker_class(repository, MARKET, CATALOG, CALENDAR, clock, user_id, client_id)
 
-    return StrategyExecutor(
-        repository, MARKET, CATALOG, ExpiryCalendar(CALENDAR), clock, broker_for
-    ), broker_for
+    return executor_on(repository, MARKET, clock, broker_for), broker_for
 
 
 def reconciliation(repository, clock, broker_for, published):
     return OrderReconciliation(
-        repository, clock, broker_for, published.extend, ALERT, timedelta(minutes=5)
+        OrderFollowUpTable(repository),
+        engine_tables(repository, clock).positions,
+        clock,
+        broker_for,
+        published.extend,
+        ALERT,
+        timedelta(minutes=5),
     )
 
 
 def positions(repository, strategy_id):
     return {
         (p["client_id"], int(p["leg_no"])): int(p["quantity"])
-        for p in PositionBook(repository, None).held("sub-alice", strategy_id)
+        for p in book(repository).held_items("sub-alice", strategy_id)
     }
 
 
@@ -95,7 +102,7 @@ def test_an_order_that_reached_the_broker_twice_is_recorded_so_positions_match_a
 ):
     strategy_id = iron_condor(service, "sub-alice")
     executor, broker_for = executor_with(SendsTwice, repository, FixedClock(MONDAY_0930))
-    executor.execute(scheduled(repository, MONDAY_0930))
+    run(executor, scheduled(repository, MONDAY_0930))
     assert (
         positions(repository, strategy_id)[("ZERODHA123", 1)] == -195
     )  # what the platform meant to sell
@@ -114,7 +121,7 @@ def test_an_order_that_reached_the_broker_twice_is_recorded_so_positions_match_a
     }
     ours = {
         p["tradingsymbol"]: int(p["quantity"])
-        for p in PositionBook(repository, None).held("sub-alice", strategy_id, "ZERODHA123")
+        for p in book(repository).held_items("sub-alice", strategy_id, "ZERODHA123")
     }
     assert paper == ours
     detail = json.loads(published[0]["Detail"])
@@ -145,7 +152,7 @@ def test_a_duplicate_still_working_is_cancelled(service, repository):
             return first
 
     executor, broker_for = executor_with(SecondCopyRests, repository, clock)
-    executor.execute(scheduled(repository, MONDAY_0930))
+    run(executor, scheduled(repository, MONDAY_0930))
     published = []
     result = reconciliation(repository, clock, broker_for, published).run()
     assert (result.duplicates_found, result.duplicates_cancelled, result.alerts) == (8, 8, 8)
@@ -162,7 +169,7 @@ def test_a_resting_order_that_fills_later_is_recorded_and_moves_its_position(ser
     clock = FixedClock(MONDAY_0930)
     Rests.filled_later = False
     executor, broker_for = executor_with(Rests, repository, clock)
-    result = executor.execute(scheduled(repository, MONDAY_0930))
+    result = run(executor, scheduled(repository, MONDAY_0930))
     assert result["status"] == "COMPLETED"
     assert ("ZERODHA123", 2) not in positions(
         repository, strategy_id
@@ -185,7 +192,7 @@ def test_an_intent_that_never_reached_the_broker_is_failed_after_the_grace(servi
     iron_condor(service, "sub-alice")
     clock = FixedClock(MONDAY_0930)
     executor, broker_for = executor_with(PaperBroker, repository, clock)
-    executor.execute(scheduled(repository, MONDAY_0930))
+    run(executor, scheduled(repository, MONDAY_0930))
     orders, _ = repository.query_prefix("sub-alice", "ORDER#")
     lost = {
         **orders[0],
@@ -214,7 +221,7 @@ def test_an_account_whose_broker_cannot_be_reached_is_reported_and_the_others_re
     iron_condor(service, "sub-alice")
     clock = FixedClock(MONDAY_0930)
     executor, paper = executor_with(PaperBroker, repository, clock)
-    executor.execute(scheduled(repository, MONDAY_0930))
+    run(executor, scheduled(repository, MONDAY_0930))
 
     def broker_for(user_id, client_id, broker, mode):
         if client_id == "ANGELONE456":
@@ -230,7 +237,7 @@ def test_an_account_whose_broker_cannot_be_reached_is_reported_and_the_others_re
 def test_finished_orders_older_than_the_lookback_are_left_alone(service, repository):
     iron_condor(service, "sub-alice")
     executor, broker_for = executor_with(SendsTwice, repository, FixedClock(MONDAY_0930))
-    executor.execute(scheduled(repository, MONDAY_0930))
+    run(executor, scheduled(repository, MONDAY_0930))
     result = reconciliation(
         repository, FixedClock(MONDAY_0930 + timedelta(minutes=11)), broker_for, []
     ).run()
@@ -243,7 +250,7 @@ def test_an_order_still_working_is_followed_however_long_it_rests(service, repos
     strategy_id = iron_condor(service, "sub-alice")
     Rests.filled_later = False
     executor, broker_for = executor_with(Rests, repository, FixedClock(MONDAY_0930))
-    executor.execute(scheduled(repository, MONDAY_0930))
+    run(executor, scheduled(repository, MONDAY_0930))
     an_hour_later = FixedClock(MONDAY_0930 + timedelta(hours=1))
     assert (
         reconciliation(repository, an_hour_later, broker_for, []).run().orders_checked == 4
@@ -269,11 +276,13 @@ def test_refresh_fetches_the_chains_of_open_positions_and_of_the_next_minutes_en
 ):
     strategy_id = iron_condor(service, "sub-alice")
     for leg_no in (1, 2, 3, 4):
-        service.update_leg("sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1))
+        service.legs.update("sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1))
     market = Counting()
     at_0929 = datetime(2026, 3, 2, 9, 29, tzinfo=IST)
+    stores = engine_tables(repository, FixedClock(at_0929))
     before = refresh_market_data(
-        repository=repository,
+        positions=stores.positions,
+        schedule=stores.schedule,
         market=market,
         catalog=CATALOG,
         expiries=ExpiryCalendar(CALENDAR),
@@ -285,11 +294,9 @@ def test_refresh_fetches_the_chains_of_open_positions_and_of_the_next_minutes_en
         1,
         [("NIFTY", "2026-03-10")],
     )
-    StrategyExecutor(
+    executor_on(
         repository,
         MARKET,
-        CATALOG,
-        ExpiryCalendar(CALENDAR),
         FixedClock(MONDAY_0930),
         lambda u, c, b, m: PaperBroker(
             repository, MARKET, CATALOG, CALENDAR, FixedClock(MONDAY_0930), u, c
@@ -297,7 +304,8 @@ def test_refresh_fetches_the_chains_of_open_positions_and_of_the_next_minutes_en
     ).execute(scheduled(repository, MONDAY_0930))
     market.refreshed.clear()
     later = refresh_market_data(
-        repository=repository,
+        positions=stores.positions,
+        schedule=stores.schedule,
         market=market,
         catalog=CATALOG,
         expiries=ExpiryCalendar(CALENDAR),

@@ -5,21 +5,24 @@ import dataclasses
 from datetime import datetime
 from decimal import Decimal
 
+from shared_utils.adapters.aws.execution_workflow import report_payload
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
 from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb.engine_tables import engine_tables
+from shared_utils.adapters.dynamodb.positions import PositionTable
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.models import AllocationUpdate, LegUpdate, RiskLimits, StrategyUpdate
-from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.position_watch import PositionWatch, breached, stop_level
-from shared_utils.engine.positions import PositionBook
 from shared_utils.engine.queries import ExecutionQueries
-from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.engine.records import Position
 from tests.integration.test_schedule_trigger import iron_condor
 from tests.integration.test_strategy_executor import (
     CALENDAR,
     CATALOG,
     MARKET,
     MONDAY_0930,
+    executor_on,
+    run,
     scheduled,
 )
 
@@ -62,27 +65,87 @@ def engine(repository, clock, market=MARKET):
     def paper(user_id, client_id, broker, mode):
         return PaperBroker(repository, market, CATALOG, CALENDAR, clock, user_id, client_id)
 
-    executor = StrategyExecutor(repository, market, CATALOG, ExpiryCalendar(CALENDAR), clock, paper)
+    executor = executor_on(repository, market, clock, paper)
+    stores = engine_tables(repository, clock)
     return executor, PositionWatch(
-        PositionBook(repository, clock), executor, market, CALENDAR, clock
+        stores.positions, stores.executions, executor, market, CALENDAR, clock
+    )
+
+
+def reported(result):
+    """The watch's result as the Check Stop Loss handler returns it."""
+    return result.as_dict(report_payload)["executions"]
+
+
+class Book(PositionTable):
+    """The position store, read as the items' attributes (what these tests compare)."""
+
+    def held_items(self, user_id, strategy_id=None, client_id=None):
+        return [p.model_dump() for p in self.held(user_id, strategy_id, client_id)]
+
+    def open_items(self):
+        return [p.model_dump() for p in self.open_everywhere()]
+
+
+A_POSITION = {
+    "user_id": "sub-alice",
+    "strategy_id": "s1",
+    "client_id": "ZERODHA123",
+    "leg_no": 1,
+    "tradingsymbol": "NIFTY2631025000PE",
+    "broker": "ZERODHA",
+    "underlying": "NIFTY",
+    "expiry": "2026-03-10",
+    "expiry_type": "WEEKLY",
+    "strike": Decimal(25000),
+    "option_type": "PUT",
+    "lot_size": 65,
+    "realised_pnl": Decimal(0),
+    "realised_today": Decimal(0),
+    "realised_on": "2026-03-02",
+    "trade_realised": Decimal(0),
+    "updated_at": "2026-03-02T04:00:00.000Z",
+    "version": 1,
+}
+
+
+def holding(fields):
+    """A position holding what `fields` say (the rest is any contract)."""
+    return Position.model_validate({**A_POSITION, **fields})
+
+
+def book(repository, clock=None):
+    return Book(repository, clock)
+
+
+def queries_on(repository, clock, executor=None):
+    stores = engine_tables(repository, clock)
+    return ExecutionQueries(
+        stores.executions,
+        stores.orders,
+        stores.positions,
+        stores.schedule,
+        clock,
+        MARKET,
+        executor,
     )
 
 
 def entered(service, repository, **strategy_changes):
     strategy_id = iron_condor(service, "sub-alice")
     for leg_no in (1, 2, 3, 4):  # next week's contracts: still trading all week
-        service.update_leg("sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1))
+        service.legs.update("sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1))
     if strategy_changes:
-        service.update_strategy("sub-alice", strategy_id, StrategyUpdate(**strategy_changes))
+        service.strategies.update("sub-alice", strategy_id, StrategyUpdate(**strategy_changes))
     executor, _ = engine(repository, FixedClock(MONDAY_0930))
-    assert executor.execute(scheduled(repository, MONDAY_0930))["status"] == "COMPLETED"
+    assert run(executor, scheduled(repository, MONDAY_0930))["status"] == "COMPLETED"
     return strategy_id
 
 
 def held(repository, strategy_id):
     return {
         (p["client_id"], int(p["leg_no"])): int(p["quantity"])
-        for p in PositionBook(repository, None).held("sub-alice", strategy_id)
+        for p in book(repository).held_items("sub-alice", strategy_id)
     }
 
 
@@ -101,7 +164,7 @@ def test_an_entry_opens_one_position_per_leg_and_account_each_in_the_open_index(
         ("ANGELONE456", 3): -260,
         ("ANGELONE456", 4): 260,
     }
-    watched = PositionBook(repository, None).open_everywhere()
+    watched = book(repository).open_items()
     assert len(watched) == 8
     assert {p["stop_loss"] for p in watched} == {50, 25}
 
@@ -115,7 +178,7 @@ def test_a_breached_stop_loss_closes_that_leg_on_each_account_once(service, repo
     # The short calls (leg 3, 50 points) stop out; the long calls only gained; the puts did not move.
     prefixes = [f"EXECUTION_STOP_LOSS#{strategy_id}#20260302#{a}#03#" for a in sorted(ACCOUNTS)]
     assert [key[:-8] for key in sorted(result.stop_losses)] == prefixes
-    assert all(e["status"] == "COMPLETED" for e in result.executions)
+    assert all(e["status"] == "COMPLETED" for e in reported(result))
     positions = held(repository, strategy_id)
     assert positions[("ZERODHA123", 3)] == 0
     assert positions[("ANGELONE456", 3)] == 0
@@ -125,7 +188,7 @@ def test_a_breached_stop_loss_closes_that_leg_on_each_account_once(service, repo
     again = engine(repository, FixedClock(at.replace(minute=1)), calls_jump)[1].run()
     assert again.stop_losses == []
     assert again.executions == []
-    queries = ExecutionQueries(repository, FixedClock(at), MARKET)
+    queries = queries_on(repository, FixedClock(at))
     stop_orders = [
         o
         for o in queries.orders("sub-alice", strategy_id, None, None)
@@ -141,17 +204,20 @@ def test_a_breached_stop_loss_closes_that_leg_on_each_account_once(service, repo
 
 def test_stop_levels_are_points_by_default_and_percent_where_the_leg_says_so():
     short = {"quantity": -65, "average_price": Decimal("100"), "stop_loss": Decimal("50")}
-    assert stop_level(short) == 150
-    assert breached(short, Decimal("150"))
-    assert not breached(short, Decimal("149.95"))
-    assert stop_level({**short, "stop_loss_type": "PERCENT"}) == 150
-    assert stop_level({**short, "stop_loss_type": "PERCENT", "stop_loss": Decimal("20")}) == 120
+    assert stop_level(holding(short)) == 150
+    assert breached(holding(short), Decimal("150"))
+    assert not breached(holding(short), Decimal("149.95"))
+    assert stop_level(holding({**short, "stop_loss_type": "PERCENT"})) == 150
+    assert (
+        stop_level(holding({**short, "stop_loss_type": "PERCENT", "stop_loss": Decimal("20")}))
+        == 120
+    )
     long = {"quantity": 65, "average_price": Decimal("40"), "stop_loss": Decimal("25")}
-    assert stop_level(long) == 15
-    assert breached(long, Decimal("15"))
-    assert not breached(long, Decimal("16"))
-    assert stop_level({**short, "stop_loss": None}) is None
-    assert not breached({**short, "stop_loss": None}, Decimal("1000"))
+    assert stop_level(holding(long)) == 15
+    assert breached(holding(long), Decimal("15"))
+    assert not breached(holding(long), Decimal("16"))
+    assert stop_level(holding({**short, "stop_loss": None})) is None
+    assert not breached(holding({**short, "stop_loss": None}), Decimal("1000"))
 
 
 def test_an_intraday_strategy_is_squared_off_at_1520_even_when_its_exit_did_not_run(
@@ -165,30 +231,32 @@ def test_an_intraday_strategy_is_squared_off_at_1520_even_when_its_exit_did_not_
     result = engine(repository, FixedClock(at))[1].run()
     assert result.square_offs == [f"EXECUTION_EXIT#{strategy_id}#20260302#SQUARE_OFF"]
     assert set(held(repository, strategy_id).values()) == {0}
-    assert PositionBook(repository, None).open_everywhere() == []
+    assert book(repository).open_items() == []
     # An intraday strategy is not entered after its square-off time.
     late = datetime(2026, 3, 2, 15, 21, tzinfo=IST)
     executor, _ = engine(repository, FixedClock(late))
-    run = ExecutionQueries(repository, FixedClock(late), MARKET, executor).run_now(
-        "sub-alice", strategy_id, "entry", force=True
+    late_run = report_payload(
+        queries_on(repository, FixedClock(late), executor).run_now(
+            "sub-alice", strategy_id, "entry", force=True
+        )
     )
-    assert run["status"] == "FAILED"
-    assert "square-off time 15:20" in run["failures"][0]["reason"]
+    assert late_run["status"] == "FAILED"
+    assert "square-off time 15:20" in late_run["failures"][0]["reason"]
 
 
 def test_the_daily_loss_limit_closes_everything_on_that_account_only(service, repository):
     strategy_id = iron_condor(service, "sub-alice")
     for leg_no in (1, 2, 3, 4):
-        service.update_leg(
+        service.legs.update(
             "sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1, stop_loss=None)
         )
-    service.update_allocation(
+    service.allocations.update(
         "sub-alice",
         strategy_id,
         "ANGELONE456",
         AllocationUpdate(risk_limits=RiskLimits(max_daily_loss=5000)),
     )
-    engine(repository, FixedClock(MONDAY_0930))[0].execute(scheduled(repository, MONDAY_0930))
+    run(engine(repository, FixedClock(MONDAY_0930))[0], scheduled(repository, MONDAY_0930))
     at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
     result = engine(repository, FixedClock(at), Shocked(MARKET, "CALL", 3, at))[1].run()
     assert result.daily_loss_exits == [
@@ -198,19 +266,19 @@ def test_the_daily_loss_limit_closes_everything_on_that_account_only(service, re
     positions = held(repository, strategy_id)
     assert {q for (account, _), q in positions.items() if account == "ANGELONE456"} == {0}
     assert all(q != 0 for (account, _), q in positions.items() if account == "ZERODHA123")
-    (execution,) = result.executions
+    (execution,) = reported(result)
     assert execution["successful_orders"] == 4
 
 
 def test_a_position_being_closed_by_one_execution_is_not_closed_by_another(service, repository):
     strategy_id = entered(service, repository)
-    book = PositionBook(repository, FixedClock(MONDAY_0930))
+    positions = PositionTable(repository, FixedClock(MONDAY_0930))
     (short_call,) = [
-        p for p in book.held("sub-alice", strategy_id, "ZERODHA123") if int(p["leg_no"]) == 3
+        p for p in positions.held("sub-alice", strategy_id, "ZERODHA123") if int(p.leg_no) == 3
     ]
-    assert book.claim(short_call, "EXECUTION_STOP_LOSS#elsewhere")
+    assert positions.claim(short_call, "EXECUTION_STOP_LOSS#elsewhere")
     friday = datetime(2026, 3, 6, 15, 20, 0, 400000, tzinfo=IST)
-    result = engine(repository, FixedClock(friday))[0].execute(scheduled(repository, friday))
+    result = run(engine(repository, FixedClock(friday))[0], scheduled(repository, friday))
     assert result["successful_orders"] == 7
     assert result["skipped"] == [
         {
@@ -232,10 +300,10 @@ def test_a_stop_that_found_its_position_claimed_by_a_close_that_then_failed_is_m
     strategy_id = entered(service, repository)
     at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
     calls_jump = Shocked(MARKET, "CALL", 4, at)
-    book = PositionBook(repository, FixedClock(at))
-    short_calls = [p for p in book.held("sub-alice", strategy_id) if int(p["leg_no"]) == 3]
+    book = PositionTable(repository, FixedClock(at))
+    short_calls = [p for p in book.held("sub-alice", strategy_id) if int(p.leg_no) == 3]
     watch = engine(repository, FixedClock(at), calls_jump)[1]
-    original = watch.book.open_everywhere
+    original = watch.positions.open_everywhere
 
     def read_then_another_close_claims():
         positions = original()
@@ -243,15 +311,15 @@ def test_a_stop_that_found_its_position_claimed_by_a_close_that_then_failed_is_m
             assert book.claim(position, "EXECUTION_EXIT#other")
         return positions
 
-    watch.book.open_everywhere = read_then_another_close_claims
-    first = watch.run()
-    assert first.executions
-    assert all(e["successful_orders"] == 0 and e["skipped"] for e in first.executions)
+    watch.positions.open_everywhere = read_then_another_close_claims
+    first = reported(watch.run())
+    assert first
+    assert all(e["successful_orders"] == 0 and e["skipped"] for e in first)
     for position in short_calls:  # ... and then fails, giving its claims back
-        book.release("sub-alice", position[keys.SK], "EXECUTION_EXIT#other")
-    second = engine(repository, FixedClock(at.replace(minute=1)), calls_jump)[1].run()
-    assert sorted(e["status"] for e in second.executions) == ["COMPLETED", "COMPLETED"]
-    assert all(e["successful_orders"] == 1 for e in second.executions)
+        book.release(position, "EXECUTION_EXIT#other")
+    second = reported(engine(repository, FixedClock(at.replace(minute=1)), calls_jump)[1].run())
+    assert sorted(e["status"] for e in second) == ["COMPLETED", "COMPLETED"]
+    assert all(e["successful_orders"] == 1 for e in second)
     assert held(repository, strategy_id)[("ZERODHA123", 3)] == 0
 
 
@@ -279,17 +347,17 @@ def test_an_expired_contract_is_settled_at_its_intrinsic_value_and_counted(servi
     strategy_id = iron_condor(
         service, "sub-alice"
     )  # the spec's weekly: it expired on Monday 2 March
-    engine(repository, FixedClock(MONDAY_0930))[0].execute(scheduled(repository, MONDAY_0930))
+    run(engine(repository, FixedClock(MONDAY_0930))[0], scheduled(repository, MONDAY_0930))
     result = engine(repository, FixedClock(datetime(2026, 3, 4, 10, 0, tzinfo=IST)))[1].run()
     assert len(result.settled) == 8
     assert result.executions == []
     assert set(held(repository, strategy_id).values()) == {0}
-    metrics = service.get_strategy("sub-alice", strategy_id).strategy.performance_metrics
+    metrics = service.strategies.get("sub-alice", strategy_id).strategy.performance_metrics
     assert metrics["closed_positions"] == 8
     assert metrics["total_executions"] == 1
     realised = sum(
         Decimal(str(p["realised_pnl"]))
-        for p in PositionBook(repository, None).held("sub-alice", strategy_id)
+        for p in book(repository).held_items("sub-alice", strategy_id)
     )
     assert metrics["total_pnl"] == realised
 
@@ -303,15 +371,15 @@ def test_the_watch_does_nothing_while_the_market_is_closed(service, repository):
 
 def test_metrics_count_each_execution_once_and_survive_configuration_writes(service, repository):
     strategy_id = entered(service, repository)
-    service.update_strategy(
+    service.strategies.update(
         "sub-alice", strategy_id, StrategyUpdate(description="still an iron condor")
     )
     friday = datetime(2026, 3, 6, 15, 20, 0, 400000, tzinfo=IST)
     executor, _ = engine(repository, FixedClock(friday))
     exit_ref = scheduled(repository, friday)
-    executor.execute(exit_ref)
-    assert executor.execute(exit_ref)["status"] == "ALREADY_CLAIMED"  # counted once
-    aggregate = service.get_strategy("sub-alice", strategy_id)
+    run(executor, exit_ref)
+    assert run(executor, exit_ref)["status"] == "ALREADY_CLAIMED"  # counted once
+    aggregate = service.strategies.get("sub-alice", strategy_id)
     metrics = aggregate.strategy.performance_metrics
     assert (
         metrics["total_executions"],
@@ -319,7 +387,7 @@ def test_metrics_count_each_execution_once_and_survive_configuration_writes(serv
         metrics["success_rate"],
     ) == (2, 2, 100)
     assert metrics["closed_positions"] == 8
-    positions = PositionBook(repository, None).held("sub-alice", strategy_id)
+    positions = book(repository).held_items("sub-alice", strategy_id)
     assert metrics["total_pnl"] == sum(Decimal(str(p["realised_pnl"])) for p in positions)
     zerodha = aggregate.allocations["ZERODHA123"].performance_metrics
     assert zerodha["total_trades_executed"] == 8
