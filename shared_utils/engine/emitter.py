@@ -23,7 +23,7 @@ PUT_EVENTS_BATCH = 10  # EventBridge takes at most 10 entries per PutEvents call
 
 
 class EventPublisher(Protocol):
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]: ...  # noqa: N803 (boto3's keyword)
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ def alert_types() -> dict[str, dict[str, str]]:
 
 def lookback(event_name: str) -> timedelta:
     (event,) = [e for e in event_types()[0] if e.name == event_name]
+    if event.lookback_minutes is None:
+        raise ValueError(f"{event_name} has no lookback_minutes in data/events.json")
     return timedelta(minutes=event.lookback_minutes)
 
 
@@ -108,7 +110,7 @@ def tick(
     for event in types:
         if not event.due(phase, minute):
             continue
-        detail = {
+        detail: dict[str, Any] = {
             "tick": utc_iso(minute),
             "trading_date": ist_date(minute).isoformat(),
             "phase": phase,
@@ -156,7 +158,7 @@ def publish(publisher: EventPublisher, entries: list[dict[str, Any]]) -> list[st
     failed: list[str] = []
     for start in range(0, len(entries), PUT_EVENTS_BATCH):
         batch = entries[start : start + PUT_EVENTS_BATCH]
-        for attempt in range(2):
+        for _attempt in range(2):
             response = publisher.put_events(Entries=batch)
             if not response.get("FailedEntryCount"):
                 break

@@ -19,6 +19,8 @@ import hashlib
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from shared_utils.configuration.schedule import ExecutionPlan
+from shared_utils.domain.enums import BrokerName, OptionType, OrderType, Side
 from shared_utils.domain.instruments import InstrumentCatalog
 from shared_utils.market.data import OptionQuote
 from shared_utils.market.expiries import Expiry
@@ -30,18 +32,18 @@ from shared_utils.market.symbols import trading_symbol
 class PlannedOrder:
     underlying: str
     client_id: str
-    broker: str
+    broker: BrokerName
     leg_no: int
     slice_no: int
-    transaction_type: str
-    option_type: str
+    transaction_type: Side
+    option_type: OptionType
     strike: Decimal
     expiry: Expiry
     tradingsymbol: str
     lots: int
     lot_size: int
     quantity: int
-    order_type: str
+    order_type: OrderType
     price: Decimal | None
     tag: str
 
@@ -58,9 +60,9 @@ def order_tag(execution_key: str, client_id: str, leg_no: int, slice_no: int) ->
 
 
 def limit_price(
-    quote: OptionQuote, side: str, slippage: Decimal, max_slippage: Decimal | None, tick: Decimal
+    quote: OptionQuote, side: Side, slippage: Decimal, max_slippage: Decimal | None, tick: Decimal
 ) -> Decimal:
-    if side == "BUY":
+    if side == Side.BUY:
         price = quote.ask + slippage
         if max_slippage is not None:
             price = min(price, quote.mid + max_slippage)
@@ -73,23 +75,23 @@ def limit_price(
 
 def plan_entry(
     execution_key: str,
-    plan: dict,
+    plan: ExecutionPlan,
     strikes: dict[int, SelectedStrike],
     expiries: dict[int, Expiry],
     catalog: InstrumentCatalog,
 ) -> list[PlannedOrder]:
-    instrument = catalog.get(plan["underlying"])
+    instrument = catalog.get(plan.underlying)
     tick = Decimal(instrument.tick_size)
-    legs = {int(leg["leg_no"]): leg for leg in plan["legs"]}
+    legs = {leg.leg_no: leg for leg in plan.legs}
     orders: list[PlannedOrder] = []
-    for allocation in plan["allocations"]:
+    for allocation in plan.allocations:
         traded = [
-            (int(n), int(lots))
-            for n, lots in allocation["lots_per_leg"].items()
-            if int(n) in legs and int(lots) > 0
+            (int(n), lots)
+            for n, lots in allocation.lots_per_leg.items()
+            if int(n) in legs and lots > 0
         ]
         # Hedges first: BUY legs, then SELL legs, each by leg number.
-        traded.sort(key=lambda item: (legs[item[0]]["transaction_type"] != "BUY", item[0]))
+        traded.sort(key=lambda item: (legs[item[0]].transaction_type != Side.BUY, item[0]))
         for leg_no, lots in traded:
             leg, selected, expiry = legs[leg_no], strikes[leg_no], expiries[leg_no]
             lot_size = instrument.lot_size_for_expiry(expiry.date)
@@ -97,40 +99,38 @@ def plan_entry(
                 slices(lots, lot_size, instrument.freeze_quantity), start=1
             ):
                 price = None
-                if leg.get("order_type", "LIMIT") == "LIMIT":
+                if leg.order_type == OrderType.LIMIT:
                     price = limit_price(
                         selected.quote,
-                        leg["transaction_type"],
-                        Decimal(str(leg.get("entry_slippage", 0))),
-                        None
-                        if leg.get("entry_max_slippage") is None
-                        else Decimal(str(leg["entry_max_slippage"])),
+                        Side(leg.transaction_type),
+                        leg.entry_slippage,
+                        leg.entry_max_slippage,
                         tick,
                     )
                 orders.append(
                     PlannedOrder(
-                        underlying=plan["underlying"],
-                        client_id=allocation["client_id"],
-                        broker=allocation["broker"],
+                        underlying=plan.underlying,
+                        client_id=allocation.client_id,
+                        broker=allocation.broker,
                         leg_no=leg_no,
                         slice_no=slice_no,
-                        transaction_type=leg["transaction_type"],
-                        option_type=leg["leg_type"],
+                        transaction_type=Side(leg.transaction_type),
+                        option_type=OptionType(leg.leg_type),
                         strike=selected.strike,
                         expiry=expiry,
                         tradingsymbol=trading_symbol(
-                            allocation["broker"],
-                            plan["underlying"],
+                            allocation.broker,
+                            plan.underlying,
                             expiry,
                             selected.strike,
-                            leg["leg_type"],
+                            leg.leg_type,
                         ),
                         lots=slice_lots,
                         lot_size=lot_size,
                         quantity=slice_lots * lot_size,
-                        order_type=leg.get("order_type", "LIMIT"),
+                        order_type=OrderType(leg.order_type),
                         price=price,
-                        tag=order_tag(execution_key, allocation["client_id"], leg_no, slice_no),
+                        tag=order_tag(execution_key, allocation.client_id, leg_no, slice_no),
                     )
                 )
     return orders

@@ -5,9 +5,10 @@ and what is stored keeps exactly its shape. Two rules make that hold:
 
 - A field that every item of its kind carries is required (nullable where the item may hold a
   null, such as a MARKET order's `price`). A field that only some items carry has a default and
-  is stored only when it was given: the adapter writes `model_dump(exclude_unset=True)`, so a
-  record read from the table writes back exactly the attributes it was read with, and one the
-  engine builds holds exactly what it was given.
+  is serialized only when it was given (`Record`, the base of every record here): a record read
+  from the table writes back exactly the attributes it was read with, and one the engine builds
+  holds exactly what it was given. Domain values inside a record (an allocation's risk limits, a
+  plan's leg) serialize whole, defaults included, as they always were stored.
 - Where the table key is also an identity the engine passes on (a position claimed by a close,
   the position a stop loss names, an order to reconcile), the record carries it as `key`: an
   opaque string the adapter fills from the item and the engine never builds or takes apart. The
@@ -15,7 +16,9 @@ and what is stored keeps exactly its shape. Two rules make that hold:
   here. `user_id` is an ordinary field (it is also the partition key's attribute name).
 
 Statuses, sides, order types, modes and kinds are the `StrEnum`s of `domain.enums`: a member is its
-string wherever it is stored or sent.
+string wherever it is stored or sent. The execution plans (and the schedule entries that carry them)
+are compiled by the configuration plane, so they live in `configuration/schedule.py`; they are
+named here too, with the records that hold them.
 """
 
 from __future__ import annotations
@@ -25,9 +28,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import ConfigDict, PlainSerializer
 from pydantic.dataclasses import dataclass
 
+from shared_utils.configuration.schedule import (
+    AccountPlan,
+    ExecutionPlan,
+    PlanClose,
+    PlanLeg,
+    Record,
+    ScheduleEntry,
+)
 from shared_utils.domain.enums import (
     AccountMode,
     BrokerName,
@@ -40,90 +51,32 @@ from shared_utils.domain.enums import (
     Product,
     Side,
     StopLossType,
-    Weekday,
 )
-from shared_utils.domain.models import ExecutionConfig, LegInput, RiskLimits
+
+__all__ = [
+    "AccountPlan",
+    "ExecutionPlan",
+    "ExecutionRecord",
+    "ExecutionRef",
+    "ExecutionReport",
+    "ExecutionResults",
+    "ExecutionWorkflow",
+    "Fill",
+    "IsoDate",
+    "OrderOutcome",
+    "OrderRecord",
+    "PlanClose",
+    "PlanLeg",
+    "PlanningFailure",
+    "Position",
+    "Record",
+    "ScheduleEntry",
+    "Settlement",
+    "SkippedClose",
+]
 
 # Dates are stored as ISO strings (YYYY-MM-DD); in the engine they are dates.
 IsoDate = Annotated[date, PlainSerializer(date.isoformat, return_type=str)]
-
-
-class Record(BaseModel):
-    """A stored record: attributes it does not know (the key, index attributes) are not fields."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-# --------------------------------------------------------------------------------------------
-# Execution plans: compiled into the schedule, copied into each execution record
-# --------------------------------------------------------------------------------------------
-class PlanLeg(LegInput):
-    """A leg as the plan carries it: the trader's leg without its bookkeeping (strategy id,
-    timestamps, version). Validated like the leg it was compiled from, so not frozen (validation
-    fills the strike selection and category in place)."""
-
-    model_config = ConfigDict(extra="ignore")
-    underlying: str
-
-
-class AccountPlan(Record):
-    """One account's part of an execution: which broker, how many lots of each leg (by leg number,
-    as a string), and the allocation's limits."""
-
-    client_id: str
-    broker: BrokerName
-    mode: AccountMode
-    priority: int
-    lots_per_leg: dict[str, int]
-    risk_limits: RiskLimits
-    execution_config: ExecutionConfig
-
-
-class PlanClose(Record):
-    """What a close made by the position watch is limited to: one account, and for a stop loss the
-    one position it names (its `key`)."""
-
-    client_id: str
-    position_key: str | None = None
-
-
-class ExecutionPlan(Record):
-    """What the engine needs at one execution, so the hot path reads nothing more.
-
-    A scheduled entry or exit carries the strategy, its legs and its accounts. A close the position
-    watch makes (a stop loss, the intraday square-off, a daily-loss exit) carries only the
-    underlying, `order_type` MARKET, `close` (None for the whole strategy) and no legs: it closes
-    what is held, on the account that holds it.
-    """
-
-    underlying: str
-    legs: list[PlanLeg]
-    user_id: str | None = None
-    strategy_id: str | None = None
-    strategy_name: str | None = None
-    product: Product | None = None
-    is_intra_day: bool | None = None
-    allocations: list[AccountPlan] = Field(default_factory=list)
-    order_type: OrderType | None = None  # every order of the close is of this type
-    close: PlanClose | None = None
-
-    def leg(self, leg_no: int) -> PlanLeg | None:
-        return next((leg for leg in self.legs if leg.leg_no == leg_no), None)
-
-
-class ScheduleEntry(Record):
-    """One (ENTRY|EXIT, weekday) of one strategy in the compiled schedule: when it is due and the
-    plan it runs. The adapter keys it (per user by time, and in its sharded slot)."""
-
-    user_id: str
-    execution_type: ExecutionType
-    execution_time: str  # HH:MM IST
-    weekday: Weekday
-    strategy_id: str
-    total_legs: int
-    total_lots: int
-    brokers_involved: list[str]  # the client ids of the accounts the plan trades
-    plan: ExecutionPlan
 
 
 # --------------------------------------------------------------------------------------------

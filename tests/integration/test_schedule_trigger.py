@@ -4,6 +4,8 @@ from datetime import datetime
 
 import pytest
 
+from shared_utils.adapters.aws.execution_workflow import workflow_payload
+from shared_utils.adapters.dynamodb.engine_tables import engine_tables
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.models import (
     AdvancedAllocationsRequest,
@@ -18,10 +20,10 @@ from tests.journey import ALLOCATIONS, BROKER_ACCOUNTS, LEGS, STRATEGY
 
 def iron_condor(service, user):
     for account in BROKER_ACCOUNTS:
-        service.create_broker_account(user, BrokerAccountCreate(**account))
-    strategy = service.create_strategy(user, StrategyCreate.model_validate(STRATEGY))
-    service.add_legs(user, strategy.strategy_id, LegsCreate.model_validate(LEGS).legs)
-    service.create_allocations(
+        service.broker_accounts.register(user, BrokerAccountCreate(**account))
+    strategy = service.strategies.create(user, StrategyCreate.model_validate(STRATEGY))
+    service.legs.add(user, strategy.strategy_id, LegsCreate.model_validate(LEGS).legs)
+    service.allocations.create(
         user,
         strategy.strategy_id,
         AdvancedAllocationsRequest.model_validate(ALLOCATIONS).allocations,
@@ -40,13 +42,16 @@ class Workflows:
 
 
 def run(repository, workflows, start, end, clock=None):
+    clock = clock or FixedClock(start)
+    stores = engine_tables(repository, clock)
     return trigger(
         start,
         end,
-        repository=repository,
+        schedule=stores.schedule,
+        executions=stores.executions,
         calendar=built_in_calendar(),
-        clock=clock or FixedClock(start),
-        start_workflow=workflows,
+        clock=clock,
+        start_workflow=lambda execute_at, refs: workflows(workflow_payload(execute_at, refs)),
     )
 
 

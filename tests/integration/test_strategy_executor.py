@@ -3,11 +3,18 @@
 import threading
 from datetime import datetime
 
+from shared_utils.adapters.aws.execution_workflow import (
+    execution_of,
+    execution_payload,
+    report_payload,
+    workflow_payload,
+)
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.adapters.dynamodb.engine_tables import engine_tables
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.domain.models import AllocationUpdate, RiskLimits
-from shared_utils.engine.executor import ExecutionRef, StrategyExecutor
+from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.trigger import trigger
 from shared_utils.market.calendar import built_in_calendar
 from shared_utils.market.data import SimulatedMarket
@@ -26,24 +33,43 @@ def executor(repository, clock, broker_for=None):
     def paper(user_id, client_id, broker, mode):
         return PaperBroker(repository, MARKET, CATALOG, CALENDAR, clock, user_id, client_id)
 
+    return executor_on(repository, MARKET, clock, broker_for or paper)
+
+
+def executor_on(repository, market, clock, broker_for):
+    stores = engine_tables(repository, clock)
     return StrategyExecutor(
-        repository, MARKET, CATALOG, ExpiryCalendar(CALENDAR), clock, broker_for or paper
+        stores.executions,
+        stores.orders,
+        stores.positions,
+        market,
+        CATALOG,
+        ExpiryCalendar(CALENDAR),
+        clock,
+        broker_for,
     )
+
+
+def run(executor, ref):
+    """The executor's answer as the workflow receives it."""
+    return report_payload(executor.execute(ref))
 
 
 def scheduled(repository, at):
     starts = []
+    stores = engine_tables(repository, FixedClock(at))
     trigger(
         at.replace(second=0, microsecond=0),
         at.replace(second=0, microsecond=0),
-        repository=repository,
+        schedule=stores.schedule,
+        executions=stores.executions,
         calendar=CALENDAR,
         clock=FixedClock(at),
-        start_workflow=starts.append,
+        start_workflow=lambda execute_at, refs: starts.append(workflow_payload(execute_at, refs)),
     )
     (payload,) = starts
     (execution,) = payload["executions"]
-    return ExecutionRef(**execution)
+    return execution_of(execution)
 
 
 def paper_book(repository, clock, client_id):
@@ -53,7 +79,7 @@ def paper_book(repository, clock, client_id):
 def test_the_iron_condor_enters_on_both_accounts_with_their_lots_hedges_first(service, repository):
     iron_condor(service, "sub-alice")
     clock = FixedClock(MONDAY_0930)
-    result = executor(repository, clock).execute(scheduled(repository, MONDAY_0930))
+    result = run(executor(repository, clock), scheduled(repository, MONDAY_0930))
     assert (result["status"], result["successful_orders"], result["failed_orders"]) == (
         "COMPLETED",
         8,
@@ -84,7 +110,7 @@ def test_running_the_same_execution_twice_or_at_once_places_each_order_once(serv
     ref = scheduled(repository, MONDAY_0930)
     results = []
     threads = [
-        threading.Thread(target=lambda: results.append(executor(repository, clock).execute(ref)))
+        threading.Thread(target=lambda: results.append(run(executor(repository, clock), ref)))
         for _ in range(2)
     ]
     for thread in threads:
@@ -92,7 +118,7 @@ def test_running_the_same_execution_twice_or_at_once_places_each_order_once(serv
     for thread in threads:
         thread.join()
     assert sorted(r["status"] for r in results) == ["ALREADY_CLAIMED", "COMPLETED"]
-    assert executor(repository, clock).execute(ref)["status"] == "ALREADY_CLAIMED"
+    assert run(executor(repository, clock), ref)["status"] == "ALREADY_CLAIMED"
     assert len(paper_book(repository, clock, "ZERODHA123").order_book()) == 4
 
 
@@ -110,7 +136,7 @@ def test_a_broker_that_times_out_after_accepting_leaves_no_duplicate(service, re
             repository, MARKET, CATALOG, CALENDAR, clock, user_id, client_id
         )
 
-    result = executor(repository, clock, broker_for).execute(scheduled(repository, MONDAY_0930))
+    result = run(executor(repository, clock, broker_for), scheduled(repository, MONDAY_0930))
     assert (result["status"], result["successful_orders"]) == ("COMPLETED", 8)
     assert len(paper_book(repository, clock, "ANGELONE456").order_book()) == 4
 
@@ -126,7 +152,7 @@ def test_one_account_refusing_does_not_stop_the_other_and_the_execution_says_so(
             raise ConnectionError("Angel One session expired")
         return PaperBroker(repository, MARKET, CATALOG, CALENDAR, clock, user_id, client_id)
 
-    result = executor(repository, clock, broker_for).execute(scheduled(repository, MONDAY_0930))
+    result = run(executor(repository, clock, broker_for), scheduled(repository, MONDAY_0930))
     assert (result["status"], result["successful_orders"], result["failed_orders"]) == (
         "PARTIAL",
         4,
@@ -138,14 +164,14 @@ def test_one_account_refusing_does_not_stop_the_other_and_the_execution_says_so(
 
 def test_an_order_that_would_break_a_risk_limit_is_not_sent(service, repository):
     strategy_id = iron_condor(service, "sub-alice")
-    service.update_allocation(
+    service.allocations.update(
         "sub-alice",
         strategy_id,
         "ZERODHA123",
         AllocationUpdate(risk_limits=RiskLimits(max_daily_trades=2)),
     )
     clock = FixedClock(MONDAY_0930)
-    result = executor(repository, clock).execute(scheduled(repository, MONDAY_0930))
+    result = run(executor(repository, clock), scheduled(repository, MONDAY_0930))
     assert result["status"] == "PARTIAL"
     assert result["failed_orders"] == 4
     assert all("max_daily_trades 2" in f["reason"] for f in result["failures"])
@@ -157,10 +183,10 @@ def test_the_friday_exit_closes_every_position_on_the_account_that_holds_it(serv
 
     strategy_id = iron_condor(service, "sub-alice")
     for leg_no in (1, 2, 3, 4):  # next week's expiry: still trading on Friday
-        service.update_leg("sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1))
-    executor(repository, FixedClock(MONDAY_0930)).execute(scheduled(repository, MONDAY_0930))
+        service.legs.update("sub-alice", strategy_id, leg_no, LegUpdate(expiry_offset=1))
+    run(executor(repository, FixedClock(MONDAY_0930)), scheduled(repository, MONDAY_0930))
     clock = FixedClock(FRIDAY_1520)
-    result = executor(repository, clock).execute(scheduled(repository, FRIDAY_1520))
+    result = run(executor(repository, clock), scheduled(repository, FRIDAY_1520))
     assert result["status"] == "COMPLETED"
     assert result["successful_orders"] == 8
     for client_id in ("ZERODHA123", "ANGELONE456"):
@@ -176,10 +202,8 @@ def test_a_contract_that_expired_before_the_exit_is_left_to_settlement(service, 
     iron_condor(
         service, "sub-alice"
     )  # the spec's weekly: Tuesday 3 March is a holiday, so it expired on Monday
-    executor(repository, FixedClock(MONDAY_0930)).execute(scheduled(repository, MONDAY_0930))
-    result = executor(repository, FixedClock(FRIDAY_1520)).execute(
-        scheduled(repository, FRIDAY_1520)
-    )
+    run(executor(repository, FixedClock(MONDAY_0930)), scheduled(repository, MONDAY_0930))
+    result = run(executor(repository, FixedClock(FRIDAY_1520)), scheduled(repository, FRIDAY_1520))
     assert (result["status"], result["successful_orders"], result["failed_orders"]) == (
         "COMPLETED",
         0,
@@ -202,7 +226,7 @@ def test_the_handler_runs_an_execution_from_the_workflows_map_item(
     monkeypatch.setenv("PLATFORM_CLOCK_SPEED", "0.000001")
     for factory in CACHED_FACTORIES:
         factory.cache_clear()
-    item = {"execution": ref.__dict__, "execute_at": "2026-03-02T04:00:00.000Z"}
+    item = {"execution": execution_payload(ref), "execute_at": "2026-03-02T04:00:00.000Z"}
     result = strategy_executor.lambda_handler(item, LambdaContext("strategy_executor"))
     assert (result["status"], result["successful_orders"]) == ("COMPLETED", 8)
     assert (
@@ -225,10 +249,10 @@ def test_an_unexpected_error_after_the_claim_finishes_the_execution_as_failed_wi
         lambda *args: (_ for _ in ()).throw(RuntimeError("table unavailable")),
     )
     ref = scheduled(repository, MONDAY_0930)
-    result = runner.execute(ref)
+    result = run(runner, ref)
     assert result["status"] == "FAILED"
     assert "table unavailable" in result["failures"][0]["reason"]
-    assert repository.get("sub-alice", ref.sort_key)["status"] == "FAILED"
+    assert repository.get("sub-alice", ref.key)["status"] == "FAILED"
 
 
 def test_orders_that_would_use_more_margin_than_the_allocation_allows_are_not_sent(
@@ -237,14 +261,14 @@ def test_orders_that_would_use_more_margin_than_the_allocation_allows_are_not_se
     from shared_utils.domain.models import BrokerAccountCreate
 
     strategy_id = iron_condor(service, "sub-alice")
-    service.update_allocation(
+    service.allocations.update(
         "sub-alice",
         strategy_id,
         "ANGELONE456",
         AllocationUpdate(risk_limits=RiskLimits(max_margin_utilization=1)),
     )
     clock = FixedClock(MONDAY_0930)
-    result = executor(repository, clock).execute(scheduled(repository, MONDAY_0930))
+    result = run(executor(repository, clock), scheduled(repository, MONDAY_0930))
     assert (result["status"], result["successful_orders"], result["failed_orders"]) == (
         "PARTIAL",
         4,
@@ -262,13 +286,13 @@ def test_an_account_that_has_lost_its_daily_limit_enters_nothing_more_that_day(s
     from tests.integration.test_position_watch import Shocked
 
     strategy_id = iron_condor(service, "sub-alice")
-    service.update_allocation(
+    service.allocations.update(
         "sub-alice",
         strategy_id,
         "ZERODHA123",
         AllocationUpdate(risk_limits=RiskLimits(max_daily_loss=1000)),
     )
-    executor(repository, FixedClock(MONDAY_0930)).execute(scheduled(repository, MONDAY_0930))
+    run(executor(repository, FixedClock(MONDAY_0930)), scheduled(repository, MONDAY_0930))
     at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
     shocked = Shocked(MARKET, "PUT", 4, at)
 
@@ -277,12 +301,18 @@ def test_an_account_that_has_lost_its_daily_limit_enters_nothing_more_that_day(s
             repository, shocked, CATALOG, CALENDAR, FixedClock(at), user_id, client_id
         )
 
-    again = StrategyExecutor(
-        repository, shocked, CATALOG, ExpiryCalendar(CALENDAR), FixedClock(at), paper
+    again = executor_on(repository, shocked, FixedClock(at), paper)
+    stores = engine_tables(repository, FixedClock(at))
+    queries = ExecutionQueries(
+        stores.executions,
+        stores.orders,
+        stores.positions,
+        stores.schedule,
+        FixedClock(at),
+        shocked,
+        again,
     )
-    result = ExecutionQueries(repository, FixedClock(at), shocked, again).run_now(
-        "sub-alice", strategy_id, "entry", force=True
-    )
+    result = report_payload(queries.run_now("sub-alice", strategy_id, "entry", force=True))
     reasons = {f["client_id"]: f["reason"] for f in result["failures"]}
     assert list(reasons) == ["ZERODHA123"]
     assert reasons["ZERODHA123"].startswith("max_daily_loss 1000: this account has lost")

@@ -1,8 +1,8 @@
 """The compiled schedule items: who is due when, with everything the engine needs."""
 
 from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb.schedule_items import schedule_items as compile_schedule
 from shared_utils.configuration.allocation_math import calculated_totals
-from shared_utils.configuration.schedule import compile_schedule
 from shared_utils.domain.models import Allocation, AllocationConfig, Strategy
 from tests.journey import ALLOCATIONS, STRATEGY
 from tests.unit.test_allocation_math import NOW, journey_legs

@@ -7,6 +7,7 @@ have generic key attributes (GSI1PK/GSI1SK, GSI2PK/GSI2SK) so other access patte
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, date, datetime
 
 PK, SK = "user_id", "sort_key"
 GSI1, GSI1_PK, GSI1_SK = "AllocationsByStrategy", "GSI1PK", "GSI1SK"
@@ -79,6 +80,33 @@ def schedule_index(
     }
 
 
+# Execution records: the spec's EXECUTION_ENTRY#strategy#YYYYMMDD, and their kin for exits, the
+# position watch's closes (qualified by account, leg and reason) and re-runs (suffixed).
+def execution(execution_type: str, strategy_id: str, day: date, *qualifiers: str) -> str:
+    return "#".join((f"EXECUTION_{execution_type}", strategy_id, f"{day:%Y%m%d}", *qualifiers))
+
+
+def executions_of(execution_type: str, strategy_id: str | None = None) -> str:
+    return (
+        f"EXECUTION_{execution_type}#"
+        if strategy_id is None
+        else f"EXECUTION_{execution_type}#{strategy_id}#"
+    )
+
+
+def again(key: str, qualifier: str) -> str:
+    return f"{key}#{qualifier}"
+
+
+def order(execution_date: str, tag: str) -> str:
+    """execution_date: YYYY-MM-DD, the IST trading day of the execution that sent it."""
+    return f"{orders_on(date.fromisoformat(execution_date))}{tag}"
+
+
+def orders_on(day: date | None) -> str:
+    return "ORDER#" if day is None else f"ORDER#{day:%Y%m%d}#"
+
+
 # Open positions across every user, for the minute-by-minute stop-loss watch: a sparse GSI2
 # partition set (an item is in it only while its quantity is not zero), sharded like the schedule
 # so one watch costs the same SCHEDULE_SHARDS queries however many users hold positions.
@@ -90,6 +118,15 @@ def positions_of(strategy_id: str, client_id: str | None = None) -> str:
 
 def position(strategy_id: str, client_id: str, leg_no: int, tradingsymbol: str) -> str:
     return f"{positions_of(strategy_id, client_id)}{leg_no:02d}#{tradingsymbol}"
+
+
+def all_positions() -> str:
+    return "POSITION#"
+
+
+def settlement(position_key: str, expiry: date) -> str:
+    """An expired contract the exchange settled, beside the position it closed."""
+    return f"SETTLEMENT#{position_key}#{expiry.isoformat()}"
 
 
 def open_positions(shard: int) -> str:
@@ -108,6 +145,14 @@ def open_position_index(user_id: str, strategy_id: str, sort_key: str) -> dict[s
 ORDER_BUCKET_MINUTES = 5
 
 
+def order_bucket_start(moment: datetime) -> str:
+    """The UTC minute (YYYYMMDDHHMM) starting the ORDER_BUCKET_MINUTES bucket `moment` falls in."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(
+        minute=utc.minute - utc.minute % ORDER_BUCKET_MINUTES, second=0, microsecond=0
+    ).strftime("%Y%m%d%H%M")
+
+
 def order_bucket(bucket_start: str, shard: int) -> str:
     """bucket_start: YYYYMMDDHHMM (UTC) of the bucket's first minute."""
     return f"ORDERS#{bucket_start}#{shard:02d}"
@@ -118,6 +163,11 @@ def order_index(bucket_start: str, user_id: str, client_id: str, sort_key: str) 
         GSI1_PK: order_bucket(bucket_start, schedule_shard(f"{user_id}#{client_id}")),
         GSI1_SK: f"{user_id}#{sort_key}",
     }
+
+
+def duplicate_order(order_key: str, broker_order_id: str) -> str:
+    """An extra copy of one of our orders that reached the broker, recorded beside the order."""
+    return f"{order_key}#DUPLICATE#{broker_order_id}"
 
 
 def working_orders(shard: int) -> str:

@@ -95,7 +95,12 @@ def delete(user_id: str, sort_key: str, must_exist: DomainError | None = None) -
 
 
 def check(
-    user_id: str, sort_key: str, condition: str, on_failure: DomainError, names=None, values=None
+    user_id: str,
+    sort_key: str,
+    condition: str,
+    on_failure: DomainError,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
 ) -> Write:
     return Write(
         "ConditionCheck",
@@ -111,11 +116,12 @@ def update(
     user_id: str,
     sort_key: str,
     expression: str,
-    condition: str,
-    on_failure: DomainError,
-    names=None,
-    values=None,
+    condition: str | None,
+    on_failure: DomainError | None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
 ) -> Write:
+    """An update, conditional unless `condition` is None (the metrics' ADDs hold no condition)."""
     return Write(
         "Update",
         {keys.PK: user_id, keys.SK: sort_key},
@@ -270,6 +276,8 @@ SINGLE_ITEM_CALLS = {"Put": "put_item", "Delete": "delete_item", "Update": "upda
 def _action(table_name: str, write: Write) -> dict[str, Any]:
     body: dict[str, Any] = {"TableName": table_name}
     if write.kind == "Put":
+        if write.item is None:
+            raise ValueError("a Put needs the item it puts")
         body["Item"] = serialize(write.item)
     else:
         body["Key"] = serialize(write.key)
@@ -293,6 +301,7 @@ def _encode_token(start_key: dict[str, Any]) -> str:
 
 def _decode_token(token: str, user_id: str, prefix: str) -> dict[str, Any]:
     """A token is only good for the listing that issued it: another user's key or another prefix is refused."""
+    plain: Any = None
     try:
         plain = json.loads(base64.urlsafe_b64decode(token.encode()))
         valid = (
