@@ -13,13 +13,13 @@ router = Router()
 
 @router.get("/options/baskets", tags=["Baskets"], summary="The caller's baskets")
 def list_baskets(limit: Limit = None, next_token: NextToken = None) -> ItemList[Basket]:
-    baskets, token = configuration().list_baskets(caller_id(router), limit, next_token)
+    baskets, token = configuration().baskets.page(caller_id(router), limit, next_token)
     return ItemList[Basket](items=baskets, next_token=token)
 
 
 @router.post("/options/baskets", status_code=201, tags=["Baskets"], summary="Create a basket")
 def create_basket(basket: BasketCreate) -> Basket:
-    created = configuration().create_basket(caller_id(router), basket, caller_name(router))
+    created = configuration().baskets.create(caller_id(router), basket, caller_name(router))
     metrics.add_metric(name="BasketsCreated", unit=MetricUnit.Count, value=1)
     return created
 
@@ -28,7 +28,7 @@ def create_basket(basket: BasketCreate) -> Basket:
     "/options/baskets/<basket_id>", tags=["Baskets"], summary="A basket with its strategies"
 )
 def get_basket(basket_id: str) -> BasketDetail:
-    basket, strategies = configuration().get_basket(caller_id(router), basket_id)
+    basket, strategies = configuration().baskets.get(caller_id(router), basket_id)
     return BasketDetail(**basket.model_dump(), strategies=strategies)
 
 
@@ -38,7 +38,7 @@ def get_basket(basket_id: str) -> BasketDetail:
     summary="Change a basket (fields sent are changed)",
 )
 def update_basket(basket_id: str, changes: BasketUpdate) -> Basket:
-    return configuration().update_basket(caller_id(router), basket_id, changes)
+    return configuration().baskets.update(caller_id(router), basket_id, changes)
 
 
 @router.delete(
@@ -46,8 +46,8 @@ def update_basket(basket_id: str, changes: BasketUpdate) -> Basket:
     tags=["Baskets"],
     summary="Delete a basket with no active strategies",
 )
-def delete_basket(basket_id: str):
-    configuration().delete_basket(caller_id(router), basket_id)
+def delete_basket(basket_id: str):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+    configuration().baskets.delete(caller_id(router), basket_id)
     return no_content()
 
 

@@ -15,7 +15,7 @@ router = Router()
 def list_broker_accounts(
     limit: Limit = None, next_token: NextToken = None
 ) -> ItemList[BrokerAccount]:
-    accounts, token = configuration().list_broker_accounts(caller_id(router), limit, next_token)
+    accounts, token = configuration().broker_accounts.page(caller_id(router), limit, next_token)
     return ItemList[BrokerAccount](items=accounts, next_token=token)
 
 
@@ -26,7 +26,7 @@ def list_broker_accounts(
     summary="Register a broker account",
 )
 def create_broker_account(account: BrokerAccountCreate) -> BrokerAccount:
-    return configuration().create_broker_account(caller_id(router), account)
+    return configuration().broker_accounts.register(caller_id(router), account)
 
 
 @router.delete(
@@ -34,8 +34,8 @@ def create_broker_account(account: BrokerAccountCreate) -> BrokerAccount:
     tags=["Broker accounts"],
     summary="Remove an unallocated account",
 )
-def delete_broker_account(client_id: str):
-    configuration().delete_broker_account(caller_id(router), client_id)
+def delete_broker_account(client_id: str):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+    configuration().broker_accounts.delete(caller_id(router), client_id)
     return no_content()
 
 

@@ -22,9 +22,10 @@ from lambda_functions.environment import (
 )
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
 from shared_utils.adapters.brokers.registry import BrokerRegistry
+from shared_utils.adapters.dynamodb.configuration_store import DynamoConfigurationStore
 from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
-from shared_utils.configuration.service import ConfigurationService
+from shared_utils.configuration.plane import ConfigurationPlane
 from shared_utils.domain.broker import Broker
 from shared_utils.domain.clock import Clock, ist_date
 from shared_utils.domain.enums import AccountMode, BrokerName
@@ -47,10 +48,15 @@ def clock() -> Clock:
 
 
 @lru_cache(maxsize=1)
-def configuration() -> ConfigurationService:
-    table = read(TableEnvironment).table_name
-    client = boto3.session.Session().client("dynamodb")
-    return ConfigurationService(ConfigurationRepository(client, table), clock())
+def table() -> ConfigurationRepository:
+    """The table's client, shared by the configuration plane and the engine."""
+    name = read(TableEnvironment).table_name
+    return ConfigurationRepository(boto3.session.Session().client("dynamodb"), name)
+
+
+@lru_cache(maxsize=1)
+def configuration() -> ConfigurationPlane:
+    return ConfigurationPlane.build(DynamoConfigurationStore(table()), clock())
 
 
 @lru_cache(maxsize=1)
@@ -67,12 +73,12 @@ def today() -> date:
 def market() -> CachedMarketData:
     # The simulated market is the only market data this platform has; paper trading runs on it.
     catalog, calendar = built_in_catalog(), built_in_calendar()
-    return CachedMarketData(SimulatedMarket(catalog, calendar), configuration().repository, clock())
+    return CachedMarketData(SimulatedMarket(catalog, calendar), table(), clock())
 
 
 def _paper_broker(user_id: str, client_id: str) -> Broker:
     return PaperBroker(
-        configuration().repository,
+        table(),
         market(),
         built_in_catalog(),
         built_in_calendar(),
@@ -98,7 +104,7 @@ def broker_for(user_id: str, client_id: str, broker: BrokerName, mode: AccountMo
 @lru_cache(maxsize=1)
 def executor() -> StrategyExecutor:
     return StrategyExecutor(
-        configuration().repository,
+        table(),
         market(),
         built_in_catalog(),
         ExpiryCalendar(built_in_calendar()),
@@ -111,7 +117,7 @@ def executor() -> StrategyExecutor:
 def position_watch() -> PositionWatch:
     watch_clock = clock()
     return PositionWatch(
-        PositionBook(configuration().repository, watch_clock),
+        PositionBook(table(), watch_clock),
         executor(),
         market(),
         built_in_calendar(),
@@ -131,7 +137,7 @@ def order_reconciliation() -> OrderReconciliation:
             )
 
     return OrderReconciliation(
-        configuration().repository,
+        table(),
         clock(),
         broker_for,
         publish,
@@ -142,4 +148,4 @@ def order_reconciliation() -> OrderReconciliation:
 
 @lru_cache(maxsize=1)
 def execution_queries() -> ExecutionQueries:
-    return ExecutionQueries(configuration().repository, clock(), market(), executor())
+    return ExecutionQueries(table(), clock(), market(), executor())

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import boto3
 
-from lambda_functions.composition import configuration
+from lambda_functions.composition import table
 from lambda_functions.environment import ScheduleTriggerEnvironment, read
 from lambda_functions.observability import count, logger, observed
 from shared_utils.engine.trigger import trigger, workflow_input
@@ -23,7 +23,7 @@ def lambda_handler(event, context):
     result = trigger(
         _parse(window["from"]),
         _parse(window["to"]),
-        repository=configuration().repository,
+        repository=table(),
         calendar=built_in_calendar(),
         clock=environment.clock(),
         start_workflow=lambda payload: stepfunctions.start_execution(

@@ -24,7 +24,7 @@ router = Router()
 )
 def list_allocations(strategy_id: str) -> ItemList[Allocation]:
     return ItemList[Allocation](
-        items=configuration().list_allocations(caller_id(router), strategy_id)
+        items=configuration().allocations.of_strategy(caller_id(router), strategy_id)
     )
 
 
@@ -35,7 +35,7 @@ def list_allocations(strategy_id: str) -> ItemList[Allocation]:
     summary="Allocate the strategy to one account (strategy level: every leg x strategy_lots_multiplier)",
 )
 def create_allocation(strategy_id: str, allocation: AllocationInput) -> Allocation:
-    created = configuration().create_allocations(
+    created = configuration().allocations.create(
         caller_id(router), strategy_id, [allocation], field_prefix=""
     )
     metrics.add_metric(name="AllocationsCreated", unit=MetricUnit.Count, value=1)
@@ -51,7 +51,7 @@ def create_allocation(strategy_id: str, allocation: AllocationInput) -> Allocati
 def create_advanced_allocations(
     strategy_id: str, body: AdvancedAllocationsRequest
 ) -> ItemList[Allocation]:
-    created = configuration().create_allocations(caller_id(router), strategy_id, body.allocations)
+    created = configuration().allocations.create(caller_id(router), strategy_id, body.allocations)
     metrics.add_metric(name="AllocationsCreated", unit=MetricUnit.Count, value=len(created))
     return ItemList[Allocation](items=created)
 
@@ -62,7 +62,7 @@ def create_advanced_allocations(
     summary="Lots per account and per leg",
 )
 def allocation_summary(strategy_id: str) -> dict:
-    return configuration().allocation_summary(caller_id(router), strategy_id)
+    return configuration().allocations.summary(caller_id(router), strategy_id)
 
 
 @router.put(
@@ -71,7 +71,7 @@ def allocation_summary(strategy_id: str) -> dict:
     summary="Change an allocation",
 )
 def update_allocation(strategy_id: str, client_id: str, changes: AllocationUpdate) -> Allocation:
-    return configuration().update_allocation(caller_id(router), strategy_id, client_id, changes)
+    return configuration().allocations.update(caller_id(router), strategy_id, client_id, changes)
 
 
 @router.delete(
@@ -79,8 +79,8 @@ def update_allocation(strategy_id: str, client_id: str, changes: AllocationUpdat
     tags=["Allocations"],
     summary="Remove an allocation",
 )
-def delete_allocation(strategy_id: str, client_id: str):
-    configuration().delete_allocation(caller_id(router), strategy_id, client_id)
+def delete_allocation(strategy_id: str, client_id: str):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+    configuration().allocations.delete(caller_id(router), strategy_id, client_id)
     return no_content()
 
 

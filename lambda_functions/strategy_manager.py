@@ -34,7 +34,7 @@ def list_strategies(
     limit: Limit = None,
     next_token: NextToken = None,
 ) -> ItemList[Strategy]:
-    strategies, token = configuration().list_strategies(
+    strategies, token = configuration().strategies.page(
         caller_id(router), basket_id, limit, next_token
     )
     return ItemList[Strategy](items=strategies, next_token=token)
@@ -47,7 +47,7 @@ def list_strategies(
     summary="Create a standalone strategy",
 )
 def create_strategy(strategy: StrategyCreate) -> Strategy:
-    return _created(configuration().create_strategy(caller_id(router), strategy))
+    return _created(configuration().strategies.create(caller_id(router), strategy))
 
 
 @router.post(
@@ -57,7 +57,7 @@ def create_strategy(strategy: StrategyCreate) -> Strategy:
     summary="Create a strategy in a basket",
 )
 def create_strategy_in_basket(basket_id: str, strategy: StrategyCreate) -> Strategy:
-    return _created(configuration().create_strategy(caller_id(router), strategy, basket_id))
+    return _created(configuration().strategies.create(caller_id(router), strategy, basket_id))
 
 
 @router.get(
@@ -66,7 +66,7 @@ def create_strategy_in_basket(basket_id: str, strategy: StrategyCreate) -> Strat
     summary="A strategy with its legs and allocations",
 )
 def get_strategy(strategy_id: str) -> StrategyDetail:
-    aggregate = configuration().get_strategy(caller_id(router), strategy_id)
+    aggregate = configuration().strategies.get(caller_id(router), strategy_id)
     return StrategyDetail(
         **aggregate.strategy.model_dump(),
         legs=[leg for _, leg in sorted(aggregate.legs.items())],
@@ -80,7 +80,7 @@ def get_strategy(strategy_id: str) -> StrategyDetail:
     summary="Change a strategy (fields sent are changed)",
 )
 def update_strategy(strategy_id: str, changes: StrategyUpdate) -> Strategy:
-    return configuration().update_strategy(caller_id(router), strategy_id, changes)
+    return configuration().strategies.update(caller_id(router), strategy_id, changes)
 
 
 @router.delete(
@@ -88,14 +88,14 @@ def update_strategy(strategy_id: str, changes: StrategyUpdate) -> Strategy:
     tags=["Strategies"],
     summary="Delete a strategy, its legs, allocations and schedule",
 )
-def delete_strategy(strategy_id: str):
-    configuration().delete_strategy(caller_id(router), strategy_id)
+def delete_strategy(strategy_id: str):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+    configuration().strategies.delete(caller_id(router), strategy_id)
     return no_content()
 
 
 @router.get("/options/strategies/<strategy_id>/legs", tags=["Legs"], summary="A strategy's legs")
 def list_legs(strategy_id: str) -> ItemList[Leg]:
-    return ItemList[Leg](items=configuration().list_legs(caller_id(router), strategy_id))
+    return ItemList[Leg](items=configuration().legs.of_strategy(caller_id(router), strategy_id))
 
 
 @router.post(
@@ -105,7 +105,7 @@ def list_legs(strategy_id: str) -> ItemList[Leg]:
     summary="Add legs (all or none)",
 )
 def add_legs(strategy_id: str, body: LegsCreate) -> ItemList[Leg]:
-    legs = configuration().add_legs(caller_id(router), strategy_id, body.legs)
+    legs = configuration().legs.add(caller_id(router), strategy_id, body.legs)
     metrics.add_metric(name="LegsCreated", unit=MetricUnit.Count, value=len(legs))
     return ItemList[Leg](items=legs)
 
@@ -116,14 +116,14 @@ def add_legs(strategy_id: str, body: LegsCreate) -> ItemList[Leg]:
     summary="Change a leg (fields sent are changed)",
 )
 def update_leg(strategy_id: str, leg_no: LegNumber, changes: LegUpdate) -> Leg:
-    return configuration().update_leg(caller_id(router), strategy_id, leg_no, changes)
+    return configuration().legs.update(caller_id(router), strategy_id, leg_no, changes)
 
 
 @router.delete(
     "/options/strategies/<strategy_id>/legs/<leg_no>", tags=["Legs"], summary="Delete a leg"
 )
-def delete_leg(strategy_id: str, leg_no: LegNumber):
-    configuration().delete_leg(caller_id(router), strategy_id, leg_no)
+def delete_leg(strategy_id: str, leg_no: LegNumber):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+    configuration().legs.delete(caller_id(router), strategy_id, leg_no)
     return no_content()
 
 

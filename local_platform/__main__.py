@@ -292,13 +292,11 @@ def _traders_on(client, table_name: str, day: date) -> set[str]:
 def _run_session(
     engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path, traders_that_day
 ) -> int:
-    from lambda_functions.composition import configuration, market
+    from lambda_functions.composition import market, table
     from local_platform.session import SessionWatch
     from shared_utils.engine.queries import ExecutionQueries
 
-    watch = SessionWatch(
-        ExecutionQueries(configuration().repository, clock, market()), clock, day, *bounds
-    )
+    watch = SessionWatch(ExecutionQueries(table(), clock, market()), clock, day, *bounds)
     engine.functions.observers.append(watch.observe)
     engine.scheduler.run(stopped, until=bounds[1], on_idle=watch.on_idle)
     watch.sample(clock.now())

@@ -2,7 +2,7 @@
 
 The Conservative Income basket, the Weekly Iron Condor NIFTY with its four legs, and the two
 leg-level allocations on paper accounts ZERODHA123 and ANGELONE456 (data/journey.json), created
-through the same service the API uses. On a restart with the same --data-dir it is found again.
+through the same configuration plane the API uses. On a restart with the same --data-dir it is found again.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from shared_utils.adapters.dynamodb.configuration_store import DynamoConfigurationStore
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
-from shared_utils.configuration.service import ConfigurationService
+from shared_utils.configuration.plane import ConfigurationPlane
 from shared_utils.domain.clock import Clock
 from shared_utils.domain.models import (
     AdvancedAllocationsRequest,
@@ -43,8 +44,10 @@ def set_up_demo(
         pass
     attributes = cognito.admin_get_user(UserPoolId=pool_id, Username=USERNAME)["UserAttributes"]
     user_id = next(a["Value"] for a in attributes if a["Name"] == "sub")
-    service = ConfigurationService(ConfigurationRepository(dynamodb, table_name), clock)
-    strategies, _ = service.list_strategies(user_id)
+    plane = ConfigurationPlane.build(
+        DynamoConfigurationStore(ConfigurationRepository(dynamodb, table_name)), clock
+    )
+    strategies, _ = plane.strategies.page(user_id)
     if any(s.strategy_name == JOURNEY["strategy"]["strategy_name"] for s in strategies):
         return {
             "username": USERNAME,
@@ -53,14 +56,14 @@ def set_up_demo(
             "created": "no (found from an earlier run)",
         }
     for account in JOURNEY["broker_accounts"]:
-        service.create_broker_account(user_id, BrokerAccountCreate(**account))
-    basket = service.create_basket(user_id, BasketCreate(**JOURNEY["basket"]))
-    strategy = service.create_strategy(
+        plane.broker_accounts.register(user_id, BrokerAccountCreate(**account))
+    basket = plane.baskets.create(user_id, BasketCreate(**JOURNEY["basket"]))
+    strategy = plane.strategies.create(
         user_id,
         StrategyCreate.model_validate({**JOURNEY["strategy"], "basket_id": basket.basket_id}),
     )
-    service.add_legs(user_id, strategy.strategy_id, LegsCreate.model_validate(JOURNEY["legs"]).legs)
-    service.create_allocations(
+    plane.legs.add(user_id, strategy.strategy_id, LegsCreate.model_validate(JOURNEY["legs"]).legs)
+    plane.allocations.create(
         user_id,
         strategy.strategy_id,
         AdvancedAllocationsRequest.model_validate(JOURNEY["allocations"]).allocations,

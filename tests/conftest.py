@@ -26,8 +26,9 @@ import pytest
 from moto import mock_aws
 
 from local_platform.wiring import create_table
+from shared_utils.adapters.dynamodb.configuration_store import DynamoConfigurationStore
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
-from shared_utils.configuration.service import ConfigurationService
+from shared_utils.configuration.plane import ConfigurationPlane
 from shared_utils.domain.clock import IST, FixedClock
 
 TABLE_NAME = "test-trading-configurations"
@@ -75,7 +76,8 @@ def repository(dynamodb):
 
 @pytest.fixture
 def service(repository, clock):
-    return ConfigurationService(repository, clock)
+    """The configuration plane over the test table: `service.strategies.create(...)` and so on."""
+    return ConfigurationPlane.build(DynamoConfigurationStore(repository), clock)
 
 
 def all_items(client, table_name=TABLE_NAME):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
-from shared_utils.domain.models import AllocationConfig, CalculatedTotals, Leg
+from shared_utils.domain.enums import AllocationType, EntityStatus
+from shared_utils.domain.models import Allocation, AllocationConfig, CalculatedTotals, Leg
 
 
 class AllocationRuleBroken(ValueError):
@@ -22,7 +24,7 @@ class AllocationRuleBroken(ValueError):
 def lots_per_leg(config: AllocationConfig, legs: Mapping[int, Leg]) -> dict[int, int]:
     """Lots this allocation trades, by leg number, for the legs that trade at all."""
     traded: dict[int, int] = {}
-    if config.type == "LEG_LEVEL":
+    if config.type == AllocationType.LEG_LEVEL:
         for key, override in sorted((config.leg_overrides or {}).items()):
             leg_no = int(key)
             if leg_no not in legs:
@@ -38,13 +40,13 @@ def lots_per_leg(config: AllocationConfig, legs: Mapping[int, Leg]) -> dict[int,
         for leg_no, leg in sorted(legs.items()):
             if not leg.enabled:
                 continue
-            lots = leg.lots * multiplier
-            if lots != lots.to_integral_value():
+            scaled = leg.lots * multiplier
+            if scaled != scaled.to_integral_value():
                 raise AllocationRuleBroken(
                     "allocation_config.strategy_lots_multiplier",
-                    f"leg {leg_no} has {leg.lots} lots; x {multiplier} is {lots}, not a whole number of lots",
+                    f"leg {leg_no} has {leg.lots} lots; x {multiplier} is {scaled}, not a whole number of lots",
                 )
-            traded[leg_no] = int(lots)
+            traded[leg_no] = int(scaled)
     for leg_no, lots in traded.items():
         problem = legs[leg_no].position_sizing.check(lots)
         if problem:
@@ -64,25 +66,27 @@ def calculated_totals(config: AllocationConfig, legs: Mapping[int, Leg]) -> Calc
 
 
 def summary(
-    strategy_id: str, underlying: str, lot_size: int, legs: Mapping[int, Leg], allocations: Iterable
-) -> dict:
+    strategy_id: str,
+    underlying: str,
+    lot_size: int,
+    legs: Mapping[int, Leg],
+    allocations: Iterable[Allocation],
+) -> dict[str, Any]:
     """Lots and quantities per broker account and per leg, over the ACTIVE allocations; quantities at
     `lot_size`, the lot size in force when the summary is read."""
-    brokers, per_leg = (
-        [],
-        {
-            leg_no: {
-                "leg_no": leg_no,
-                "transaction_type": leg.transaction_type,
-                "leg_type": leg.leg_type,
-                "enabled": leg.enabled,
-                "total_lots": 0,
-                "total_quantity": 0,
-                "lots_by_client": {},
-            }
-            for leg_no, leg in sorted(legs.items())
-        },
-    )
+    brokers: list[dict[str, Any]] = []
+    per_leg: dict[int, dict[str, Any]] = {
+        leg_no: {
+            "leg_no": leg_no,
+            "transaction_type": leg.transaction_type,
+            "leg_type": leg.leg_type,
+            "enabled": leg.enabled,
+            "total_lots": 0,
+            "total_quantity": 0,
+            "lots_by_client": {},
+        }
+        for leg_no, leg in sorted(legs.items())
+    }
     for allocation in sorted(allocations, key=lambda a: (a.priority, a.client_id)):
         totals = allocation.calculated_totals
         brokers.append(
@@ -103,14 +107,18 @@ def summary(
                 "estimated_margin_required": totals.estimated_margin_required,
             }
         )
-        if allocation.status != "ACTIVE":
+        if allocation.status != EntityStatus.ACTIVE:
             continue
         for key, lots in totals.lots_per_leg.items():
             row = per_leg[int(key)]
             row["total_lots"] += lots
             row["total_quantity"] += lots * lot_size
             row["lots_by_client"][allocation.client_id] = lots
-    active = [b for b in brokers if b["status"] == "ACTIVE" and b["total_lots_per_execution"] > 0]
+    active = [
+        b
+        for b in brokers
+        if b["status"] == EntityStatus.ACTIVE and b["total_lots_per_execution"] > 0
+    ]
     return {
         "strategy_id": strategy_id,
         "underlying": underlying,

@@ -7,12 +7,14 @@ rule that spans fields still names the one a trader has to change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from shared_utils.domain.errors import InvalidInput
+
+Model = TypeVar("Model", bound=BaseModel)
 
 _FIELD_HEAD = re.compile(
     r"^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)*): (.+)$", re.S
@@ -20,7 +22,7 @@ _FIELD_HEAD = re.compile(
 
 
 def field_details(
-    errors: Iterable[dict[str, Any]], skip_first: bool = False
+    errors: Iterable[Mapping[str, Any]], skip_first: bool = False
 ) -> list[dict[str, str]]:
     details = []
     for problem in errors:
@@ -59,7 +61,7 @@ def invalid(details: list[dict[str, str]]) -> InvalidInput:
     return InvalidInput("; ".join(f"{d['field']}: {d['message']}" for d in details), details)
 
 
-def validate(model: type[BaseModel], data: dict):
+def validate(model: type[Model], data: dict[str, Any]) -> Model:
     """Validate data the platform assembled (a stored entity merged with a patch)."""
     try:
         return model.model_validate(data)

@@ -13,6 +13,7 @@ from tests.journey import ALLOCATIONS, BASKET, BROKER_ACCOUNTS, LEGS, STRATEGY
 
 # Collaborators the handlers build once per process; each test has its own moto table.
 CACHED_FACTORIES = (
+    composition.table,
     composition.configuration,
     composition.market,
     composition.executor,

@@ -1,0 +1,264 @@
+"""The configuration plane's store over the single table (`ConfigurationStore` of
+shared_utils/configuration/store.py).
+
+Each method is one read or one transaction of `ConfigurationRepository`; a condition that fails
+raises the refusal the configuration plane names for it (`configuration.conflicts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from shared_utils.adapters.dynamodb import configuration_items as items
+from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb import repository as db
+from shared_utils.adapters.dynamodb.metrics import counts_of
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.adapters.dynamodb.schedule_items import schedule_items
+from shared_utils.configuration import conflicts
+from shared_utils.configuration.store import AggregateChange, StoredStrategy, StrategyAggregate
+from shared_utils.domain.models import (
+    MAX_STRATEGIES_PER_BASKET,
+    Basket,
+    BrokerAccount,
+    Strategy,
+)
+
+
+class DynamoConfigurationStore:
+    def __init__(self, repository: ConfigurationRepository):
+        self.repository = repository
+
+    # -- broker accounts -------------------------------------------------------------------------
+    def broker_accounts(
+        self, user_id: str, limit: int | None = None, next_token: str | None = None
+    ) -> tuple[list[BrokerAccount], str | None]:
+        raw, token = self.repository.query_prefix(
+            user_id, keys.broker_account(""), limit=limit, next_token=next_token
+        )
+        return [BrokerAccount.model_validate(item) for item in raw], token
+
+    def broker_account(self, user_id: str, client_id: str) -> BrokerAccount | None:
+        raw = self.repository.get(user_id, keys.broker_account(client_id))
+        return None if raw is None else BrokerAccount.model_validate(raw)
+
+    def allocations_trading_on(self, user_id: str, client_id: str) -> int | None:
+        raw = self.repository.get(user_id, keys.broker_account(client_id))
+        return None if raw is None else int(raw.get(items.ALLOCATION_COUNT, 0))
+
+    def register_broker_account(self, user_id: str, account: BrokerAccount) -> None:
+        self.repository.commit(
+            [
+                db.put_new(
+                    items.broker_account_item(user_id, account),
+                    conflicts.account_registered(account.client_id),
+                )
+            ]
+        )
+
+    def remove_broker_account(self, user_id: str, client_id: str) -> None:
+        self.repository.commit(
+            [
+                db.Write(
+                    "Delete",
+                    {keys.PK: user_id, keys.SK: keys.broker_account(client_id)},
+                    condition=f"attribute_exists(sort_key) AND {items.ALLOCATION_COUNT} = :none",
+                    values={":none": 0},
+                    on_condition_failure=conflicts.account_in_use(client_id),
+                )
+            ]
+        )
+
+    # -- baskets ---------------------------------------------------------------------------------
+    def baskets(
+        self, user_id: str, limit: int | None = None, next_token: str | None = None
+    ) -> tuple[list[Basket], str | None]:
+        raw, token = self.repository.query_prefix(
+            user_id, keys.basket(""), limit=limit, next_token=next_token
+        )
+        return [Basket.model_validate(item) for item in raw], token
+
+    def basket(self, user_id: str, basket_id: str) -> Basket | None:
+        raw = self.repository.get(user_id, keys.basket(basket_id))
+        return None if raw is None else Basket.model_validate(raw)
+
+    def add_basket(self, user_id: str, basket: Basket) -> None:
+        self.repository.commit(
+            [db.put_new(items.basket_item(user_id, basket), conflicts.id_collision("basket"))]
+        )
+
+    def replace_basket(self, user_id: str, basket: Basket, read_version: int) -> None:
+        stale = conflicts.stale(f"basket {basket.basket_id}")
+        self.repository.commit(
+            [db.put_versioned(items.basket_item(user_id, basket), read_version, stale)]
+        )
+
+    def remove_basket(
+        self, user_id: str, basket: Basket, detached: Sequence[tuple[StoredStrategy, Strategy]]
+    ) -> None:
+        basket_id = basket.basket_id
+        writes = [
+            db.delete_versioned(
+                user_id,
+                keys.basket(basket_id),
+                basket.version,
+                conflicts.stale(f"basket {basket_id}"),
+            )
+        ]
+        for read, strategy in detached:
+            writes.append(
+                db.put_versioned(
+                    items.strategy_item(user_id, strategy, read.compiled_schedule),
+                    read.strategy.version,
+                    conflicts.stale(f"strategy {read.strategy.strategy_id}"),
+                )
+            )
+        self.repository.commit(writes)
+
+    # -- strategies ------------------------------------------------------------------------------
+    def strategies(
+        self,
+        user_id: str,
+        basket_id: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> tuple[list[Strategy], str | None]:
+        raw, token = self.repository.query_prefix(
+            user_id,
+            keys.strategy(""),
+            limit=limit,
+            next_token=next_token,
+            filters={"basket_id": basket_id} if basket_id else None,
+        )
+        return [Strategy.model_validate(item) for item in raw], token
+
+    def strategies_in_basket(self, user_id: str, basket_id: str) -> list[StoredStrategy]:
+        raw, _ = self.repository.query_prefix(
+            user_id, keys.strategy(""), filters={"basket_id": basket_id}
+        )
+        return [items.stored_strategy(item) for item in raw]
+
+    def add_strategy(self, user_id: str, strategy: Strategy, basket: Basket | None) -> None:
+        writes = []
+        if basket is not None:
+            writes.append(
+                db.update(
+                    user_id,
+                    keys.basket(basket.basket_id),
+                    "SET strategy_count = strategy_count + :one, #version = #version + :one",
+                    "#version = :v AND strategy_count < :max",
+                    conflicts.stale(f"basket {basket.basket_id}"),
+                    names={"#version": "version"},
+                    values={":one": 1, ":v": basket.version, ":max": MAX_STRATEGIES_PER_BASKET},
+                )
+            )
+        writes.append(
+            db.put_new(
+                items.strategy_item(user_id, strategy, []), conflicts.id_collision("strategy")
+            )
+        )
+        self.repository.commit(writes)
+
+    def aggregate(self, user_id: str, strategy_id: str) -> StrategyAggregate | None:
+        raw = self.repository.get(user_id, keys.strategy(strategy_id))
+        if raw is None:
+            return None
+        legs, _ = self.repository.query_prefix(user_id, keys.legs_of(strategy_id))
+        allocations, _ = self.repository.query_prefix(user_id, keys.allocations_of(strategy_id))
+        return items.aggregate(raw, legs, allocations)
+
+    def commit(self, change: AggregateChange) -> StrategyAggregate:
+        user_id, before, after = change.user_id, change.before, change.after
+        strategy = after.strategy
+        strategy_id = strategy.strategy_id
+        schedule = schedule_items(user_id, strategy, after.legs, after.allocations.values())
+        schedule_keys = tuple(item[keys.SK] for item in schedule)
+        writes = [
+            db.put_versioned(
+                items.strategy_item(user_id, strategy, schedule_keys),
+                before.strategy.version,
+                conflicts.stale(f"strategy {strategy_id}"),
+            )
+        ]
+        for leg_no, leg in sorted(after.legs.items()):
+            item = items.leg_item(user_id, leg)
+            if leg_no in change.new_legs:
+                writes.append(db.put_new(item, conflicts.leg_exists(leg_no)))
+            elif leg != before.legs.get(leg_no):
+                writes.append(db.put(item))
+        writes += [
+            db.delete(user_id, keys.leg(strategy_id, leg_no))
+            for leg_no in sorted(change.deleted_legs)
+        ]
+        for client_id, allocation in sorted(after.allocations.items()):
+            item = items.allocation_item(user_id, allocation)
+            if client_id in change.new_allocations:
+                writes.append(db.put_new(item, conflicts.allocation_exists(strategy_id, client_id)))
+                writes.append(self._count_allocation(user_id, client_id, +1))
+            elif allocation != before.allocations.get(client_id):
+                writes.append(db.put(item))
+        for client_id in sorted(change.deleted_allocations):
+            writes.append(db.delete(user_id, keys.allocation(strategy_id, client_id)))
+            writes.append(self._count_allocation(user_id, client_id, -1))
+        writes += [
+            db.delete(user_id, sort_key)
+            for sort_key in before.compiled_schedule
+            if sort_key not in schedule_keys
+        ]
+        writes += [db.put(item) for item in schedule]
+        self.repository.commit(writes)
+        return StrategyAggregate(strategy, after.legs, after.allocations, schedule_keys)
+
+    def remove_strategy(self, user_id: str, aggregate: StrategyAggregate) -> None:
+        strategy = aggregate.strategy
+        strategy_id = strategy.strategy_id
+        writes = [
+            db.delete_versioned(
+                user_id,
+                keys.strategy(strategy_id),
+                strategy.version,
+                conflicts.stale(f"strategy {strategy_id}"),
+            )
+        ]
+        writes += [db.delete(user_id, keys.leg(strategy_id, leg_no)) for leg_no in aggregate.legs]
+        for client_id in aggregate.allocations:
+            writes.append(db.delete(user_id, keys.allocation(strategy_id, client_id)))
+            writes.append(self._count_allocation(user_id, client_id, -1))
+        writes += [db.delete(user_id, sort_key) for sort_key in aggregate.compiled_schedule]
+        if strategy.basket_id:
+            writes.append(
+                db.update(
+                    user_id,
+                    keys.basket(strategy.basket_id),
+                    "SET strategy_count = strategy_count - :one, #version = #version + :one",
+                    "attribute_exists(sort_key)",
+                    conflicts.basket_changed(strategy.basket_id),
+                    names={"#version": "version"},
+                    values={":one": 1},
+                )
+            )
+        self.repository.commit(writes)
+
+    def _count_allocation(self, user_id: str, client_id: str, delta: int) -> db.Write:
+        return db.update(
+            user_id,
+            keys.broker_account(client_id),
+            f"SET {items.ALLOCATION_COUNT} = if_not_exists({items.ALLOCATION_COUNT}, :zero) + :delta",
+            "attribute_exists(sort_key)",
+            conflicts.account_gone(client_id),
+            values={":zero": 0, ":delta": delta},
+        )
+
+    # -- performance metrics ---------------------------------------------------------------------
+    def strategy_counts(
+        self, user_id: str, strategy_ids: Sequence[str]
+    ) -> dict[str, dict[str, Decimal]]:
+        # One strategy reads its own metrics; a listing reads every metrics item once.
+        prefix = keys.metrics_of(strategy_ids[0]) if len(strategy_ids) == 1 else keys.metrics_of("")
+        raw, _ = self.repository.query_prefix(user_id, prefix)
+        return {item["strategy_id"]: counts_of(item) for item in raw if "client_id" not in item}
+
+    def allocation_counts(self, user_id: str, strategy_id: str) -> dict[str, dict[str, Decimal]]:
+        raw, _ = self.repository.query_prefix(user_id, keys.metrics_of(strategy_id) + "#")
+        return {item["client_id"]: counts_of(item) for item in raw}
