@@ -133,9 +133,7 @@ class ConfigurationStore(Protocol):
         ...
 
     # -- performance metrics ---------------------------------------------------------------------
-    def strategy_counts(
-        self, user_id: str, strategy_ids: Sequence[str]
-    ) -> Mapping[str, Counts]:
+    def strategy_counts(self, user_id: str, strategy_ids: Sequence[str]) -> Mapping[str, Counts]:
         """What executions have counted so far for each strategy, by strategy id."""
         ...
 

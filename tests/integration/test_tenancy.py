@@ -93,8 +93,7 @@ def test_concurrent_requests_to_different_functions_keep_their_own_callers(alice
     statuses: list[int] = []
 
     def run(client, path, body_of):
-        for n in range(30):
-            statuses.append(client.post(path, body_of(n)).status)
+        statuses.extend(client.post(path, body_of(n)).status for n in range(30))
 
     threads = [
         threading.Thread(
