@@ -14,6 +14,10 @@ class Authentication(Construct):
         self.client: cognito.IUserPoolClient | None = None
         if config.auth_mode == "import":
             # The spec's cross-stack design: the user-auth-broker-management stack owns the users.
+            if config.user_pool_id_export is None:
+                raise ValueError(
+                    f"{config.name}: auth.mode 'import' needs auth.user_pool_id_export"
+                )
             self.user_pool = cognito.UserPool.from_user_pool_id(
                 self, "ImportedUserPool", Fn.import_value(config.user_pool_id_export)
             )

@@ -14,19 +14,24 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 
 @lru_cache(maxsize=1)
 def wiring() -> dict[str, Any]:
-    return json.loads((ROOT / "wiring.json").read_text())
+    table: dict[str, Any] = json.loads((ROOT / "wiring.json").read_text())
+    return table
 
 
 @lru_cache(maxsize=1)
 def event_types() -> dict[str, Any]:
     """The emitter's event types (shared_utils/data/events.json): read here by path, never imported."""
-    return json.loads((ROOT / wiring()["events"]["types"]).read_text())["types"]
+    types: dict[str, Any] = json.loads((ROOT / wiring()["events"]["types"]).read_text())["types"]
+    return types
 
 
 @lru_cache(maxsize=1)
 def alert_types() -> dict[str, Any]:
     """Events the engine raises for a person to look at (shared_utils/data/events.json)."""
-    return json.loads((ROOT / wiring()["events"]["types"]).read_text()).get("alerts", {})
+    alerts: dict[str, Any] = json.loads((ROOT / wiring()["events"]["types"]).read_text()).get(
+        "alerts", {}
+    )
+    return alerts
 
 
 def missing_handlers() -> list[str]:
@@ -58,7 +63,8 @@ class EnvironmentConfig:
 
     @property
     def stack_name(self) -> str:
-        return wiring()["stack_name"].format(env=self.name)
+        template: str = wiring()["stack_name"]
+        return template.format(env=self.name)
 
     @property
     def prefix(self) -> str:

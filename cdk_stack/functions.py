@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -85,7 +87,7 @@ class Functions(Construct):
             )
             self.by_name[name] = function
 
-    def grant_uses(self, grants: dict[str, callable]) -> None:
+    def grant_uses(self, grants: dict[str, Callable[[lambda_.IFunction], object]]) -> None:
         """Give each function exactly what its `uses` names."""
         for name, spec in wiring()["functions"].items():
             for resource in spec.get("uses", []):

@@ -30,9 +30,9 @@ HIDDEN = (".*", "**/.*")
 
 @jsii.implements(ILocalBundling)
 class PipForLambda:
-    def try_bundle(self, output_dir: str, *, image, **_options) -> bool:
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: object) -> bool:
         target = Path(output_dir) / "python"
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - this interpreter's pip, with the repository's requirements
             [
                 sys.executable,
                 "-m",

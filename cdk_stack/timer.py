@@ -83,7 +83,10 @@ class Timing(Construct):
         return self.state_machines[name]
 
 
-def _logical_ref(construct) -> str:
-    from aws_cdk import Stack
+def _logical_ref(construct: Construct) -> str:
+    from aws_cdk import CfnElement, Stack
 
-    return Stack.of(construct).get_logical_id(construct.node.default_child)
+    resource = construct.node.default_child
+    if not isinstance(resource, CfnElement):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource of its own")
+    return Stack.of(construct).get_logical_id(resource)

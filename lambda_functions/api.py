@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
@@ -17,9 +17,12 @@ from aws_lambda_powertools.event_handler import (
     content_types,
 )
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_functions.environment import CorsEnvironment, read
 from lambda_functions.observability import LambdaHandler, logger, observed
@@ -50,7 +53,7 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
     app.use(middlewares=[_require_caller])
 
     @app.exception_handler(RequestValidationError)
-    def _bad_request(exc: RequestValidationError):
+    def _bad_request(exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error(HTTPStatus.BAD_REQUEST, "BAD_REQUEST", "the body is not valid JSON")
@@ -59,19 +62,19 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
         return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, details)
 
     @app.exception_handler(InvalidInput)
-    def _invalid(exc: InvalidInput):
+    def _invalid(exc: InvalidInput) -> Response:
         return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", exc.message, exc.details)
 
     @app.exception_handler(NotFound)
-    def _not_found(exc: NotFound):
+    def _not_found(exc: NotFound) -> Response:
         return error(HTTPStatus.NOT_FOUND, "NOT_FOUND", exc.message)
 
     @app.exception_handler(Conflict)
-    def _conflict(exc: Conflict):
+    def _conflict(exc: Conflict) -> Response:
         return error(HTTPStatus.CONFLICT, "CONFLICT", exc.message, exc.details)
 
     @app.not_found
-    def _no_route(_exc):
+    def _no_route(_exc: Exception) -> Response:
         return error(
             HTTPStatus.NOT_FOUND,
             "NOT_FOUND",
@@ -79,7 +82,7 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
         )
 
     @app.exception_handler(Exception)
-    def _unexpected(exc: Exception):
+    def _unexpected(exc: Exception) -> Response:
         logger.exception("unhandled error")
         return error(
             HTTPStatus.INTERNAL_SERVER_ERROR,
@@ -100,13 +103,15 @@ def api_function(
     @observed(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, publish_metrics=publish_metrics
     )
-    def handler(event, context):
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return resolve(app, event, context)
 
     return app, handler
 
 
-def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
+def resolve(
+    app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
     """The one entry of every API handler. A body must be JSON: curl's default form encoding would
     otherwise be parsed as a form and fail with a confusing message about missing fields."""
     content_type = _header(event.get("headers") or {}, "content-type")
@@ -140,11 +145,11 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-def _header(headers: dict, name: str) -> str | None:
+def _header(headers: dict[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
-def _require_caller(app: APIGatewayRestResolver, next_middleware):
+def _require_caller(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     if not _claims(app).get("sub"):
         return error(
             HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "sign in: send a valid Cognito ID token"
@@ -152,14 +157,17 @@ def _require_caller(app: APIGatewayRestResolver, next_middleware):
     return next_middleware(app)
 
 
-def _claims(app) -> dict[str, Any]:
-    authorizer = app.current_event.request_context.authorizer
+def _claims(app: APIGatewayRestResolver | Router) -> dict[str, Any]:
+    # Every route here is served by the REST resolver, whose events are API Gateway proxy events.
+    event = cast(APIGatewayProxyEvent, app.current_event)
+    authorizer = event.request_context.authorizer
     return dict(authorizer.claims or {}) if authorizer else {}
 
 
 def caller_id(router: Router) -> str:
     """The user is the verified token's `sub` and nothing else."""
-    return _claims(router)["sub"]
+    sub: str = _claims(router)["sub"]
+    return sub
 
 
 def caller_name(router: Router) -> str | None:

@@ -9,16 +9,18 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from lambda_functions.environment import check_functions, clock_from_environment
 from local_platform import wiring
 from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
 from local_platform.aws import FAKE_CREDENTIALS, LocalAws
-from local_platform.engine import build_engine, function_output, session_bounds
-from shared_utils.domain.clock import SteppedClock
+from local_platform.engine import Engine, build_engine, function_output, session_bounds
+from shared_utils.domain.clock import Clock, SteppedClock
 from shared_utils.market.calendar import built_in_calendar
 
 ENVIRONMENT = "local"
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         temporary = outputs_file.with_suffix(".tmp")
         temporary.write_text(json.dumps(outputs, indent=2) + "\n")
-        os.replace(temporary, outputs_file)
+        temporary.replace(outputs_file)
         clock_text = (
             f"{clock_start.isoformat()}, the session of {args.session} as fast as this machine runs it"
             if session
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped; state saved.", flush=True)
 
 
-def _traders_on(client, table_name: str, day: date) -> set[str]:
+def _traders_on(client: Any, table_name: str, day: date) -> set[str]:
     """Who had orders on `day` (a scan: local only, where the table is this machine's)."""
     traders, request = (
         set(),
@@ -290,7 +292,13 @@ def _traders_on(client, table_name: str, day: date) -> set[str]:
 
 
 def _run_session(
-    engine, day: date, bounds, clock, stopped: threading.Event, data_dir: Path, traders_that_day
+    engine: Engine,
+    day: date,
+    bounds: tuple[datetime, datetime],
+    clock: Clock,
+    stopped: threading.Event,
+    data_dir: Path,
+    traders_that_day: Callable[[date], set[str]],
 ) -> int:
     from lambda_functions.composition import market, table
     from local_platform.session import SessionWatch

@@ -167,7 +167,15 @@ def swagger_page() -> str:
 
 
 def proxy_event(
-    method, path, resource, path_parameters, query, headers, body, claims, source_ip
+    method: str,
+    path: str,
+    resource: str,
+    path_parameters: dict[str, str],
+    query: str,
+    headers: dict[str, str],
+    body: str | None,
+    claims: dict[str, Any],
+    source_ip: str,
 ) -> dict[str, Any]:
     """The REST API (v1) proxy event, with the authorizer's claims as strings as API Gateway gives them."""
     multi_query = parse_qs(query, keep_blank_values=True) if query else {}
@@ -248,7 +256,8 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch
+        # The names BaseHTTPRequestHandler looks up for each method.
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815
 
         def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
             pass

@@ -162,6 +162,12 @@ def _check_rule(rule: dict, where: str) -> None:
         )
 
 
+# (function name, payload) -> result; raises on failure
+Invoke = Callable[[str, Any], Any]
+# Told each state entered, for the execution's history.
+Count = Callable[[str], None]
+
+
 @dataclass
 class Execution:
     """One run of a state machine."""
@@ -170,7 +176,7 @@ class Execution:
     name: str
     input: Any
     started: datetime
-    invoke: Callable[[str, Any], Any]  # (function name, payload) -> result; raises on failure
+    invoke: Invoke
     status: str = "RUNNING"
     output: Any = None
     error: StatesError | None = None
@@ -195,7 +201,7 @@ class Execution:
 
     def advance(self, now: datetime) -> datetime | None:
         """Run states until the end (returns None) or a Wait whose time is still to come (returns it)."""
-        if self.status != "RUNNING":
+        if self.status != "RUNNING" or self.state is None:
             return None
         try:
             target, self.state, self.data = _run(
@@ -234,8 +240,8 @@ def _run(
     data: Any,
     context: dict,
     now: datetime,
-    invoke,
-    count,
+    invoke: Invoke,
+    count: Count,
     waited: bool = False,
 ) -> tuple[datetime | None, str, Any]:
     """Run from state_name; returns (wake-up time or None at the end, the state to resume at, its
@@ -299,7 +305,13 @@ def _run(
 
 
 def _act(
-    state: dict, kind: str, effective: Any, context: dict, now: datetime, invoke, count
+    state: dict,
+    kind: str,
+    effective: Any,
+    context: dict,
+    now: datetime,
+    invoke: Invoke,
+    count: Count,
 ) -> Any:
     if kind == "Pass":
         if "Result" in state:
@@ -390,9 +402,12 @@ def _rule(rule: dict, data: Any, context: dict) -> bool:
         return not _rule(rule["Not"], data, context)
     value = _lookup(data, rule["Variable"], context)
     if "IsPresent" in rule:
-        return (value is not _MISSING) == rule["IsPresent"]
+        return (value is not _MISSING) == bool(rule["IsPresent"])
     (comparator,) = [k for k in rule if k in COMPARATORS]
-    return value is not _MISSING and COMPARATORS[comparator](value, rule[comparator])
+    if value is _MISSING:
+        return False
+    matched: bool = COMPARATORS[comparator](value, rule[comparator])
+    return matched
 
 
 def _resolve(template: Any, data: Any, context: dict) -> Any:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import requests
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 # moto serves a pool's JWKS only to requests that look like signed cognito-idp calls.
 _JWKS_HEADERS = {
@@ -25,7 +25,7 @@ class IdTokenVerifier:
         issuer: str,
         audience: str,
         now: Callable[[], float] = time.time,
-        fetch_jwks: Callable[[str], dict] | None = None,
+        fetch_jwks: Callable[[str], KeySetSerialization] | None = None,
     ):
         self.jwks_url, self.issuer, self.audience, self._now = jwks_url, issuer, audience, now
         self._fetch_jwks = fetch_jwks or _fetch_from_pool
@@ -64,7 +64,8 @@ class IdTokenVerifier:
             return self._keys
 
 
-def _fetch_from_pool(url: str) -> dict:
+def _fetch_from_pool(url: str) -> KeySetSerialization:
     response = requests.get(url, headers=_JWKS_HEADERS, timeout=10)
     response.raise_for_status()
-    return response.json()
+    keys: KeySetSerialization = response.json()
+    return keys

@@ -10,21 +10,27 @@ from __future__ import annotations
 import copyreg
 import json
 import logging
-import os
 import pickle
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
 from local_platform import wiring
 
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
 REGION = "ap-south-1"
 STATE_FILE = "aws-state.pickle"
 RESOURCES_FILE = "resources.json"
-SERVICES = ("dynamodb", "cognito-idp")
+SERVICES: tuple[Literal["dynamodb", "cognito-idp"], ...] = ("dynamodb", "cognito-idp")
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -32,10 +38,14 @@ FAKE_CREDENTIALS = {
 }
 
 
-def _load_private_key(pem: bytes):
+def _load_private_key(pem: bytes) -> RSAPrivateKey:
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-    return serialization.load_pem_private_key(pem, None)
+    key = serialization.load_pem_private_key(pem, None)
+    if not isinstance(key, RSAPrivateKey):
+        raise TypeError(f"the saved state holds a {type(key).__name__}, not an RSA key")
+    return key
 
 
 def _register_key_pickling() -> None:
@@ -43,9 +53,12 @@ def _register_key_pickling() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    # Only its type is used, to register the pickling of every key of that type.
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
 
-    def reduce(private_key):
+    def reduce(
+        private_key: RSAPrivateKey,
+    ) -> tuple[Callable[[bytes], RSAPrivateKey], tuple[bytes]]:
         pem = private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -65,18 +78,19 @@ def _backends() -> dict[str, Any]:
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
-def _one_at_a_time(app, lock: threading.Lock):
-    def application(environ, start_response):
+def _one_at_a_time(app: WSGIApplication, lock: threading.Lock) -> WSGIApplication:
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         with lock:
             return list(app(environ, start_response))
 
     return application
 
 
-def _locked_moto_server():
+def _locked_moto_server() -> Callable[..., ThreadedMotoServer]:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -86,7 +100,7 @@ def _locked_moto_server():
     from werkzeug.serving import make_server
 
     class Server(ThreadedMotoServer):
-        def __init__(self, lock: threading.Lock, **kwargs):
+        def __init__(self, lock: threading.Lock, **kwargs: Any):
             super().__init__(**kwargs)
             self._lock = lock
 
@@ -106,7 +120,7 @@ class LocalAws:
         self.data_dir = data_dir
         self.region = region
         self.endpoint_url = ""
-        self._server = None
+        self._server: ThreadedMotoServer | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._saver: threading.Thread | None = None
@@ -118,20 +132,18 @@ class LocalAws:
     def start(self) -> str:
         from moto.core import DEFAULT_ACCOUNT_ID
 
-        _OneRequestAtATimeMotoServer = _locked_moto_server()
+        server_class = _locked_moto_server()
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _register_key_pickling()
         state = self.data_dir / STATE_FILE
         if state.exists():
-            saved = pickle.loads(state.read_bytes())
+            saved = pickle.loads(state.read_bytes())  # noqa: S301 - the state this platform saved
             backends = _backends()
             for service, backend in saved.items():
                 backends[service][DEFAULT_ACCOUNT_ID][self.region] = backend
         port = free_port()
-        self._server = _OneRequestAtATimeMotoServer(
-            self.requests, ip_address="127.0.0.1", port=port, verbose=False
-        )
+        self._server = server_class(self.requests, ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()
         self.endpoint_url = f"http://127.0.0.1:{port}"
         return self.endpoint_url
@@ -165,7 +177,7 @@ class LocalAws:
                 return
             temporary = self.data_dir / (STATE_FILE + ".tmp")
             temporary.write_bytes(data)
-            os.replace(temporary, self.data_dir / STATE_FILE)
+            temporary.replace(self.data_dir / STATE_FILE)
 
     def stop(self) -> None:
         self._stop.set()
@@ -176,9 +188,12 @@ class LocalAws:
             self._server.stop()
 
     # -- clients and resources -----------------------------------------------------------------
-    def client(self, service: str):
-        return boto3.session.Session(
-            aws_access_key_id="local", aws_secret_access_key="local", region_name=self.region
+    def client(self, service: str) -> Any:
+        # boto3-stubs types only the services whose stubs are installed (not cognito-idp).
+        return boto3.session.Session(  # type: ignore[call-overload]
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
+            region_name=self.region,
         ).client(service, endpoint_url=self.endpoint_url)
 
     def ensure_resources(self, stack_name: str) -> dict[str, str]:

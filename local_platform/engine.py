@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import heapq
 import itertools
 import json
@@ -26,13 +27,13 @@ import sys
 import threading
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TextIO
 
 from local_platform.api_gateway import LambdaContext
 from local_platform.asl import Execution, StateMachine, StatesError
@@ -40,6 +41,10 @@ from local_platform.wiring import ROOT, Wiring
 from shared_utils.domain.clock import IST, Clock, SteppedClock, utc_iso
 from shared_utils.engine.emitter import alert_types, event_types
 from shared_utils.market.calendar import TradingCalendar
+
+# (label, job, own_thread): what the scheduler runs, and whether on a thread of its own.
+Job = tuple[str, Callable[[], None], bool]
+Log = Callable[[str], None]
 
 ACCOUNT = "000000000000"
 WEEKDAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}
@@ -62,10 +67,16 @@ class Scheduler:
     nothing is running and nothing else is due."""
 
     def __init__(
-        self, clock: Clock, *, stepped: bool, speed: float = 1.0, log=print, workers: int = 8
+        self,
+        clock: Clock,
+        *,
+        stepped: bool,
+        speed: float = 1.0,
+        log: Log = print,
+        workers: int = 8,
     ):
         self.clock, self.stepped, self.speed, self.log = clock, stepped, speed, log
-        self._ready: deque[tuple[str, Callable[[], None]]] = deque()
+        self._ready: deque[Job] = deque()
         self._timers: list[_Timer] = []
         self._seq = itertools.count()
         self._changed = threading.Condition()
@@ -127,7 +138,9 @@ class Scheduler:
                 self.jobs_run += 1
                 self._changed.notify_all()
 
-    def _next(self, until: datetime | None, on_idle: Callable[[], None] | None):
+    def _next(
+        self, until: datetime | None, on_idle: Callable[[], None] | None
+    ) -> Job | Literal[False] | None:
         with self._changed:
             now = self.clock.now()
             while self._timers and self._timers[0].at <= now:
@@ -204,10 +217,7 @@ class LocalFunctions:
             try:
                 observe(name, payload, result)
             except Exception as error:  # a watcher's fault is not the function's
-                print(
-                    f"engine: an observer failed on {name}: {type(error).__name__}: {error}",
-                    file=sys.stderr,
-                )
+                _to_stderr(f"engine: an observer failed on {name}: {type(error).__name__}: {error}")
         return result
 
 
@@ -215,11 +225,12 @@ class _ThreadStdout:
     """sys.stdout, per thread: a function's output goes to its log while the rest of the process
     (and other threads) write where they always did."""
 
-    def __init__(self, default):
+    def __init__(self, default: TextIO):
         self.default, self.local = default, threading.local()
 
-    def _target(self):
-        return getattr(self.local, "sink", None) or self.default
+    def _target(self) -> TextIO:
+        sink: TextIO | None = getattr(self.local, "sink", None)
+        return sink or self.default
 
     def write(self, text: str) -> int:
         return self._target().write(text)
@@ -230,7 +241,7 @@ class _ThreadStdout:
     def isatty(self) -> bool:
         return self._target().isatty()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.default, name)
 
 
@@ -252,7 +263,8 @@ def serialise_metrics() -> None:
                 return _original(*args, **kwargs)
 
         setattr(AmazonCloudWatchEMFProvider, name, taking_turns)
-    AmazonCloudWatchEMFProvider._local_turns = turns
+    # Marks the provider as patched, so a second engine in the process does not wrap it again.
+    setattr(AmazonCloudWatchEMFProvider, "_local_turns", turns)  # noqa: B010
 
 
 _sinks: dict[Path, Any] = {}
@@ -260,7 +272,7 @@ _sinks_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def function_output(log_file: Path | None):
+def function_output(log_file: Path | None) -> Iterator[None]:
     """What a function prints (its logs, its metrics as EMF) goes where CloudWatch Logs would take
     it: a file in --data-dir, not the terminal."""
     if log_file is None:
@@ -308,7 +320,7 @@ class LocalStepFunctions:
         functions: LocalFunctions,
         scheduler: Scheduler,
         clock: Clock,
-        log=print,
+        log: Log = print,
     ):
         self.functions, self.scheduler, self.clock, self.log = functions, scheduler, clock, log
         self.machines: dict[str, StateMachine] = {}
@@ -364,7 +376,7 @@ def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     """EventBridge's pattern semantics: every field of the pattern must match; a list matches if any
     of its values does; an array in the event matches if any element does; objects nest."""
     for key, expected in pattern.items():
-        value = event.get(key, _ABSENT) if isinstance(event, dict) else _ABSENT
+        value = event.get(key, _ABSENT)
         if isinstance(expected, dict):
             if not isinstance(value, dict) or not matches(expected, value):
                 return False
@@ -378,7 +390,7 @@ def _matches_value(rule: Any, value: Any) -> bool:
     if isinstance(rule, dict):
         ((kind, argument),) = rule.items()
         if kind == "exists":
-            return (value is not _ABSENT) == argument
+            return (value is not _ABSENT) == bool(argument)
         present = [v for v in values if v is not _ABSENT]
         if kind == "prefix":
             return any(isinstance(v, str) and v.startswith(argument) for v in present)
@@ -406,7 +418,7 @@ class LocalEventBus:
         scheduler: Scheduler,
         clock: Clock,
         alerts_file: Path,
-        log=print,
+        log: Log = print,
     ):
         self.region, self.functions, self.scheduler, self.clock = (
             region,
@@ -458,7 +470,7 @@ class LocalEventBus:
                 if matches(rule.pattern, event):
                     self.delivered[rule.name] += 1
                     self.scheduler.submit(
-                        f"{rule.name}->{rule.target}", lambda r=rule, e=event: self._deliver(r, e)
+                        f"{rule.name}->{rule.target}", functools.partial(self._deliver, rule, event)
                     )
             answers.append({"EventId": event["id"]})
         return {"FailedEntryCount": 0, "Entries": answers}
@@ -522,7 +534,7 @@ class DailyRules:
         scheduler: Scheduler,
         clock: Clock,
         calendar: TradingCalendar,
-        log=print,
+        log: Log = print,
     ):
         self.wiring, self.functions, self.scheduler, self.clock, self.calendar, self.log = (
             wiring,
@@ -550,7 +562,7 @@ class DailyRules:
             ):
                 self.scheduler.submit(
                     f"{name} (catching up)",
-                    lambda n=name, s=spec, t=todays: self._fire(n, s, t, reschedule=False),
+                    functools.partial(self._fire, name, spec, todays, reschedule=False),
                 )
             self._schedule(name, spec, now)
 
@@ -704,6 +716,12 @@ class Engine:
         self.scheduler.close()
 
 
+def _to_stderr(text: str) -> None:
+    """The engine's own lines go to stderr, where the functions' logs are not."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
 def build_engine(
     wiring: Wiring,
     *,
@@ -714,7 +732,7 @@ def build_engine(
     speed: float,
     calendar: TradingCalendar,
     data_dir: Path,
-    log: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
+    log: Callable[[str], None] = _to_stderr,
 ) -> Engine:
     serialise_metrics()
     scheduler = Scheduler(clock, stepped=stepped, speed=speed, log=log)

@@ -149,6 +149,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _position_row(client_id: str, position: dict[str, Any]) -> str:
+    return (
+        f"<tr><td>{html.escape(client_id)}</td><td>{position['leg_no']}</td>"
+        f"<td>{html.escape(position['tradingsymbol'])}</td><td>{position['quantity']}</td>"
+        f"<td>{position['average_price'] if position['average_price'] is not None else '-'}</td>"
+        f"<td>{position['last_price'] if position['last_price'] is not None else '-'}</td>"
+        f"<td>{_money(position['realised_pnl'])}</td><td>{_money(position['pnl'])}</td></tr>"
+    )
+
+
 def _money(value: float | None) -> str:
     if value is None:
         return "-"
@@ -171,16 +181,11 @@ def render_html(document: dict[str, Any]) -> str:
         for strategy in report["strategies"]:
             key = f"{user_id}#{strategy['strategy_id']}"
             names[key] = strategy["strategy_name"] or strategy["strategy_id"]
-            rows = []
-            for account in strategy["accounts"]:
-                for position in account["positions"]:
-                    rows.append(
-                        f"<tr><td>{html.escape(account['client_id'])}</td><td>{position['leg_no']}</td>"
-                        f"<td>{html.escape(position['tradingsymbol'])}</td><td>{position['quantity']}</td>"
-                        f"<td>{position['average_price'] if position['average_price'] is not None else '-'}</td>"
-                        f"<td>{position['last_price'] if position['last_price'] is not None else '-'}</td>"
-                        f"<td>{_money(position['realised_pnl'])}</td><td>{_money(position['pnl'])}</td></tr>"
-                    )
+            rows = [
+                _position_row(account["client_id"], position)
+                for account in strategy["accounts"]
+                for position in account["positions"]
+            ]
             accounts = "".join(
                 f"<tr><td>{html.escape(a['client_id'])}</td><td>{a['orders']}</td><td>{a['filled']}</td><td>{a['not_filled']}</td>"
                 f"<td>{a['premium']:,.2f}</td><td>{_money(a['realised_pnl'])}</td><td>{_money(a['unrealised_pnl'])}</td>"
@@ -215,7 +220,8 @@ def chart(
     if not points:
         return "<svg xmlns='http://www.w3.org/2000/svg' width='400' height='40'><text x='10' y='25'>No P&amp;L to chart.</text></svg>"
     first, last = min(t for t, _ in points), max(t for t, _ in points)
-    low, high = min(min(p for _, p in points), 0.0), max(max(p for _, p in points), 0.0)
+    low: float = min(0.0, *(p for _, p in points))
+    high: float = max(0.0, *(p for _, p in points))
     span, range_ = max((last - first).total_seconds(), 60.0), (high - low) or 1.0
     left, right, top, bottom = 80, width - 20, 20, height - 40
 

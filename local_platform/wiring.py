@@ -41,14 +41,17 @@ class Wiring:
 
     @property
     def table(self) -> dict[str, Any]:
-        return self.raw["table"]
+        table: dict[str, Any] = self.raw["table"]
+        return table
 
     def stack_name(self, environment: str) -> str:
-        return self.raw["stack_name"].format(env=environment)
+        template: str = self.raw["stack_name"]
+        return template.format(env=environment)
 
     @property
     def functions(self) -> dict[str, dict[str, Any]]:
-        return self.raw["functions"]
+        functions: dict[str, dict[str, Any]] = self.raw["functions"]
+        return functions
 
     @property
     def routes(self) -> list[Route]:
@@ -69,9 +72,10 @@ class Wiring:
     def paths(self) -> set[str]:
         return {route.resource for route in self.routes}
 
-    def handler(self, function: str) -> Callable:
+    def handler(self, function: str) -> Callable[..., Any]:
         module_name, attribute = self.functions[function]["handler"].rsplit(".", 1)
-        return getattr(importlib.import_module(module_name), attribute)
+        handler: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
+        return handler
 
 
 def _template_pattern(resource: str) -> re.Pattern:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
@@ -76,7 +76,7 @@ def utc_iso(moment: datetime) -> str:
     return _aware(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def ist_date(moment: datetime):
+def ist_date(moment: datetime) -> date:
     return _aware(moment).astimezone(IST).date()
 
 

@@ -332,6 +332,7 @@ def test_a_demo_session_runs_the_day_by_itself_and_leaves_a_report(tmp_path):
             "--data-dir",
             str(tmp_path),
         ],
+        check=False,
         cwd=ROOT,
         env=environment,
         capture_output=True,

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 
@@ -26,7 +27,7 @@ CACHED_FACTORIES = (
 class StubVerifier:
     """Stands in for the JWKS check (tested on its own): a token is a user's name."""
 
-    USERS = {
+    USERS: ClassVar[dict[str, dict[str, str]]] = {
         "alice": {"sub": "sub-alice", "email": "alice@example.com"},
         "bob": {"sub": "sub-bob", "email": "bob@example.com"},
     }
