@@ -1,22 +1,21 @@
 """The master timer's task each minute: put the due events on the bus, say when the next tick is."""
 
+from typing import cast
+
 import boto3
 
 from lambda_functions.environment import EventEmitterEnvironment, read
 from lambda_functions.observability import count, logger, observed
-from shared_utils.engine.emitter import tick
+from shared_utils.engine.emitter import EventPublisher, tick
 from shared_utils.market.calendar import built_in_calendar
 
 
 @observed()
 def lambda_handler(event, context):
     environment = read(EventEmitterEnvironment)
-    result = tick(
-        environment.clock().now(),
-        built_in_calendar(),
-        boto3.client("events"),
-        environment.event_bus_name,
-    )
+    # boto3 types the entries as TypedDicts; the emitter builds them as dicts with those keys.
+    bus = cast(EventPublisher, boto3.client("events"))
+    result = tick(environment.clock().now(), built_in_calendar(), bus, environment.event_bus_name)
     count("TimerEventsEmitted", len(result.emitted))
     if result.failed:
         count("TimerEventsFailed", len(result.failed))

@@ -59,7 +59,10 @@ def daily_report(
         date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")
     ] = None,
 ) -> dict:
-    return json_numbers(execution_queries().daily_report(caller_id(router), date_ or today()))
+    report: dict[str, Any] = json_numbers(
+        execution_queries().daily_report(caller_id(router), date_ or today())
+    )
+    return report
 
 
 @router.get(
@@ -89,13 +92,11 @@ def orders(
     summary="Run an entry or exit now (never twice unless forced)",
 )
 def manual(request: ManualExecution) -> dict:
-    return json_numbers(
-        report_payload(
-            execution_queries().run_now(
-                caller_id(router), request.strategy_id, request.execution_type, request.force
-            )
-        )
+    report = execution_queries().run_now(
+        caller_id(router), request.strategy_id, request.execution_type, request.force
     )
+    payload: dict[str, Any] = json_numbers(report_payload(report))
+    return payload
 
 
 app, lambda_handler = api_function(router)
