@@ -15,6 +15,7 @@ import copy
 import os
 import time
 from datetime import datetime
+from typing import Any
 
 os.environ.update(
     {
@@ -30,13 +31,20 @@ from moto import mock_aws
 from local_platform.wiring import create_table
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository, serialize
+from shared_utils.adapters.dynamodb.schedule_items import ScheduleTable, schedule_items
 from shared_utils.configuration.allocation_math import calculated_totals
 from shared_utils.configuration.schedule import compile_schedule
 from shared_utils.domain.clock import IST
+from shared_utils.domain.enums import AccountMode, BrokerName, ExecutionType, Weekday
 from shared_utils.domain.instruments import built_in_catalog
-from shared_utils.domain.models import Allocation, AllocationConfig, Leg, Strategy
+from shared_utils.domain.models import (
+    Allocation,
+    AllocationConfig,
+    ExecutionSchedule,
+    Leg,
+    Strategy,
+)
 from shared_utils.engine.order_planning import plan_entry
-from shared_utils.engine.trigger import _due_at
 from shared_utils.market.calendar import built_in_calendar
 from shared_utils.market.data import SimulatedMarket
 from shared_utils.market.expiries import ExpiryCalendar
@@ -62,17 +70,17 @@ class CountingClient:
         return counted
 
 
-def iron_condor(strategy_id: str):
+def iron_condor(strategy_id: str) -> tuple[Strategy, dict[int, Leg], list[Allocation]]:
     legs = {
-        l["leg_no"]: Leg(**l, strategy_id=strategy_id, created_at="t", updated_at="t")
-        for l in copy.deepcopy(LEGS)["legs"]
+        leg["leg_no"]: Leg(**leg, strategy_id=strategy_id, created_at="t", updated_at="t")
+        for leg in copy.deepcopy(LEGS)["legs"]
     }
     allocations = [
         Allocation(
             **raw,
             strategy_id=strategy_id,
-            broker="PAPER",
-            mode="PAPER",
+            broker=BrokerName.PAPER,
+            mode=AccountMode.PAPER,
             performance_metrics={},
             calculated_totals=calculated_totals(
                 AllocationConfig.model_validate(raw["allocation_config"]), legs
@@ -89,31 +97,34 @@ def iron_condor(strategy_id: str):
         created_at="t",
         updated_at="t",
         version=1,
-        execution_schedule={
-            k: STRATEGY[k] for k in ("entry_time", "exit_time", "entry_days", "exit_days")
-        },
+        execution_schedule=ExecutionSchedule.model_validate(
+            {k: STRATEGY[k] for k in ("entry_time", "exit_time", "entry_days", "exit_days")}
+        ),
     )
     return strategy, legs, allocations
 
 
-def load(client, users: int) -> None:
+def load(client: Any, users: int) -> None:
     requests = []
     for u in range(users):
         for s in range(STRATEGIES_PER_USER):
             strategy, legs, allocations = iron_condor(f"s-{u}-{s}")
-            for item in compile_schedule(f"user-{u}", strategy, legs, allocations):
-                requests.append({"PutRequest": {"Item": serialize(item)}})
+            requests += [
+                {"PutRequest": {"Item": serialize(item)}}
+                for item in schedule_items(f"user-{u}", strategy, legs, allocations)
+            ]
     for start in range(0, len(requests), 25):
         client.batch_write_item(RequestItems={"bench": requests[start : start + 25]})
 
 
-def ours(client) -> tuple[int, int]:
+def ours(client: Any) -> tuple[int, int]:
     counting = CountingClient(client)
-    found = _due_at(ConfigurationRepository(counting, "bench"), "ENTRY", "MONDAY", "09:30")
+    schedule = ScheduleTable(ConfigurationRepository(counting, "bench"))
+    found = schedule.due_at(ExecutionType.ENTRY, Weekday.MONDAY, "09:30")
     return counting.requests, len(found)
 
 
-def per_user(client) -> tuple[int, int]:
+def per_user(client: Any) -> tuple[int, int]:
     counting = CountingClient(client)
     users, request = set(), {"TableName": "bench", "ProjectionExpression": "user_id"}
     while True:  # the spec keeps no list of users: finding them is a scan
@@ -129,13 +140,14 @@ def per_user(client) -> tuple[int, int]:
     return counting.requests, found
 
 
-def planning_rate(strategies: int = 10_000) -> float:
+def planning_rate(strategies: int = 10_000) -> tuple[float, float]:
+    """(orders, strategies) planned per second."""
     catalog, calendar = built_in_catalog(), built_in_calendar()
     at = datetime(2026, 3, 2, 9, 30, tzinfo=IST)
     expiry = ExpiryCalendar(calendar).resolve(catalog.get("NIFTY"), "WEEKLY", 0, at.date())
     chain = SimulatedMarket(catalog, calendar).chain("NIFTY", expiry.date, at)
     strategy, legs, allocations = iron_condor("s")
-    plan = compile_schedule("u", strategy, legs, allocations)[0]["plan"]
+    plan = compile_schedule("u", strategy, legs, allocations)[0].plan
     started, orders = time.perf_counter(), 0
     for n in range(strategies):
         strikes = select_strikes(legs.values(), lambda _leg: chain)

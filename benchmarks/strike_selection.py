@@ -14,7 +14,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 
 from shared_utils.domain.clock import IST
 from shared_utils.domain.instruments import built_in_catalog
@@ -28,7 +30,7 @@ AT = datetime(2026, 3, 2, 9, 30, tzinfo=IST)
 EXPIRY = date(2026, 3, 10)
 
 
-def rate(work, seconds: float = 1.0) -> float:
+def rate(work: Callable[[], object], seconds: float = 1.0) -> float:
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
         work()
@@ -85,7 +87,7 @@ def main() -> None:
     for method, config in configs.items():
         data = dict(copy.deepcopy(LEGS["legs"][0]), strike_selection_config=config, entry_by=method)
         leg = Leg(**data, strategy_id="bench", created_at="t", updated_at="t")
-        selections = rate(lambda: select_strike(leg, chain))
+        selections = rate(partial(select_strike, leg, chain))
         print(
             f"select {method:<16}{selections:10.0f} legs/s     baseline (bare delta scan) {scan:10.0f}/s   ratio {selections / scan:5.2f}"
         )
