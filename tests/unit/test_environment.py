@@ -1,9 +1,7 @@
 """Each function's environment: a typed model per function, checked against the wiring table and
 read with a message that names a missing or malformed variable."""
 
-import ast
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +20,6 @@ from lambda_functions.environment import (
 )
 from local_platform.wiring import load
 from shared_utils.domain.clock import SimulatedClock, SteppedClock, SystemClock
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_wired_function_has_an_environment_model():
@@ -101,18 +97,3 @@ def test_what_the_local_platform_gives_every_function_satisfies_its_model():
 
 def test_reconciliation_needs_the_table_and_the_bus():
     assert required_variables(ReconciliationEnvironment) == {"TABLE_NAME", "EVENT_BUS_NAME"}
-
-
-def _reads_the_environment_raw(path: Path) -> bool:
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
-            return True
-    return False
-
-
-@pytest.mark.parametrize(
-    "handler",
-    sorted(p.name for p in (ROOT / "lambda_functions").glob("*.py") if p.name != "environment.py"),
-)
-def test_no_handler_reads_os_environ_itself(handler):
-    assert not _reads_the_environment_raw(ROOT / "lambda_functions" / handler)
