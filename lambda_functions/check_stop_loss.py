@@ -3,6 +3,7 @@ daily loss limit), once, on the account that holds it."""
 
 from lambda_functions.composition import position_watch
 from lambda_functions.observability import count, logger, observed
+from shared_utils.adapters.aws.execution_workflow import report_payload
 
 
 @observed()
@@ -12,5 +13,5 @@ def lambda_handler(event, context):
     count("StopLossesTriggered", len(result.stop_losses))
     count("IntradaySquareOffs", len(result.square_offs))
     count("DailyLossExits", len(result.daily_loss_exits))
-    logger.info("position watch", extra={"result": result.as_dict()})
-    return result.as_dict()
+    logger.info("position watch", extra={"result": result.as_dict(report_payload)})
+    return result.as_dict(report_payload)

@@ -23,7 +23,9 @@ from lambda_functions.environment import (
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
 from shared_utils.adapters.brokers.registry import BrokerRegistry
 from shared_utils.adapters.dynamodb.configuration_store import DynamoConfigurationStore
+from shared_utils.adapters.dynamodb.engine_tables import EngineTables, engine_tables
 from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
+from shared_utils.adapters.dynamodb.order_followup import OrderFollowUpTable
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.configuration.plane import ConfigurationPlane
 from shared_utils.domain.broker import Broker
@@ -33,7 +35,6 @@ from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.engine.emitter import alert_types, lookback
 from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.position_watch import PositionWatch
-from shared_utils.engine.positions import PositionBook
 from shared_utils.engine.queries import ExecutionQueries
 from shared_utils.engine.reconciliation import OrderReconciliation
 from shared_utils.market.calendar import built_in_calendar
@@ -102,9 +103,18 @@ def broker_for(user_id: str, client_id: str, broker: BrokerName, mode: AccountMo
 
 
 @lru_cache(maxsize=1)
+def engine() -> EngineTables:
+    """The execution plane's stores on the table."""
+    return engine_tables(table(), clock())
+
+
+@lru_cache(maxsize=1)
 def executor() -> StrategyExecutor:
+    stores = engine()
     return StrategyExecutor(
-        table(),
+        stores.executions,
+        stores.orders,
+        stores.positions,
         market(),
         built_in_catalog(),
         ExpiryCalendar(built_in_calendar()),
@@ -115,13 +125,9 @@ def executor() -> StrategyExecutor:
 
 @lru_cache(maxsize=1)
 def position_watch() -> PositionWatch:
-    watch_clock = clock()
+    stores = engine()
     return PositionWatch(
-        PositionBook(table(), watch_clock),
-        executor(),
-        market(),
-        built_in_calendar(),
-        watch_clock,
+        stores.positions, stores.executions, executor(), market(), built_in_calendar(), clock()
     )
 
 
@@ -137,7 +143,8 @@ def order_reconciliation() -> OrderReconciliation:
             )
 
     return OrderReconciliation(
-        table(),
+        OrderFollowUpTable(table()),
+        engine().positions,
         clock(),
         broker_for,
         publish,
@@ -148,4 +155,13 @@ def order_reconciliation() -> OrderReconciliation:
 
 @lru_cache(maxsize=1)
 def execution_queries() -> ExecutionQueries:
-    return ExecutionQueries(table(), clock(), market(), executor())
+    stores = engine()
+    return ExecutionQueries(
+        stores.executions,
+        stores.orders,
+        stores.positions,
+        stores.schedule,
+        clock(),
+        market(),
+        executor(),
+    )

@@ -1,7 +1,7 @@
 """Refresh Market Data events: fetch anew the chains that open positions and the next minute's
 entries price from."""
 
-from lambda_functions.composition import clock, market, table
+from lambda_functions.composition import clock, engine, market
 from lambda_functions.observability import count, logger, observed
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.engine.market_refresh import refresh_market_data
@@ -11,8 +11,10 @@ from shared_utils.market.expiries import ExpiryCalendar
 
 @observed()
 def lambda_handler(event, context):
+    stores = engine()
     result = refresh_market_data(
-        repository=table(),
+        positions=stores.positions,
+        schedule=stores.schedule,
         market=market(),
         catalog=built_in_catalog(),
         expiries=ExpiryCalendar(built_in_calendar()),
