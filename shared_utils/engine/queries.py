@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared_utils.domain.clock import IST, Clock, ist_date, utc_iso
-from shared_utils.domain.enums import ExecutionStatus, ExecutionType, OrderStatus, Weekday
+from shared_utils.domain.enums import ExecutionStatus, ExecutionType, OrderStatus, Side, Weekday
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.ports import ExecutionStore, OrderStore, PositionLedger, Schedule
@@ -74,6 +74,8 @@ REPORTED_ORDER_FIELDS = (
     "reason",
 )
 NOT_ENDED = (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.INTENT)
+# A schedule row's status before the trigger has recorded the execution.
+NOT_YET_SCHEDULED = "PLANNED"
 
 
 class ExecutionQueries:
@@ -112,7 +114,7 @@ class ExecutionQueries:
                         "execution_type": kind,
                         "execution_date": on.isoformat(),
                         "execution_time": entry.execution_time,
-                        "status": record.status if record else "PLANNED",
+                        "status": record.status if record else NOT_YET_SCHEDULED,
                     }
                 )
         return sorted(
@@ -301,8 +303,8 @@ def daily_report(
         row["order_list"].append({k: order.get(k) for k in REPORTED_ORDER_FIELDS})
         if order["status"] == OrderStatus.COMPLETE:
             row["filled"] += 1
-            sign = 1 if order["transaction_type"] == "SELL" else -1
-            row["premium"] += Decimal(str(order["fill_price"])) * int(order["quantity"]) * sign
+            received = Decimal(str(order["fill_price"])) * int(order["quantity"])
+            row["premium"] -= received * Side(order["transaction_type"]).sign
         elif order["status"] not in NOT_ENDED:
             row["not_filled"] += 1
     for position in positions:
