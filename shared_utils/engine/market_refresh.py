@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared_utils.domain.clock import IST, Clock, ist_date
 from shared_utils.domain.enums import ExecutionType
@@ -22,7 +22,7 @@ from shared_utils.market.expiries import ExpiryCalendar
 
 
 class RefreshableMarket(Protocol):
-    def refresh(self, underlying: str, expiry: date) -> Any:
+    def refresh(self, underlying: str, expiry: date) -> object:
         """Fetch the chain anew and keep it for what prices from it next."""
         ...
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
@@ -70,7 +71,7 @@ def _key(underlying: str, expiry: date) -> str:
     return f"CHAIN#{underlying}#{expiry.isoformat()}"
 
 
-def _item(chain: OptionChain, fetched: datetime, ttl: timedelta) -> dict:
+def _item(chain: OptionChain, fetched: datetime, ttl: timedelta) -> dict[str, Any]:
     return {
         keys.PK: PARTITION,
         keys.SK: _key(chain.underlying, chain.expiry),
@@ -100,7 +101,7 @@ def _item(chain: OptionChain, fetched: datetime, ttl: timedelta) -> dict:
     }
 
 
-def _chain_from(item: dict) -> OptionChain:
+def _chain_from(item: dict[str, Any]) -> OptionChain:
     return OptionChain(
         underlying=item["underlying"],
         expiry=date.fromisoformat(item["expiry"]),
