@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from typing import Any, cast
 
 import boto3
 
@@ -32,7 +33,7 @@ from shared_utils.domain.broker import Broker
 from shared_utils.domain.clock import Clock, ist_date
 from shared_utils.domain.enums import AccountMode, BrokerName
 from shared_utils.domain.instruments import built_in_catalog
-from shared_utils.engine.emitter import alert_types, lookback
+from shared_utils.engine.emitter import EventPublisher, alert_types, lookback
 from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.position_watch import PositionWatch
 from shared_utils.engine.queries import ExecutionQueries
@@ -134,9 +135,10 @@ def position_watch() -> PositionWatch:
 @lru_cache(maxsize=1)
 def order_reconciliation() -> OrderReconciliation:
     bus = read(EventBusEnvironment).event_bus_name
-    events = boto3.session.Session().client("events")
+    # boto3 types the entries as TypedDicts; the reconciliation builds them as dicts with those keys.
+    events = cast(EventPublisher, boto3.session.Session().client("events"))
 
-    def publish(entries: list[dict]) -> None:
+    def publish(entries: list[dict[str, Any]]) -> None:
         for start in range(0, len(entries), 10):  # PutEvents takes at most 10 entries
             events.put_events(
                 Entries=[{**entry, "EventBusName": bus} for entry in entries[start : start + 10]]
