@@ -1,8 +1,9 @@
 """The master timer's task each minute: put the due events on the bus, say when the next tick is."""
 
-from typing import cast
+from typing import Any, cast
 
 import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_functions.environment import EventEmitterEnvironment, read
 from lambda_functions.observability import count, logger, observed
@@ -11,7 +12,7 @@ from shared_utils.market.calendar import built_in_calendar
 
 
 @observed()
-def lambda_handler(event, context):
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     environment = read(EventEmitterEnvironment)
     # boto3 types the entries as TypedDicts; the emitter builds them as dicts with those keys.
     bus = cast(EventPublisher, boto3.client("events"))

@@ -1,6 +1,10 @@
 """Refresh Market Data events: fetch anew the chains that open positions and the next minute's
 entries price from."""
 
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lambda_functions.composition import clock, engine, market
 from lambda_functions.observability import count, logger, observed
 from shared_utils.domain.instruments import built_in_catalog
@@ -10,7 +14,7 @@ from shared_utils.market.expiries import ExpiryCalendar
 
 
 @observed()
-def lambda_handler(event, context):
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     stores = engine()
     result = refresh_market_data(
         positions=stores.positions,

@@ -1,8 +1,10 @@
 """The daily rule's target: start today's master timer (once, whatever retries happen)."""
 
 from datetime import datetime
+from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_functions.environment import TimerStarterEnvironment, read
 from lambda_functions.observability import logger, observed
@@ -10,7 +12,7 @@ from shared_utils.adapters.aws.timer import start_master_timer
 
 
 @observed(publish_metrics=False)
-def lambda_handler(event, context):
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     environment = read(TimerStarterEnvironment)
     # The rule's scheduled time, not "now": a delayed or retried delivery still names the right day.
     scheduled = event.get("time")
