@@ -161,7 +161,7 @@ class StrategyExecutor:
             )
             return
         # Risk limits guard what a trader adds; closing a position only ever reduces risk.
-        refused = self._risk_refusal(ref, account, orders, broker) if entering else None
+        refused = self.risk.refusal(ref, account, orders, broker) if entering else None
         for order in orders:
             if refused:
                 done.failures.append(
@@ -170,11 +170,6 @@ class StrategyExecutor:
                 continue
             outcome = self._place(ref, plan, broker, order, account)
             (done.outcomes if outcome.status.placed else done.failures).append(outcome)
-
-    def _risk_refusal(
-        self, ref: ExecutionRef, account: Account, orders: list[PlannedOrder], broker: Broker
-    ) -> str | None:
-        return self.risk.refusal(ref, account, orders, broker)
 
     # -- finishing -----------------------------------------------------------------------------
     def _finish(self, ref: ExecutionRef, done: Progress, started: float) -> ExecutionReport:

@@ -244,8 +244,8 @@ def test_an_unexpected_error_after_the_claim_finishes_the_execution_as_failed_wi
     clock = FixedClock(MONDAY_0930)
     runner = executor(repository, clock)
     monkeypatch.setattr(
-        runner,
-        "_risk_refusal",
+        runner.risk,
+        "refusal",
         lambda *args: (_ for _ in ()).throw(RuntimeError("table unavailable")),
     )
     ref = scheduled(repository, MONDAY_0930)
