@@ -19,8 +19,8 @@ from shared_utils.domain.instruments import built_in_catalog
 
 def test_stored_times_are_utc_iso_with_z():
     assert utc_iso(datetime(2026, 3, 2, 9, 30, tzinfo=IST)) == "2026-03-02T04:00:00.000Z"
-    with pytest.raises(ValueError):
-        utc_iso(datetime(2026, 3, 2, 9, 30))
+    with pytest.raises(ValueError):  # noqa: PT011 (which words refuse it is not the contract)
+        utc_iso(datetime(2026, 3, 2, 9, 30))  # noqa: DTZ001 (a naive time is what is refused)
 
 
 def test_the_trading_date_is_the_ist_date():
@@ -32,7 +32,7 @@ def test_a_simulated_clock_runs_at_its_speed_from_its_anchor():
     clock = SimulatedClock(datetime(2026, 3, 2, 9, 25, tzinfo=IST), speed=60, anchor=anchor)
     elapsed = clock.now() - datetime(2026, 3, 2, 9, 25, tzinfo=IST)
     assert timedelta(minutes=10) <= elapsed < timedelta(minutes=11)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError):  # noqa: PT011 (which words refuse it is not the contract)
         SimulatedClock(datetime(2026, 3, 2, tzinfo=IST), speed=0)
 
 

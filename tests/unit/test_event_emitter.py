@@ -18,7 +18,7 @@ class RecordingBus:
     def __init__(self, fail_first: int = 0, always_fail: bool = False):
         self.calls, self.fail_first, self.always_fail = [], fail_first, always_fail
 
-    def put_events(self, Entries):
+    def put_events(self, Entries):  # noqa: N803 (boto3's keyword)
         self.calls.append(Entries)
         failing = self.always_fail or len(self.calls) <= self.fail_first
         results = [

@@ -1,6 +1,7 @@
 """The simulated market: reproducible, and priced like a real one."""
 
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -54,6 +55,6 @@ def test_calls_fall_and_puts_rise_with_the_strike_at_any_minute(minute, underlyi
     at = datetime(2026, 3, 2, 9, 15, tzinfo=IST) + timedelta(minutes=minute)
     chain = market().chain(underlying, date(2026, 3, 30), at)
     calls, puts = chain.side("CALL"), chain.side("PUT")
-    assert all(a.last >= b.last for a, b in zip(calls, calls[1:], strict=False))
-    assert all(a.last <= b.last for a, b in zip(puts, puts[1:], strict=False))
-    assert all(a.delta >= b.delta for a, b in zip(calls, calls[1:], strict=False))
+    assert all(a.last >= b.last for a, b in pairwise(calls))
+    assert all(a.last <= b.last for a, b in pairwise(puts))
+    assert all(a.delta >= b.delta for a, b in pairwise(calls))

@@ -23,8 +23,8 @@ KEY = "EXECUTION_ENTRY#strategy-789#20260302"
 
 def journey_plan(lots_override=None):
     legs = {
-        l["leg_no"]: Leg(**l, strategy_id="strategy-789", created_at="t", updated_at="t")
-        for l in copy.deepcopy(LEGS)["legs"]
+        leg["leg_no"]: Leg(**leg, strategy_id="strategy-789", created_at="t", updated_at="t")
+        for leg in copy.deepcopy(LEGS)["legs"]
     }
     allocations = []
     for raw in copy.deepcopy(ALLOCATIONS)["allocations"]:

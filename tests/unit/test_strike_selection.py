@@ -73,8 +73,8 @@ def test_each_method_picks_the_strike_a_trader_would(leg_type, side, config, str
 
 def test_the_specs_iron_condor_without_values_comes_out_as_an_iron_condor():
     legs = [
-        Leg(**l, strategy_id="s", created_at="t", updated_at="t")
-        for l in copy.deepcopy(LEGS)["legs"]
+        Leg(**leg, strategy_id="s", created_at="t", updated_at="t")
+        for leg in copy.deepcopy(LEGS)["legs"]
     ]
     picked = select_strikes(legs, lambda _leg: CHAIN)
     assert {n: s.strike for n, s in picked.items()} == {1: 24850, 2: 24650, 3: 25700, 4: 25900}
@@ -97,8 +97,8 @@ def test_the_iron_condor_keeps_its_shape_whatever_the_market(minute, days_before
     ) + timedelta(minutes=minute)
     chain = MARKET.chain(underlying, date(2026, 3, 30), at)
     legs = [
-        Leg(**{**l, "underlying": underlying}, strategy_id="s", created_at="t", updated_at="t")
-        for l in copy.deepcopy(LEGS)["legs"]
+        Leg(**{**leg, "underlying": underlying}, strategy_id="s", created_at="t", updated_at="t")
+        for leg in copy.deepcopy(LEGS)["legs"]
     ]
     strikes = {n: s.strike for n, s in select_strikes(legs, lambda _leg: chain).items()}
     assert strikes[2] < strikes[1] < strikes[3] < strikes[4]
