@@ -4,10 +4,11 @@ from datetime import datetime
 
 import boto3
 
-from lambda_functions.composition import table
+from lambda_functions.composition import engine
 from lambda_functions.environment import ScheduleTriggerEnvironment, read
 from lambda_functions.observability import count, logger, observed
-from shared_utils.engine.trigger import trigger, workflow_input
+from shared_utils.adapters.aws.execution_workflow import workflow_input
+from shared_utils.engine.trigger import trigger
 from shared_utils.market.calendar import built_in_calendar
 
 
@@ -23,11 +24,13 @@ def lambda_handler(event, context):
     result = trigger(
         _parse(window["from"]),
         _parse(window["to"]),
-        repository=table(),
+        schedule=engine().schedule,
+        executions=engine().executions,
         calendar=built_in_calendar(),
         clock=environment.clock(),
-        start_workflow=lambda payload: stepfunctions.start_execution(
-            stateMachineArn=environment.execution_workflow_arn, input=workflow_input(payload)
+        start_workflow=lambda execute_at, executions: stepfunctions.start_execution(
+            stateMachineArn=environment.execution_workflow_arn,
+            input=workflow_input(execute_at, executions),
         ),
     )
     count("ExecutionsScheduled", result.created)

@@ -2,12 +2,13 @@
 
 from lambda_functions.composition import executor
 from lambda_functions.observability import count, logger, observed
-from shared_utils.engine.executor import ExecutionRef
+from shared_utils.adapters.aws.execution_workflow import execution_of, report_payload
 
 
 @observed()
 def lambda_handler(event, context):
-    result = executor().execute(ExecutionRef(**event["execution"]))
-    count(f"Executions{result['status'].title().replace('_', '')}")
+    report = executor().execute(execution_of(event["execution"]))
+    result = report_payload(report)
+    count(f"Executions{report.status.title().replace('_', '')}")
     logger.info("execution", extra={"result": {k: v for k, v in result.items() if k != "failures"}})
     return {**result, "total_premium": str(result.get("total_premium", 0))}

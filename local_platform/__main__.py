@@ -302,9 +302,14 @@ def _run_session(
 ) -> int:
     from lambda_functions.composition import market, table
     from local_platform.session import SessionWatch
+    from shared_utils.adapters.dynamodb.engine_tables import engine_tables
     from shared_utils.engine.queries import ExecutionQueries
 
-    watch = SessionWatch(ExecutionQueries(table(), clock, market()), clock, day, *bounds)
+    stores = engine_tables(table(), clock)
+    queries = ExecutionQueries(
+        stores.executions, stores.orders, stores.positions, stores.schedule, clock, market()
+    )
+    watch = SessionWatch(queries, clock, day, *bounds)
     engine.functions.observers.append(watch.observe)
     engine.scheduler.run(stopped, until=bounds[1], on_idle=watch.on_idle)
     watch.sample(clock.now())

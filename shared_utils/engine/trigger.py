@@ -33,7 +33,7 @@ MAX_EXECUTIONS_PER_WORKFLOW = 400  # keeps a workflow's input far below Step Fun
 WEEKDAYS = list(Weekday)
 
 # Starts the workflow of one due minute: when to run, and the executions due then.
-StartWorkflow = Callable[[datetime, Sequence[ExecutionRef]], None]
+StartWorkflow = Callable[[datetime, Sequence[ExecutionRef]], object]
 
 
 @dataclass

@@ -17,6 +17,7 @@ CACHED_FACTORIES = (
     composition.table,
     composition.configuration,
     composition.market,
+    composition.engine,
     composition.executor,
     composition.execution_queries,
     composition.position_watch,
