@@ -4,13 +4,14 @@ Field names are the stored attribute names, so the storage adapter maps a record
 and what is stored keeps exactly its shape. Two rules make that hold:
 
 - A field that every item of its kind carries is required. A field that only some items carry
-  has a default and is serialized only when it was given (`Record`, the base of every record here): a record read
-  from the table writes back exactly the attributes it was read with, and one the engine builds
-  holds exactly what it was given. Domain values inside a record (an allocation's risk limits, a
-  plan's leg) serialize whole, defaults included, as they always were stored. The table never
-  holds a null attribute at the top of an item (the repository leaves None out), so a field that
-  may be None there (a MARKET order's `price`) has the default None; inside a map (a plan, the
-  results) a null is stored as one, and a field that may hold it is required but nullable.
+  has a default and is serialized only when it was given (`Record`, the base of every record
+  here): a record read from the table writes back exactly the attributes it was read with, and
+  one the engine builds holds exactly what it was given. Domain values inside a record (an
+  allocation's risk limits, a plan's leg) serialize whole, defaults included, as they always were
+  stored. The table never holds a null attribute at the top of an item (the repository leaves
+  None out), so a field that may be None there (a MARKET order's `price`) has the default None;
+  inside a map (a plan, the results) a null is stored as one, and a field that may hold it is
+  required but nullable.
 - Where the table key is also an identity the engine passes on (a position claimed by a close,
   the position a stop loss names, an order to reconcile), the record carries it as `key`: an
   opaque string the adapter fills from the item and the engine never builds or takes apart. The
