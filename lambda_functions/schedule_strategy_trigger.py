@@ -1,8 +1,10 @@
 """Schedule Strategy Trigger events: record what is due in the window and start its workflows."""
 
 from datetime import datetime
+from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_functions.composition import engine
 from lambda_functions.environment import ScheduleTriggerEnvironment, read
@@ -17,7 +19,7 @@ def _parse(text: str) -> datetime:
 
 
 @observed()
-def lambda_handler(event, context):
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     environment = read(ScheduleTriggerEnvironment)
     window = event["detail"]["window"]
     stepfunctions = boto3.client("stepfunctions")
