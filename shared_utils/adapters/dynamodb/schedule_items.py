@@ -62,10 +62,8 @@ class ScheduleTable:
     ) -> list[ScheduleEntry]:
         with ThreadPoolExecutor(max_workers=keys.SCHEDULE_SHARDS) as pool:
             shards = pool.map(
-                lambda shard: self.repository.query_index(
-                    keys.GSI2,
-                    keys.GSI2_PK,
-                    keys.schedule_slot(execution_type, weekday, hhmm, shard),
+                lambda shard: self.repository.query_schedule_slot(
+                    execution_type, weekday, hhmm, shard
                 ),
                 range(keys.SCHEDULE_SHARDS),
             )
