@@ -1,10 +1,11 @@
 """What each function reads from its environment, as typed models checked at cold start.
 
-The stack (cdk_stack/stack.py) and the local platform (local_platform/engine.py) set these
-variables; `wiring.json`'s `uses` says which resources a function reaches, and each resource comes
-with the variable that names it. A handler never reads `os.environ` itself: the composition root
-reads the model it needs when it first builds a collaborator, so a missing or malformed variable
-fails the first invocation with a message naming it, not a KeyError deep in a handler.
+The stack (cdk_stack/stack.py) and the local platform (local_platform/__main__.py and engine.py)
+set these variables; `wiring.json`'s `uses` says which resources a function reaches, and each
+resource comes with the variable that names it. A handler never reads `os.environ` itself: the
+composition root reads the model it needs when it first builds a collaborator (and a handler with
+a resource of its own, its function's model, on each invocation), so a missing or malformed
+variable fails the first invocation with a message naming it, not a KeyError deep in a handler.
 
 The building blocks are one model per concern; a function's model is the blocks it needs, and
 `FUNCTION_ENVIRONMENTS` names it for every wired function (tests check it against wiring.json and
@@ -22,12 +23,8 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from shared_utils.domain.clock import Clock, SimulatedClock, SteppedClock, SystemClock
 
 
-def _unset_if_empty(value: Any) -> Any:
+def _empty_means(default: Any) -> BeforeValidator:
     """An empty variable is an unset one, as `os.environ.get(name) or default` always read it."""
-    return None if value == "" else value
-
-
-def _or(default: Any) -> BeforeValidator:
     return BeforeValidator(lambda value: default if value in ("", None) else value)
 
 
@@ -70,15 +67,17 @@ class ClockEnvironment(EnvironmentModel):
 
     clock_mode: Annotated[
         Literal["stepped"] | None,
-        BeforeValidator(_unset_if_empty),
+        _empty_means(None),
         Field(alias="PLATFORM_CLOCK_MODE"),
     ] = None
     clock_start: Annotated[
-        AwareDatetime | None, BeforeValidator(_unset_if_empty), Field(alias="PLATFORM_CLOCK_START")
+        AwareDatetime | None, _empty_means(None), Field(alias="PLATFORM_CLOCK_START")
     ] = None
-    clock_speed: Annotated[float, _or(1.0), Field(gt=0, alias="PLATFORM_CLOCK_SPEED")] = 1.0
+    clock_speed: Annotated[float, _empty_means(1.0), Field(gt=0, alias="PLATFORM_CLOCK_SPEED")] = (
+        1.0
+    )
     clock_anchor: Annotated[
-        float | None, BeforeValidator(_unset_if_empty), Field(alias="PLATFORM_CLOCK_ANCHOR")
+        float | None, _empty_means(None), Field(alias="PLATFORM_CLOCK_ANCHOR")
     ] = None
 
     def clock(self) -> Clock:
@@ -92,7 +91,7 @@ class ClockEnvironment(EnvironmentModel):
 class CorsEnvironment(EnvironmentModel):
     """The browser origin the API answers; any origin unless the stack narrows it."""
 
-    cors_allow_origin: Annotated[str, _or("*"), Field(alias="CORS_ALLOW_ORIGIN")] = "*"
+    cors_allow_origin: Annotated[str, _empty_means("*"), Field(alias="CORS_ALLOW_ORIGIN")] = "*"
 
 
 class TableEnvironment(EnvironmentModel):
