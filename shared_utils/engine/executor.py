@@ -107,14 +107,17 @@ class StrategyExecutor:
         self.closing = ClosingOrders(positions, market, catalog, clock)
 
     def execute(self, ref: ExecutionRef) -> ExecutionReport:
-        record = self.executions.claim(ref, self.clock.now())
-        if record is None:
+        if not self.executions.claim(ref, self.clock.now()):
             return ExecutionReport(status=ExecutionStatus.ALREADY_CLAIMED, key=ref.key)
         started = time.perf_counter()
-        plan, entering = record.plan, ref.execution_type is ExecutionType.ENTRY
+        entering = ref.execution_type is ExecutionType.ENTRY
         done = Progress(outcomes=[], failures=[], skipped=[], claimed=[])
+        plan: ExecutionPlan | None = None
         try:
             try:
+                # Read after the claim and inside it: a record that no longer parses must still
+                # finish FAILED with its reason, never stay IN_PROGRESS.
+                plan = self._claimed_plan(ref)
                 if entering:
                     orders = self._entry_orders(ref, plan)
                     accounts = {
@@ -130,8 +133,9 @@ class StrategyExecutor:
                     )
                 )
                 orders, accounts = [], {}
-            for client_id, account_orders in _by_account(orders).items():
-                self._send(ref, plan, accounts[client_id], account_orders, entering, done)
+            if plan is not None:
+                for client_id, account_orders in _by_account(orders).items():
+                    self._send(ref, plan, accounts[client_id], account_orders, entering, done)
         except Exception as error:
             # Never leave a claimed execution IN_PROGRESS: say what happened and how far it got.
             done.failures.append(
@@ -142,6 +146,12 @@ class StrategyExecutor:
         finally:
             self._release_unclosed(ref, done)
         return self._finish(ref, done, started)
+
+    def _claimed_plan(self, ref: ExecutionRef) -> ExecutionPlan:
+        record = self.executions.get(ref.user_id, ref.key)
+        if record is None:
+            raise LookupError(f"the execution record {ref.key} is gone")
+        return record.plan
 
     def _send(
         self,

@@ -48,8 +48,8 @@ class ExecutionStore(Protocol):
         """Its workflow started: PENDING -> STARTED (another trigger may have marked it first)."""
         ...
 
-    def claim(self, ref: ExecutionRef, at: datetime) -> ExecutionRecord | None:
-        """SCHEDULED -> IN_PROGRESS, conditionally: None when another executor has it."""
+    def claim(self, ref: ExecutionRef, at: datetime) -> bool:
+        """SCHEDULED -> IN_PROGRESS, conditionally: False when another executor has it."""
         ...
 
     def finish(

@@ -10,6 +10,7 @@ from shared_utils.adapters.aws.execution_workflow import (
     workflow_payload,
 )
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.engine_tables import engine_tables
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.instruments import built_in_catalog
@@ -317,3 +318,19 @@ def test_an_account_that_has_lost_its_daily_limit_enters_nothing_more_that_day(s
     assert list(reasons) == ["ZERODHA123"]
     assert reasons["ZERODHA123"].startswith("max_daily_loss 1000: this account has lost")
     assert result["successful_orders"] == 4  # Angel One has no daily limit
+
+
+def test_a_claimed_execution_whose_stored_plan_no_longer_reads_finishes_failed_with_the_reason(
+    service, repository
+):
+    iron_condor(service, "sub-alice")
+    clock = FixedClock(MONDAY_0930)
+    ref = scheduled(repository, MONDAY_0930)
+    item = repository.get("sub-alice", ref.key)
+    item["plan"]["legs"][0]["expiry_type"] = "YEARLY"  # written by a version that knew more
+    repository.commit([db.put(item)])
+    result = run(executor(repository, clock), ref)
+    assert result["status"] == "FAILED"
+    assert "could not plan the orders" in result["failures"][0]["reason"]
+    assert repository.get("sub-alice", ref.key)["status"] == "FAILED"
+    assert run(executor(repository, clock), ref)["status"] == "ALREADY_CLAIMED"

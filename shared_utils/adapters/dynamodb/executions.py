@@ -74,7 +74,7 @@ class ExecutionTable:
         except Conflict:
             return  # another trigger marked it: the executor's claim keeps the execution single
 
-    def claim(self, ref: ExecutionRef, at: datetime) -> ExecutionRecord | None:
+    def claim(self, ref: ExecutionRef, at: datetime) -> bool:
         try:
             self.repository.commit(
                 [
@@ -94,8 +94,8 @@ class ExecutionTable:
                 ]
             )
         except Conflict:
-            return None
-        return self.get(ref.user_id, ref.key)
+            return False
+        return True
 
     def finish(
         self,
