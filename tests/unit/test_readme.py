@@ -2,6 +2,7 @@
 outside the repository, no link or path that does not exist, every package of shared_utils
 described in the architecture."""
 
+import json
 import re
 from pathlib import Path
 
@@ -130,3 +131,25 @@ def test_the_readme_gives_the_two_commands_the_gates_and_the_references():
         "(docs/architecture.md)",
     ):
         assert needed in text, f"README.md does not say {needed!r}"
+
+
+def test_the_readmes_iron_condor_bodies_are_accepted_as_written():
+    """The legs and allocations a newcomer copies from the README are valid requests."""
+    from shared_utils.domain.models import AdvancedAllocationsRequest, LegsCreate
+
+    blocks = re.findall(r"```json\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    bodies = [
+        json.loads(block) for block in blocks if '"legs"' in block or '"allocations"' in block
+    ]
+    legs = LegsCreate.model_validate(next(b for b in bodies if "legs" in b))
+    allocations = AdvancedAllocationsRequest.model_validate(
+        next(b for b in bodies if "allocations" in b)
+    )
+    assert [leg.leg_no for leg in legs.legs] == [1, 2, 3, 4]
+    overrides = {a.client_id: a.allocation_config.leg_overrides for a in allocations.allocations}
+    assert {
+        c: {leg: o.lots for leg, o in (legs or {}).items()} for c, legs in overrides.items()
+    } == {
+        "ZERODHA123": {"1": 3, "2": 3},
+        "ANGELONE456": {"3": 2, "4": 2},
+    }
