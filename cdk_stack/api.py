@@ -15,7 +15,7 @@ from cdk_stack.nag import acknowledge
 # $context.error.messageString arrives already quoted (a JSON string), so it is not quoted again.
 ERROR_TEMPLATE = '{"error": {"code": "%s", "message": $context.error.messageString, "details": []}}'
 # Errors API Gateway answers itself, in the API's one error shape. An unknown route would be a 403
-# ("Missing Authentication Token"): it is a 404, as DESIGN.md section 5 says.
+# ("Missing Authentication Token"): it is a 404, as the API's error contract says (docs/architecture.md).
 GATEWAY_ERRORS = {
     apigateway.ResponseType.UNAUTHORIZED: ("UNAUTHORIZED", None),
     apigateway.ResponseType.ACCESS_DENIED: ("FORBIDDEN", None),

@@ -1,6 +1,6 @@
 """What every API handler shares: the resolver with the error contract, the caller, paging, CORS.
 
-Errors always have the shape {"error": {"code", "message", "details"}} (DESIGN.md section 5).
+Errors always have the shape {"error": {"code", "message", "details"}} (docs/api-reference.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`./deploy.sh -e local` runs this: the whole platform on this machine (DESIGN.md section 5)."""
+"""`./deploy.sh -e local` runs this: the whole platform on this machine (README, "The two commands")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How many lots each broker account trades on each leg (DESIGN.md section 4).
+"""How many lots each broker account trades on each leg (README, "Rules the API enforces").
 
 LEG_LEVEL: only the legs listed and enabled in leg_overrides trade on that account, with the lots
 given there. STRATEGY_LEVEL: every enabled leg trades lots x strategy_lots_multiplier, which must come

@@ -1,4 +1,4 @@
-"""A client that knows only DESIGN.md and the spec, against `./deploy.sh -e local`."""
+"""A client that knows only the README and the API reference, against `./deploy.sh -e local`."""
 
 import pytest
 

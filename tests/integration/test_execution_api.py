@@ -1,4 +1,4 @@
-"""The execution endpoints and GET /options/orders, as DESIGN.md section 5 describes them."""
+"""The execution endpoints and GET /options/orders, as docs/api-reference.md describes them."""
 
 
 def test_the_schedule_says_what_runs_on_a_date(iron_condor, alice):

@@ -1,4 +1,4 @@
-"""The market endpoints of DESIGN.md section 5."""
+"""The market endpoints (docs/api-reference.md)."""
 
 
 def test_expiries_come_with_holidays_applied(alice):

@@ -1,4 +1,4 @@
-"""Lots per account per leg, as DESIGN.md section 4 defines them."""
+"""Lots per account per leg, as the README's "Rules the API enforces" define them."""
 
 from decimal import Decimal
 
