@@ -121,7 +121,7 @@ def ours(client: Any) -> tuple[int, int]:
     counting = CountingClient(client)
     schedule = ScheduleTable(ConfigurationRepository(counting, "bench"))
     found = schedule.due_at(ExecutionType.ENTRY, Weekday.MONDAY, "09:30")
-    return counting.requests, len(found)
+    return counting.requests, len(found.records)
 
 
 def per_user(client: Any) -> tuple[int, int]:

@@ -46,7 +46,13 @@ def history(
     from_date: Annotated[date | None, Query()] = None,
     to_date: Annotated[date | None, Query()] = None,
 ) -> dict:
-    return _items(execution_queries().history(caller_id(router), strategy_id, from_date, to_date))
+    found = execution_queries().history(caller_id(router), strategy_id, from_date, to_date)
+    page = _items(found.records)
+    if found.unreadable:  # the rest is still answered; these keys are named, not hidden
+        page["unreadable"] = [
+            {"key": unreadable.key, "reason": unreadable.reason} for unreadable in found.unreadable
+        ]
+    return page
 
 
 @router.get(

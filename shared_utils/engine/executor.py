@@ -54,6 +54,7 @@ from shared_utils.engine.records import (
     ExecutionRef,
     ExecutionReport,
     ExecutionResults,
+    Found,
     OrderOutcome,
     OrderRecord,
     PlanningFailure,
@@ -383,13 +384,17 @@ class ClosingOrders:
         """Close what the strategy holds (or, for a stop loss, the one position the plan names), on
         the account that holds it, shorts first, each position claimed before it is closed."""
         only = plan.close
-        positions = [
-            p
-            for p in self.positions.held(
+        if only is not None and only.position_key:
+            named = self.positions.position(ref.user_id, only.position_key)
+            found = Found([named] if named is not None else [])
+        else:
+            found = self.positions.held(
                 ref.user_id, ref.strategy_id, only.client_id if only else None
             )
-            if p.quantity and (only is None or not only.position_key or p.key == only.position_key)
-        ]
+        # A position whose item does not read cannot be closed: it is a failure of this close,
+        # and everything else the close must reach is still closed.
+        done.failures += [PlanningFailure(reason=str(u)) for u in found.unreadable]
+        positions = [p for p in found.records if p.quantity]
         instrument = self.catalog.get(plan.underlying)
         tick = Decimal(instrument.tick_size)
         now = self.clock.now()
@@ -498,7 +503,10 @@ class RiskCheck:
                 return f"max_position_value {limits.max_position_value}: these orders are worth {value}"
         if limits.max_daily_loss is not None:
             now = self.clock.now()
-            held = self.positions.held(ref.user_id, ref.strategy_id, client_id)
+            found = self.positions.held(ref.user_id, ref.strategy_id, client_id)
+            if found.unreadable:
+                return f"max_daily_loss {limits.max_daily_loss}: the loss could not be checked ({'; '.join(map(str, found.unreadable))})"
+            held = found.records
             marks = {
                 p.key: self.market.quote(p.underlying, p.expiry, p.strike, p.option_type, now).last
                 for p in held

@@ -47,9 +47,12 @@ def refresh_market_data(
     result = RefreshResult()
     now = clock.now()
     today = ist_date(now)
+    held = positions.open_everywhere()
+    # What does not read names no chain: it is reported, and every other chain is still refreshed.
+    result.failed += [str(unreadable) for unreadable in held.unreadable]
     wanted: set[tuple[str, date]] = {
         (position.underlying, position.expiry)
-        for position in positions.open_everywhere()
+        for position in held.records
         if not expired(position, now)
     }
     result.for_positions = len(wanted)
@@ -59,8 +62,9 @@ def refresh_market_data(
         due = schedule.due_at(
             ExecutionType.ENTRY, WEEKDAYS[upcoming.weekday()], upcoming.strftime("%H:%M")
         )
+        result.failed += [str(unreadable) for unreadable in due.unreadable]
         entry_chains: set[tuple[str, date]] = set()
-        for entry in due:
+        for entry in due.records:
             plan = entry.plan
             if plan.underlying not in catalog:
                 continue

@@ -18,6 +18,7 @@ from shared_utils.engine.records import (
     ExecutionRef,
     ExecutionResults,
     Fill,
+    Found,
     OrderRecord,
     Position,
     ScheduleEntry,
@@ -63,8 +64,9 @@ class ExecutionStore(Protocol):
         """IN_PROGRESS -> `status` with the results, and the metric counts added, together."""
         ...
 
-    def history(self, user_id: str, strategy_id: str | None) -> list[ExecutionRecord]:
-        """Every execution of the user (of one strategy), entries, exits and stop losses."""
+    def history(self, user_id: str, strategy_id: str | None) -> Found[ExecutionRecord]:
+        """Every execution of the user (of one strategy), entries, exits and stop losses, and the
+        items that did not read as one."""
         ...
 
 
@@ -105,8 +107,8 @@ class Schedule(Protocol):
 
     def due_at(
         self, execution_type: ExecutionType, weekday: Weekday, hhmm: str
-    ) -> list[ScheduleEntry]:
-        """Every entry due at one slot, across all users."""
+    ) -> Found[ScheduleEntry]:
+        """Every entry due at one slot, across all users, and the items that did not read as one."""
         ...
 
     def of_user(self, user_id: str, execution_type: ExecutionType) -> list[ScheduleEntry]: ...
@@ -124,7 +126,10 @@ class PositionLedger(Protocol):
 
     def held(
         self, user_id: str, strategy_id: str | None = None, client_id: str | None = None
-    ) -> list[Position]: ...
+    ) -> Found[Position]:
+        """The user's positions (of a strategy, on an account), open or flat, and the items that
+        did not read as one."""
+        ...
 
     def position(self, user_id: str, key: str) -> Position | None:
         """The position as it stands now (None if it is gone)."""

@@ -159,7 +159,12 @@ class PositionWatch:
         live: list[Position] = []
         marks: dict[tuple[str, str], Decimal] = {}
         chains: dict[tuple[str, date], OptionChain | None] = {}
-        for position in self.positions.open_everywhere():
+        found = self.positions.open_everywhere()
+        # A position whose item does not read is watched and reported, as one the market cannot
+        # price is: the others are still watched.
+        result.positions_watched += len(found.unreadable)
+        result.errors += [str(unreadable) for unreadable in found.unreadable]
+        for position in found.records:
             result.positions_watched += 1
             try:  # one position the market cannot price must not leave the others unwatched
                 if expired(position, now):
@@ -240,7 +245,11 @@ class PositionWatch:
             if limit is None:
                 continue
             # Realised today includes positions already closed: read the allocation's whole book.
-            held = self.positions.held(user_id, strategy_id, client_id)
+            found = self.positions.held(user_id, strategy_id, client_id)
+            if found.unreadable:  # the day's loss is not known: say so, watch the other accounts
+                result.errors += [f"daily loss of {client_id}: {u}" for u in found.unreadable]
+                continue
+            held = found.records
             loss = -day_pnl(held, {_key(p): marks[(user_id, _key(p))] for p in group}, today)
             if loss >= limit:
                 key = self.executions.execution_key(

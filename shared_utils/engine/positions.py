@@ -24,7 +24,7 @@ from typing import Protocol
 from shared_utils.domain.clock import ist_date, utc_iso
 from shared_utils.domain.enums import OrderStatus, Side
 from shared_utils.engine.ports import PositionLedger
-from shared_utils.engine.records import Fill, OrderRecord, Position, Settlement
+from shared_utils.engine.records import Fill, Found, OrderRecord, Position, Settlement
 
 SETTLEMENT = "SETTLEMENT"  # the execution key and tag of a contract the exchange settled
 
@@ -33,8 +33,9 @@ class PositionStore(PositionLedger, Protocol):
     """Everything the engine asks of the positions: the executor's ledger, and what the watch, the
     reconciliation and the market refresh read and change."""
 
-    def open_everywhere(self) -> list[Position]:
-        """Every open position of every user (a number of requests that does not grow with users)."""
+    def open_everywhere(self) -> Found[Position]:
+        """Every open position of every user (a number of requests that does not grow with users),
+        and the items that did not read as one."""
         ...
 
     def release_closed_by(self, order: Fill) -> None:

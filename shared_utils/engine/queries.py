@@ -15,7 +15,7 @@ from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.ports import ExecutionStore, OrderStore, PositionLedger, Schedule
 from shared_utils.engine.positions import expired, unrealised
-from shared_utils.engine.records import ExecutionRecord, ExecutionReport, ExecutionWorkflow
+from shared_utils.engine.records import ExecutionRecord, ExecutionReport, ExecutionWorkflow, Found
 from shared_utils.market.data import MarketDataProvider
 
 TYPES = {"entry": ExecutionType.ENTRY, "exit": ExecutionType.EXIT}
@@ -123,16 +123,22 @@ class ExecutionQueries:
 
     def history(
         self, user_id: str, strategy_id: str | None, from_date: date | None, to_date: date | None
-    ) -> list[dict[str, Any]]:
+    ) -> Found[dict[str, Any]]:
+        """The executions that ran, newest first, and the stored ones that do not read (whatever
+        their date, which cannot be read either): the trader sees the rest and which are missing."""
         if from_date and to_date and from_date > to_date:
             raise InvalidInput.at("from_date", "must not be after to_date")
+        found = self.executions.history(user_id, strategy_id)
         rows = [
             _fields(record, HISTORY_FIELDS)
-            for record in self.executions.history(user_id, strategy_id)
+            for record in found.records
             if not (from_date and record.execution_date < from_date)
             and not (to_date and record.execution_date > to_date)
         ]
-        return sorted(rows, key=lambda r: (r["execution_date"], r["execution_time"]), reverse=True)
+        return Found(
+            sorted(rows, key=lambda r: (r["execution_date"], r["execution_time"]), reverse=True),
+            found.unreadable,
+        )
 
     def orders(
         self, user_id: str, strategy_id: str | None, on: date | None, client_id: str | None
@@ -150,7 +156,7 @@ class ExecutionQueries:
         realised plus what the open quantity would realise at the last price."""
         rows = []
         now = self.clock.now()
-        for position in self.positions_held.held(user_id, strategy_id, client_id):
+        for position in self.positions_held.held(user_id, strategy_id, client_id).every():
             quantity = position.quantity
             last = None
             if quantity and self.market is not None and not expired(position, now):

@@ -28,7 +28,7 @@ from shared_utils.domain.broker import Broker, BrokerFor, BrokerOrder
 from shared_utils.domain.clock import Clock, utc_iso
 from shared_utils.domain.enums import WORKING_ORDER_STATUSES, AccountMode, BrokerName, OrderStatus
 from shared_utils.engine.positions import PositionStore
-from shared_utils.engine.records import OrderRecord
+from shared_utils.engine.records import Found, OrderRecord
 
 INTENT_GRACE = timedelta(minutes=2)
 GAVE_UP = (OrderStatus.LAPSED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
@@ -37,9 +37,10 @@ GAVE_UP = (OrderStatus.LAPSED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 class OrderFollowUp(Protocol):
     """What the reconciliation reads and changes of our orders."""
 
-    def to_reconcile(self, since: datetime, now: datetime) -> tuple[list[OrderRecord], int]:
-        """Our orders placed since `since` and every order still working, across every user, and
-        how many index queries that took (a number that does not grow with users)."""
+    def to_reconcile(self, since: datetime, now: datetime) -> tuple[Found[OrderRecord], int]:
+        """Our orders placed since `since` and every order still working, across every user (and
+        the items that did not read as one), and how many index queries that took (a number that
+        does not grow with users)."""
         ...
 
     def move(
@@ -99,9 +100,11 @@ class OrderReconciliation:
     def run(self) -> ReconciliationResult:
         result = ReconciliationResult()
         now = self.clock.now()
-        orders, result.index_queries = self.orders.to_reconcile(now - self.lookback, now)
+        reading, result.index_queries = self.orders.to_reconcile(now - self.lookback, now)
+        # An order whose record does not read is reported; every other order is still checked.
+        result.order_errors += [str(unreadable) for unreadable in reading.unreadable]
         accounts: dict[Account, list[OrderRecord]] = defaultdict(list)
-        for order in orders:
+        for order in reading.records:
             accounts[(order.user_id, order.client_id, order.broker, order.mode)].append(order)
         alerts: list[dict[str, Any]] = []
         for (user_id, client_id, broker_name, mode), ours in sorted(accounts.items()):

@@ -26,10 +26,11 @@ named here too, with the records that hold them.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import ConfigDict, PlainSerializer
 from pydantic.dataclasses import dataclass
@@ -65,6 +66,7 @@ __all__ = [
     "ExecutionResults",
     "ExecutionWorkflow",
     "Fill",
+    "Found",
     "IsoDate",
     "OrderOutcome",
     "OrderRecord",
@@ -76,6 +78,8 @@ __all__ = [
     "ScheduleEntry",
     "Settlement",
     "SkippedClose",
+    "Unreadable",
+    "UnreadableRecords",
 ]
 
 # Dates are stored as ISO strings (YYYY-MM-DD); in the engine they are dates.
@@ -318,3 +322,46 @@ class Position(Record):
     # a close's claim: the execution closing it, and since when
     closing_by: str | None = None
     closing_since: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Reading many records
+# --------------------------------------------------------------------------------------------
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Unreadable:
+    """A stored item that does not read as its record (a value no model accepts, an attribute
+    missing): whose it is, its opaque key and why. A read of many records hands these back beside
+    the others, so one bad item is reported by the run that met it and never stops the run for
+    everyone else."""
+
+    user_id: str
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key}: unreadable: {self.reason}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Found(Generic[T]):
+    """What a read of many records found: the records that read, and the items that did not."""
+
+    records: list[T]
+    unreadable: list[Unreadable] = dataclasses.field(default_factory=list)
+
+    def every(self) -> list[T]:
+        """The records, for a caller whose answer is wrong without any one of them."""
+        if self.unreadable:
+            raise UnreadableRecords(self.unreadable)
+        return self.records
+
+
+class UnreadableRecords(ValueError):
+    """Stored items that do not read, where an answer needs every one."""
+
+    def __init__(self, unreadable: list[Unreadable]):
+        super().__init__("; ".join(str(u) for u in unreadable))
+        self.unreadable = unreadable

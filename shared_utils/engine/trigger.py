@@ -44,6 +44,7 @@ class TriggerResult:
     already_there: int = 0
     workflows_started: int = 0
     skipped_days: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 def trigger(
@@ -72,7 +73,9 @@ def trigger(
         for execution_type in SCHEDULED_TYPES:
             entries = schedule.due_at(execution_type, WEEKDAYS[day.weekday()], hhmm)
             result.discovery_queries += schedule.queries_per_slot
-            for entry in entries:
+            # A schedule item that does not read is reported: everyone else's minute still runs.
+            result.errors += [f"{utc_iso(minute)} {u}" for u in entries.unreadable]
+            for entry in entries.records:
                 record, created = _record(executions, clock, entry, day, hhmm)
                 result.created += created
                 result.already_there += not created

@@ -1,5 +1,7 @@
 """The execution endpoints and GET /options/orders, as docs/api-reference.md describes them."""
 
+from tests.integration.test_schedule_trigger import spoil
+
 
 def test_the_schedule_says_what_runs_on_a_date(iron_condor, alice):
     _, strategy = iron_condor
@@ -148,3 +150,21 @@ def test_the_daily_report_gives_each_strategy_and_account_its_orders_fills_posit
     )
     assert bob.get("/options/reports/daily?date=2026-03-02").body["strategies"] == []
     assert alice.get("/options/reports/daily?date=2026-02-30").status == 422
+
+
+def test_the_history_answers_with_what_reads_and_names_what_does_not(
+    iron_condor, alice, repository
+):
+    _, strategy = iron_condor
+    body = {"strategy_id": strategy["strategy_id"], "execution_type": "entry"}
+    assert alice.post("/options/executions/manual", body).status == 200
+    assert alice.post("/options/executions/manual", {**body, "force": True}).status == 200
+    first = f"EXECUTION_ENTRY#{strategy['strategy_id']}#20260302"
+    spoil(repository, "sub-alice", first, lambda item: item.update(status="MISLAID"))
+    history = alice.get("/options/executions/history")
+    assert history.status == 200, history.body
+    (readable,) = history.body["items"]
+    assert readable["status"] == "COMPLETED"
+    (unreadable,) = history.body["unreadable"]
+    assert unreadable["key"] == first
+    assert unreadable["reason"].startswith("status: ")

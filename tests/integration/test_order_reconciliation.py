@@ -11,13 +11,13 @@ from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.engine_tables import engine_tables
 from shared_utils.adapters.dynamodb.order_followup import OrderFollowUpTable
 from shared_utils.domain.clock import IST, FixedClock, utc_iso
-from shared_utils.domain.enums import OrderStatus, OrderType
+from shared_utils.domain.enums import ExecutionType, OrderStatus, OrderType
 from shared_utils.domain.models import LegUpdate
 from shared_utils.engine.market_refresh import refresh_market_data
 from shared_utils.engine.reconciliation import OrderReconciliation
 from shared_utils.market.expiries import ExpiryCalendar
 from tests.integration.test_position_watch import book
-from tests.integration.test_schedule_trigger import iron_condor
+from tests.integration.test_schedule_trigger import iron_condor, spoil
 from tests.integration.test_strategy_executor import (
     CALENDAR,
     CATALOG,
@@ -263,6 +263,20 @@ def test_an_order_still_working_is_followed_however_long_it_rests(service, repos
     )  # none working now
 
 
+def test_an_order_that_does_not_read_is_reported_and_the_others_are_reconciled(service, repository):
+    iron_condor(service, "sub-alice")
+    executor, broker_for = executor_with(SendsTwice, repository, FixedClock(MONDAY_0930))
+    run(executor, scheduled(repository, MONDAY_0930))
+    orders, _ = repository.query_prefix("sub-alice", keys.orders_on(None))
+    spoiled = orders[0][keys.SK]
+    spoil(repository, "sub-alice", spoiled, lambda item: item.update(status="MISLAID"))
+    clock = FixedClock(MONDAY_0930 + timedelta(minutes=1))
+    result = reconciliation(repository, clock, broker_for, []).run()
+    assert (result.orders_checked, result.duplicates_found, result.alerts) == (7, 7, 7)
+    (error,) = result.order_errors
+    assert error.startswith(f"sub-alice {spoiled}: unreadable: status: ")
+
+
 class Counting:
     def __init__(self):
         self.refreshed = []
@@ -316,3 +330,29 @@ def test_refresh_fetches_the_chains_of_open_positions_and_of_the_next_minutes_en
         0,
         [("NIFTY", "2026-03-10")],
     )
+
+
+def test_refresh_reports_a_schedule_item_that_does_not_read_and_refreshes_the_rest(
+    service, repository
+):
+    for user in ("sub-alice", "sub-bob"):
+        strategy_id = iron_condor(service, user)
+        for leg_no in (1, 2, 3, 4):
+            service.legs.update(user, strategy_id, leg_no, LegUpdate(expiry_offset=1))
+    items, _ = repository.query_prefix("sub-bob", keys.schedule_prefix(ExecutionType.ENTRY))
+    (bobs,) = [item for item in items if item["weekday"] == "MONDAY"]
+    spoil(repository, "sub-bob", bobs[keys.SK], lambda item: item.update(total_lots="many"))
+    market = Counting()
+    at_0929 = datetime(2026, 3, 2, 9, 29, tzinfo=IST)
+    stores = engine_tables(repository, FixedClock(at_0929))
+    result = refresh_market_data(
+        positions=stores.positions,
+        schedule=stores.schedule,
+        market=market,
+        catalog=CATALOG,
+        expiries=ExpiryCalendar(CALENDAR),
+        clock=FixedClock(at_0929),
+    )
+    assert (result.for_entries, market.refreshed) == (1, [("NIFTY", "2026-03-10")])
+    (failed,) = result.failed
+    assert failed.startswith(f"sub-bob {bobs[keys.SK]}: unreadable: total_lots: ")

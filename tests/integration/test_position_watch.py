@@ -15,7 +15,7 @@ from shared_utils.domain.models import AllocationUpdate, LegUpdate, RiskLimits, 
 from shared_utils.engine.position_watch import PositionWatch, breached, stop_level
 from shared_utils.engine.queries import ExecutionQueries
 from shared_utils.engine.records import Position
-from tests.integration.test_schedule_trigger import iron_condor
+from tests.integration.test_schedule_trigger import iron_condor, spoil
 from tests.integration.test_strategy_executor import (
     CALENDAR,
     CATALOG,
@@ -81,10 +81,10 @@ class Book(PositionTable):
     """The position store, read as the items' attributes (what these tests compare)."""
 
     def held_items(self, user_id, strategy_id=None, client_id=None):
-        return [p.model_dump() for p in self.held(user_id, strategy_id, client_id)]
+        return [p.model_dump() for p in self.held(user_id, strategy_id, client_id).records]
 
     def open_items(self):
-        return [p.model_dump() for p in self.open_everywhere()]
+        return [p.model_dump() for p in self.open_everywhere().records]
 
 
 A_POSITION = {
@@ -198,7 +198,7 @@ def test_a_breached_stop_loss_closes_that_leg_on_each_account_once(service, repo
         ("ANGELONE456", "BUY", 260),
         ("ZERODHA123", "BUY", 65),
     ]
-    history = queries.history("sub-alice", strategy_id, None, None)
+    history = queries.history("sub-alice", strategy_id, None, None).records
     assert sum(1 for h in history if h["execution_type"] == "STOP_LOSS") == 2
 
 
@@ -274,7 +274,9 @@ def test_a_position_being_closed_by_one_execution_is_not_closed_by_another(servi
     strategy_id = entered(service, repository)
     positions = PositionTable(repository, FixedClock(MONDAY_0930))
     (short_call,) = [
-        p for p in positions.held("sub-alice", strategy_id, "ZERODHA123") if int(p.leg_no) == 3
+        p
+        for p in positions.held("sub-alice", strategy_id, "ZERODHA123").records
+        if int(p.leg_no) == 3
     ]
     assert positions.claim(short_call, "EXECUTION_STOP_LOSS#elsewhere")
     friday = datetime(2026, 3, 6, 15, 20, 0, 400000, tzinfo=IST)
@@ -301,7 +303,7 @@ def test_a_stop_that_found_its_position_claimed_by_a_close_that_then_failed_is_m
     at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
     calls_jump = Shocked(MARKET, "CALL", 4, at)
     book = PositionTable(repository, FixedClock(at))
-    short_calls = [p for p in book.held("sub-alice", strategy_id) if int(p.leg_no) == 3]
+    short_calls = [p for p in book.held("sub-alice", strategy_id).records if int(p.leg_no) == 3]
     watch = engine(repository, FixedClock(at), calls_jump)[1]
     original = watch.positions.open_everywhere
 
@@ -341,6 +343,29 @@ def test_one_position_the_market_cannot_price_does_not_stop_the_watch(service, r
     assert all("TimeoutError" in e for e in result.errors)
     assert len(result.stop_losses) == 2  # the calls were still watched and stopped
     assert held(repository, strategy_id)[("ANGELONE456", 3)] == 0
+
+
+def test_one_position_that_does_not_read_does_not_stop_the_watch(service, repository):
+    strategy_id = entered(service, repository)
+    (short_put,) = [
+        p
+        for p in book(repository).held("sub-alice", strategy_id, "ZERODHA123").records
+        if p.leg_no == 1
+    ]
+    spoil(repository, "sub-alice", short_put.key, lambda item: item.update(expiry_type="YEARLY"))
+    at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
+    result = engine(repository, FixedClock(at), Shocked(MARKET, "CALL", 4, at))[1].run()
+    # As before the positions were typed: all 8 watched, both short calls stopped out ...
+    assert result.positions_watched == 8
+    prefixes = [f"EXECUTION_STOP_LOSS#{strategy_id}#20260302#{a}#03#" for a in sorted(ACCOUNTS)]
+    assert [key[:-8] for key in sorted(result.stop_losses)] == prefixes
+    assert all(e["status"] == "COMPLETED" for e in reported(result))
+    # ... and the one that does not read is named in the result, with the daily loss of its
+    # account, which cannot be known without it.
+    unreadable = f"sub-alice {short_put.key}: unreadable: expiry_type: "
+    first, second = result.errors
+    assert first.startswith(unreadable)
+    assert second.startswith(f"daily loss of ZERODHA123: {unreadable}")
 
 
 def test_an_expired_contract_is_settled_at_its_intrinsic_value_and_counted(service, repository):

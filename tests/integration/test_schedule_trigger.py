@@ -5,8 +5,11 @@ from datetime import datetime
 import pytest
 
 from shared_utils.adapters.aws.execution_workflow import workflow_payload
+from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.engine_tables import engine_tables
 from shared_utils.domain.clock import IST, FixedClock
+from shared_utils.domain.enums import ExecutionType
 from shared_utils.domain.models import (
     AdvancedAllocationsRequest,
     BrokerAccountCreate,
@@ -29,6 +32,14 @@ def iron_condor(service, user):
         AdvancedAllocationsRequest.model_validate(ALLOCATIONS).allocations,
     )
     return strategy.strategy_id
+
+
+def spoil(repository, user_id, sort_key, change):
+    """Store the item at `sort_key` as `change` leaves it: data no model reads (written by hand,
+    or by an older or newer version of the platform)."""
+    item = repository.get(user_id, sort_key)
+    change(item)
+    repository.commit([db.put(item)])
 
 
 class Workflows:
@@ -137,6 +148,26 @@ def test_exits_on_friday_and_nothing_on_other_days_or_holidays(service, reposito
         datetime(2026, 3, 3, 9, 33, tzinfo=IST),
     )
     assert (holiday.discovery_queries, holiday.skipped_days) == (0, ["2026-03-03"])
+
+
+def test_a_schedule_item_that_does_not_read_is_reported_and_everyone_else_runs(service, repository):
+    iron_condor(service, "sub-alice")
+    iron_condor(service, "sub-bob")
+    items, _ = repository.query_prefix("sub-bob", keys.schedule_prefix(ExecutionType.ENTRY))
+    (bobs,) = [item for item in items if item["weekday"] == "MONDAY"]
+
+    def yearly(item):
+        item["plan"]["legs"][0]["expiry_type"] = "YEARLY"
+
+    spoil(repository, "sub-bob", bobs[keys.SK], yearly)
+    workflows = Workflows()
+    result = run(repository, workflows, MONDAY_0929, MONDAY_0933)
+    assert result.created == 1
+    (payload,) = workflows.started
+    assert [e["user_id"] for e in payload["executions"]] == ["sub-alice"]
+    (error,) = result.errors
+    assert error.startswith(f"2026-03-02T04:00:00.000Z sub-bob {bobs[keys.SK]}: unreadable: ")
+    assert "expiry_type" in error
 
 
 def test_discovery_costs_the_same_requests_for_one_user_or_twenty(service, repository):

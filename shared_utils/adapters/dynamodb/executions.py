@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from shared_utils.adapters.dynamodb import keys, metrics
 from shared_utils.adapters.dynamodb import repository as db
-from shared_utils.adapters.dynamodb.records import attributes, item_of, record_of
+from shared_utils.adapters.dynamodb.records import attributes, item_of, record_of, records_of
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import utc_iso
 from shared_utils.domain.enums import ExecutionStatus, ExecutionType
@@ -21,6 +22,7 @@ from shared_utils.engine.records import (
     ExecutionRef,
     ExecutionResults,
     ExecutionWorkflow,
+    Found,
 )
 
 ENTITY = "EXECUTION"
@@ -125,9 +127,9 @@ class ExecutionTable:
             ]
         )
 
-    def history(self, user_id: str, strategy_id: str | None) -> list[ExecutionRecord]:
-        records = []
+    def history(self, user_id: str, strategy_id: str | None) -> Found[ExecutionRecord]:
+        items: list[dict[str, Any]] = []
         for kind in ExecutionType:
-            items, _ = self.repository.query_prefix(user_id, keys.executions_of(kind, strategy_id))
-            records += [record_of(ExecutionRecord, item) for item in items]
-        return records
+            found, _ = self.repository.query_prefix(user_id, keys.executions_of(kind, strategy_id))
+            items += found
+        return records_of(ExecutionRecord, items)

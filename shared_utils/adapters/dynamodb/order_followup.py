@@ -14,11 +14,11 @@ from typing import Any
 from shared_utils.adapters.dynamodb import keys
 from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.orders import ENTITY
-from shared_utils.adapters.dynamodb.records import item_of, record_of
+from shared_utils.adapters.dynamodb.records import item_of, records_of
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.enums import WORKING_ORDER_STATUSES, OrderStatus
 from shared_utils.domain.errors import Conflict
-from shared_utils.engine.records import OrderRecord
+from shared_utils.engine.records import Found, OrderRecord
 
 
 class OrderFollowUpTable:
@@ -27,7 +27,7 @@ class OrderFollowUpTable:
     def __init__(self, repository: ConfigurationRepository):
         self.repository = repository
 
-    def to_reconcile(self, since: datetime, now: datetime) -> tuple[list[OrderRecord], int]:
+    def to_reconcile(self, since: datetime, now: datetime) -> tuple[Found[OrderRecord], int]:
         """Our orders placed between `since` and `now` and every order still working, each once
         (extra copies we recorded are not ours to check), and how many index queries found them."""
         buckets: list[str] = []
@@ -54,7 +54,7 @@ class OrderFollowUpTable:
         for item in (item for items in found for item in items):
             if item.get("entity_type") == ENTITY and not item.get("duplicate_of"):
                 unique[(item[keys.PK], item[keys.SK])] = item
-        return [record_of(OrderRecord, item) for item in unique.values()], len(partitions)
+        return records_of(OrderRecord, unique.values()), len(partitions)
 
     def move(
         self,

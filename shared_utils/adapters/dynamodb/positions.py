@@ -16,13 +16,13 @@ from typing import Any, Protocol
 from shared_utils.adapters.dynamodb import keys, metrics
 from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.orders import order_item
-from shared_utils.adapters.dynamodb.records import item_of, record_of
+from shared_utils.adapters.dynamodb.records import item_of, record_of, records_of
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import Clock, utc_iso
 from shared_utils.domain.errors import Conflict
 from shared_utils.engine import performance
 from shared_utils.engine.positions import apply_fill
-from shared_utils.engine.records import Fill, OrderRecord, Position, Settlement
+from shared_utils.engine.records import Fill, Found, OrderRecord, Position, Settlement
 
 ENTITY = "POSITION"
 # A fill is netted from a fresh read until no other write moved the position in between.
@@ -86,20 +86,19 @@ class PositionTable:
     # -- reading -------------------------------------------------------------------------------
     def held(
         self, user_id: str, strategy_id: str | None = None, client_id: str | None = None
-    ) -> list[Position]:
+    ) -> Found[Position]:
         prefix = keys.positions_of(strategy_id, client_id) if strategy_id else keys.all_positions()
         items, _ = self.repository.query_prefix(user_id, prefix)
-        return [
-            record_of(Position, item)
-            for item in items
-            if client_id is None or item["client_id"] == client_id
-        ]
+        return records_of(
+            Position,
+            (item for item in items if client_id is None or item.get("client_id") == client_id),
+        )
 
     def position(self, user_id: str, key: str) -> Position | None:
         item = self.repository.get(user_id, key)
         return record_of(Position, item) if item else None
 
-    def open_everywhere(self) -> list[Position]:
+    def open_everywhere(self) -> Found[Position]:
         shards = range(keys.SCHEDULE_SHARDS)
         with ThreadPoolExecutor(max_workers=len(shards)) as pool:
             found = pool.map(
@@ -108,7 +107,7 @@ class PositionTable:
                 ),
                 shards,
             )
-        return [record_of(Position, item) for items in found for item in items]
+        return records_of(Position, (item for items in found for item in items))
 
     # -- fills ---------------------------------------------------------------------------------
     def record_fill(self, fill: Fill) -> Position | None:

@@ -4,11 +4,13 @@ the adapter adds the key, `entity_type` and the index attributes, and fills the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from shared_utils.adapters.dynamodb import keys
+from shared_utils.engine.records import Found, Unreadable
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -24,3 +26,31 @@ def item_of(record: BaseModel, key: str, entity_type: str, **index: str) -> dict
 
 def record_of(model: type[R], item: dict[str, Any]) -> R:
     return model.model_validate({**item, "key": item[keys.SK]})
+
+
+def records_of(
+    model: type[R],
+    items: Iterable[dict[str, Any]],
+    read: Callable[[type[R], dict[str, Any]], R] = record_of,
+) -> Found[R]:
+    """Each item as its record, one by one: an item that does not read is handed back as
+    Unreadable, never raised, so the others still reach the caller."""
+    records: list[R] = []
+    unreadable: list[Unreadable] = []
+    for item in items:
+        try:
+            records.append(read(model, item))
+        except (ValidationError, KeyError) as error:
+            unreadable.append(
+                Unreadable(str(item.get(keys.PK, "?")), str(item.get(keys.SK, "?")), _why(error))
+            )
+    return Found(records, unreadable)
+
+
+def _why(error: ValidationError | KeyError) -> str:
+    if isinstance(error, KeyError):
+        return f"no {error}"
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        for problem in error.errors()
+    )

@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from shared_utils.adapters.dynamodb import keys
-from shared_utils.adapters.dynamodb.records import item_of
+from shared_utils.adapters.dynamodb.records import item_of, records_of
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.configuration.schedule import ScheduleEntry, compile_schedule
 from shared_utils.domain.enums import ExecutionType, Weekday
 from shared_utils.domain.models import Allocation, Leg, Strategy
+from shared_utils.engine.records import Found
 
 ENTITY = "SCHEDULE"
 
@@ -59,7 +60,7 @@ class ScheduleTable:
 
     def due_at(
         self, execution_type: ExecutionType, weekday: Weekday, hhmm: str
-    ) -> list[ScheduleEntry]:
+    ) -> Found[ScheduleEntry]:
         with ThreadPoolExecutor(max_workers=keys.SCHEDULE_SHARDS) as pool:
             shards = pool.map(
                 lambda shard: self.repository.query_schedule_slot(
@@ -67,7 +68,11 @@ class ScheduleTable:
                 ),
                 range(keys.SCHEDULE_SHARDS),
             )
-            return [ScheduleEntry.model_validate(item) for shard in shards for item in shard]
+            return records_of(
+                ScheduleEntry,
+                (item for shard in shards for item in shard),
+                lambda model, item: model.model_validate(item),
+            )
 
     def of_user(self, user_id: str, execution_type: ExecutionType) -> list[ScheduleEntry]:
         items, _ = self.repository.query_prefix(user_id, keys.schedule_prefix(execution_type))
