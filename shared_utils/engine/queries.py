@@ -253,10 +253,11 @@ class ExecutionQueries:
             version=1,
             manual=True,
         )
-        if not self.executions.create(record):
-            raise Conflict("another run of it was started meanwhile; retry")
+        # Before the record: a run that cannot start must leave no SCHEDULED execution behind.
         if self.executor is None:
             raise RuntimeError("these queries were built without an executor to run with")
+        if not self.executions.create(record):
+            raise Conflict("another run of it was started meanwhile; retry")
         return self.executor.execute(record.ref)
 
 

@@ -1,6 +1,12 @@
 """The execution endpoints and GET /options/orders, as docs/api-reference.md describes them."""
 
+import pytest
+
+from shared_utils.domain.clock import FixedClock
+from tests.integration.test_position_watch import queries_on
+from tests.integration.test_schedule_trigger import iron_condor as iron_condor_of
 from tests.integration.test_schedule_trigger import spoil
+from tests.integration.test_strategy_executor import MONDAY_0930
 
 
 def test_the_schedule_says_what_runs_on_a_date(iron_condor, alice):
@@ -168,3 +174,11 @@ def test_the_history_answers_with_what_reads_and_names_what_does_not(
     (unreadable,) = history.body["unreadable"]
     assert unreadable["key"] == first
     assert unreadable["reason"].startswith("status: ")
+
+
+def test_a_manual_run_without_an_executor_records_nothing(service, repository):
+    strategy_id = iron_condor_of(service, "sub-alice")
+    queries = queries_on(repository, FixedClock(MONDAY_0930))
+    with pytest.raises(RuntimeError, match="without an executor"):
+        queries.run_now("sub-alice", strategy_id, "entry", force=False)
+    assert queries.history("sub-alice", strategy_id, None, None).records == []
