@@ -35,7 +35,7 @@ from shared_utils.adapters.dynamodb.schedule_items import ScheduleTable, schedul
 from shared_utils.configuration.allocation_math import calculated_totals
 from shared_utils.configuration.schedule import compile_schedule
 from shared_utils.domain.clock import IST
-from shared_utils.domain.enums import AccountMode, BrokerName, ExecutionType, Weekday
+from shared_utils.domain.enums import AccountMode, BrokerName, ExecutionType, ExpiryType, Weekday
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.domain.models import (
     Allocation,
@@ -144,7 +144,7 @@ def planning_rate(strategies: int = 10_000) -> tuple[float, float]:
     """(orders, strategies) planned per second."""
     catalog, calendar = built_in_catalog(), built_in_calendar()
     at = datetime(2026, 3, 2, 9, 30, tzinfo=IST)
-    expiry = ExpiryCalendar(calendar).resolve(catalog.get("NIFTY"), "WEEKLY", 0, at.date())
+    expiry = ExpiryCalendar(calendar).resolve(catalog.get("NIFTY"), ExpiryType.WEEKLY, 0, at.date())
     chain = SimulatedMarket(catalog, calendar).chain("NIFTY", expiry.date, at)
     strategy, legs, allocations = iron_condor("s")
     plan = compile_schedule("u", strategy, legs, allocations)[0].plan

@@ -7,6 +7,7 @@ while code compares members and a misspelt status fails at import, not in produc
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 
@@ -16,6 +17,15 @@ class Weekday(StrEnum):
     WEDNESDAY = "WEDNESDAY"
     THURSDAY = "THURSDAY"
     FRIDAY = "FRIDAY"
+
+
+# The weekdays in calendar order: WEEKDAYS[day.weekday()] for a day from Monday to Friday.
+WEEKDAYS: tuple[Weekday, ...] = tuple(Weekday)
+
+
+def weekday_of(day: date) -> Weekday | None:
+    """The day's weekday, or None on a Saturday or Sunday (which no schedule or expiry names)."""
+    return WEEKDAYS[day.weekday()] if day.weekday() < len(WEEKDAYS) else None
 
 
 class EntityStatus(StrEnum):
@@ -136,6 +146,30 @@ class ExecutionStatus(StrEnum):
     FAILED = "FAILED"
     # A result, never stored: another executor had claimed the execution already.
     ALREADY_CLAIMED = "ALREADY_CLAIMED"
+
+
+class ExecutionWorkflow(StrEnum):
+    """What set an execution going: a scheduled workflow (PENDING until started), a trader's manual
+    run, or the position watch's close."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    MANUAL = "MANUAL"
+    POSITION_WATCH = "POSITION_WATCH"
+
+
+class ScheduleStatus(StrEnum):
+    """A schedule row's status before the trigger has recorded its execution (from then on the row
+    shows the execution's ExecutionStatus)."""
+
+    PLANNED = "PLANNED"
+
+
+class ExchangeClose(StrEnum):
+    """A close the exchange makes without an order of ours: the execution key and the tag of the
+    fill it nets into the position."""
+
+    SETTLEMENT = "SETTLEMENT"  # an expired contract settled in cash at its intrinsic value
 
 
 class OrderStatus(StrEnum):

@@ -13,9 +13,8 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from shared_utils.domain.clock import IST, Clock, ist_date
-from shared_utils.domain.enums import ExecutionType
+from shared_utils.domain.enums import ExecutionType, weekday_of
 from shared_utils.domain.instruments import InstrumentCatalog
-from shared_utils.domain.models import WEEKDAYS
 from shared_utils.engine.ports import Schedule
 from shared_utils.engine.positions import PositionStore, expired
 from shared_utils.market.expiries import ExpiryCalendar
@@ -58,10 +57,9 @@ def refresh_market_data(
     result.for_positions = len(wanted)
 
     upcoming = (now + timedelta(minutes=1)).astimezone(IST)
-    if upcoming.date() == today and upcoming.weekday() < len(WEEKDAYS):
-        due = schedule.due_at(
-            ExecutionType.ENTRY, WEEKDAYS[upcoming.weekday()], upcoming.strftime("%H:%M")
-        )
+    weekday = weekday_of(upcoming.date())
+    if upcoming.date() == today and weekday is not None:
+        due = schedule.due_at(ExecutionType.ENTRY, weekday, upcoming.strftime("%H:%M"))
         result.failed += [str(unreadable) for unreadable in due.unreadable]
         entry_chains: set[tuple[str, date]] = set()
         for entry in due.records:

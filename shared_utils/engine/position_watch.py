@@ -31,6 +31,7 @@ from shared_utils.domain.clock import IST, Clock, ist_date, utc_iso
 from shared_utils.domain.enums import (
     ExecutionStatus,
     ExecutionType,
+    ExecutionWorkflow,
     OptionType,
     OrderType,
     Product,
@@ -42,7 +43,6 @@ from shared_utils.engine.positions import PositionStore, day_pnl, expired, settl
 from shared_utils.engine.records import (
     ExecutionRecord,
     ExecutionReport,
-    ExecutionWorkflow,
     Position,
 )
 from shared_utils.market.calendar import TradingCalendar

@@ -22,11 +22,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from shared_utils.domain.clock import ist_date, utc_iso
-from shared_utils.domain.enums import OrderStatus, Side
+from shared_utils.domain.enums import ExchangeClose, OrderStatus, Side
 from shared_utils.engine.ports import PositionLedger
 from shared_utils.engine.records import Fill, Found, OrderRecord, Position, Settlement
-
-SETTLEMENT = "SETTLEMENT"  # the execution key and tag of a contract the exchange settled
 
 
 class PositionStore(PositionLedger, Protocol):
@@ -149,8 +147,8 @@ def settlement(position: Position, price: Decimal, reason: str, at: datetime) ->
         option_type=position.option_type,
         lot_size=position.lot_size,
         tradingsymbol=position.tradingsymbol,
-        execution_key=SETTLEMENT,
-        tag=SETTLEMENT,
+        execution_key=ExchangeClose.SETTLEMENT,
+        tag=ExchangeClose.SETTLEMENT,
         reason=reason,
         quantity=abs(position.quantity),
         transaction_type=Side.SELL if position.quantity > 0 else Side.BUY,

@@ -10,17 +10,24 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared_utils.domain.clock import IST, Clock, ist_date, utc_iso
-from shared_utils.domain.enums import ExecutionStatus, ExecutionType, OrderStatus, Side, Weekday
+from shared_utils.domain.enums import (
+    ExecutionStatus,
+    ExecutionType,
+    ExecutionWorkflow,
+    OrderStatus,
+    ScheduleStatus,
+    Side,
+    weekday_of,
+)
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.engine.executor import StrategyExecutor
 from shared_utils.engine.ports import ExecutionStore, OrderStore, PositionLedger, Schedule
 from shared_utils.engine.positions import expired, unrealised
-from shared_utils.engine.records import ExecutionRecord, ExecutionReport, ExecutionWorkflow, Found
+from shared_utils.engine.records import ExecutionRecord, ExecutionReport, Found
 from shared_utils.market.data import MarketDataProvider
 
 TYPES = {"entry": ExecutionType.ENTRY, "exit": ExecutionType.EXIT}
 FINISHED = (ExecutionStatus.COMPLETED, ExecutionStatus.PARTIAL, ExecutionStatus.FAILED)
-WEEKDAYS = list(Weekday)
 HISTORY_FIELDS = (
     "strategy_id",
     "execution_type",
@@ -74,8 +81,6 @@ REPORTED_ORDER_FIELDS = (
     "reason",
 )
 NOT_ENDED = (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.INTENT)
-# A schedule row's status before the trigger has recorded the execution.
-NOT_YET_SCHEDULED = "PLANNED"
 
 
 class ExecutionQueries:
@@ -98,7 +103,7 @@ class ExecutionQueries:
         )
 
     def schedule(self, user_id: str, on: date, execution_type: str | None) -> list[dict[str, Any]]:
-        weekday = WEEKDAYS[on.weekday()] if on.weekday() < 5 else None
+        weekday = weekday_of(on)
         rows = []
         kinds = [TYPES[execution_type]] if execution_type else list(TYPES.values())
         for kind in kinds:
@@ -114,7 +119,7 @@ class ExecutionQueries:
                         "execution_type": kind,
                         "execution_date": on.isoformat(),
                         "execution_time": entry.execution_time,
-                        "status": record.status if record else NOT_YET_SCHEDULED,
+                        "status": record.status if record else ScheduleStatus.PLANNED,
                     }
                 )
         return sorted(

@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import ConfigDict, PlainSerializer
@@ -48,6 +47,7 @@ from shared_utils.domain.enums import (
     BrokerName,
     ExecutionStatus,
     ExecutionType,
+    ExecutionWorkflow,
     ExpiryType,
     OptionType,
     OrderStatus,
@@ -64,7 +64,6 @@ __all__ = [
     "ExecutionRef",
     "ExecutionReport",
     "ExecutionResults",
-    "ExecutionWorkflow",
     "Fill",
     "Found",
     "IsoDate",
@@ -89,16 +88,6 @@ IsoDate = Annotated[date, PlainSerializer(date.isoformat, return_type=str)]
 # --------------------------------------------------------------------------------------------
 # Executions
 # --------------------------------------------------------------------------------------------
-class ExecutionWorkflow(StrEnum):
-    """What set an execution going: a scheduled workflow (PENDING until started), a trader's manual
-    run, or the position watch's close."""
-
-    PENDING = "PENDING"
-    STARTED = "STARTED"
-    MANUAL = "MANUAL"
-    POSITION_WATCH = "POSITION_WATCH"
-
-
 @dataclass(frozen=True)
 class ExecutionRef:
     """Which execution to run: what a workflow hands the executor. Its JSON form (where `key` has
@@ -220,7 +209,7 @@ class Fill(Record):
     lot_size: int
     tradingsymbol: str
     # the fill
-    execution_key: str  # the execution that sent it (its record's key), or SETTLEMENT
+    execution_key: str  # the execution that sent it (its record's key), or an ExchangeClose
     tag: str
     quantity: int  # units, always positive: transaction_type says which way
     transaction_type: Side

@@ -18,19 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from shared_utils.domain.clock import IST, Clock, utc_iso
-from shared_utils.domain.enums import ExecutionStatus, ExecutionType, Weekday
-from shared_utils.engine.ports import ExecutionStore, Schedule
-from shared_utils.engine.records import (
-    ExecutionRecord,
-    ExecutionRef,
+from shared_utils.domain.enums import (
+    ExecutionStatus,
+    ExecutionType,
     ExecutionWorkflow,
-    ScheduleEntry,
+    weekday_of,
 )
+from shared_utils.engine.ports import ExecutionStore, Schedule
+from shared_utils.engine.records import ExecutionRecord, ExecutionRef, ScheduleEntry
 from shared_utils.market.calendar import TradingCalendar
 
 SCHEDULED_TYPES = (ExecutionType.ENTRY, ExecutionType.EXIT)
 MAX_EXECUTIONS_PER_WORKFLOW = 400  # keeps a workflow's input far below Step Functions' 256 KB
-WEEKDAYS = list(Weekday)
 
 # Starts the workflow of one due minute: when to run, and the executions due then.
 StartWorkflow = Callable[[datetime, Sequence[ExecutionRef]], object]
@@ -70,8 +69,11 @@ def trigger(
         result.minutes.append(utc_iso(minute))
         hhmm = local.strftime("%H:%M")
         due: list[ExecutionRecord] = []
+        weekday = weekday_of(day)
         for execution_type in SCHEDULED_TYPES:
-            entries = schedule.due_at(execution_type, WEEKDAYS[day.weekday()], hhmm)
+            if weekday is None:  # a weekend session (a budget day): no schedule names the day
+                break
+            entries = schedule.due_at(execution_type, weekday, hhmm)
             result.discovery_queries += schedule.queries_per_slot
             # A schedule item that does not read is reported: everyone else's minute still runs.
             result.errors += [f"{utc_iso(minute)} {u}" for u in entries.unreadable]

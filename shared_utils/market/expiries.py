@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from shared_utils.domain.enums import ExpiryType, weekday_of
 from shared_utils.domain.instruments import Instrument
 from shared_utils.market.calendar import TradingCalendar
 
-WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 HORIZON_DAYS = 800
 
 
@@ -32,7 +32,7 @@ class NoSuchExpiry(ValueError):
 @dataclass(frozen=True, order=True)
 class Expiry:
     date: dt.date
-    type: str  # WEEKLY | MONTHLY
+    type: ExpiryType
     nominal: dt.date  # the rule's day, before any holiday moved it
 
 
@@ -46,7 +46,7 @@ class ExpiryCalendar:
             nominal = self._last_weekday_of_month(instrument, year, month)
             actual = self.calendar.trading_day_on_or_before(nominal)
             if actual >= on:
-                yield Expiry(actual, "MONTHLY", nominal)
+                yield Expiry(actual, ExpiryType.MONTHLY, nominal)
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
     def expiries(self, instrument: Instrument, on: date, count: int) -> list[Expiry]:
@@ -59,9 +59,11 @@ class ExpiryCalendar:
         ]
         return sorted(weeklies + months)[:count]
 
-    def resolve(self, instrument: Instrument, expiry_type: str, offset: int, on: date) -> Expiry:
+    def resolve(
+        self, instrument: Instrument, expiry_type: ExpiryType, offset: int, on: date
+    ) -> Expiry:
         """The expiry a leg's `expiry_type` and `expiry_offset` name, seen from `on`."""
-        if expiry_type == "MONTHLY":
+        if expiry_type == ExpiryType.MONTHLY:
             monthly = self.monthly_expiries(instrument, on)
             for _ in range(offset):
                 next(monthly)
@@ -78,16 +80,16 @@ class ExpiryCalendar:
         # A holiday can move an expiry up to a few days back: look that far ahead of `on`.
         while day <= until + timedelta(days=7):
             weekday = instrument.expiry_rule_on(day).weekly
-            if weekday is not None and WEEKDAYS[day.weekday()] == weekday:
+            if weekday is not None and weekday_of(day) == weekday:
                 actual = self.calendar.trading_day_on_or_before(day)
                 if on <= actual <= until:
-                    yield Expiry(actual, "WEEKLY", day)
+                    yield Expiry(actual, ExpiryType.WEEKLY, day)
             day += timedelta(days=1)
 
     @staticmethod
     def _last_weekday_of_month(instrument: Instrument, year: int, month: int) -> date:
         last = date(year, month, month_calendar.monthrange(year, month)[1])
         wanted = instrument.expiry_rule_on(last).monthly.removeprefix("LAST_")
-        while WEEKDAYS[last.weekday()] != wanted:
+        while weekday_of(last) != wanted:
             last -= timedelta(days=1)
         return last

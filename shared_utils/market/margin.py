@@ -17,6 +17,8 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from shared_utils.domain.enums import OptionType
+
 _BUILT_IN = Path(__file__).resolve().parents[1] / "data" / "paper_margin.json"
 
 
@@ -24,7 +26,7 @@ _BUILT_IN = Path(__file__).resolve().parents[1] / "data" / "paper_margin.json"
 class Holding:
     underlying: str
     expiry: date
-    option_type: str  # CALL | PUT
+    option_type: OptionType
     strike: Decimal
     quantity: int  # signed: negative when short
     premium: Decimal  # per unit
@@ -47,7 +49,7 @@ class MarginModel:
                 * self.percent_of_notional.get(underlying, self.default_percent)
                 / 100
             )
-            calls = option_type == "CALL"
+            calls = option_type == OptionType.CALL
             longs = sorted(
                 ((h.strike, h.quantity) for h in group if h.quantity > 0), reverse=not calls
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shared_utils.domain.enums import ExpiryType
 from shared_utils.market.expiries import Expiry
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -22,7 +23,7 @@ def _strike(strike: Decimal | int) -> str:
 
 def zerodha_symbol(underlying: str, expiry: Expiry, strike: Decimal | int, option_type: str) -> str:
     day, suffix = expiry.date, OPTION_SUFFIX[option_type]
-    if expiry.type == "MONTHLY":
+    if expiry.type == ExpiryType.MONTHLY:
         return f"{underlying}{day:%y}{MONTHS[day.month - 1]}{_strike(strike)}{suffix}"
     return f"{underlying}{day:%y}{ZERODHA_WEEKLY_MONTH[day.month - 1]}{day:%d}{_strike(strike)}{suffix}"
 

@@ -14,14 +14,13 @@ from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.records import attributes, item_of, record_of, records_of
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import utc_iso
-from shared_utils.domain.enums import ExecutionStatus, ExecutionType
+from shared_utils.domain.enums import ExecutionStatus, ExecutionType, ExecutionWorkflow
 from shared_utils.domain.errors import Conflict
 from shared_utils.engine.performance import MetricCounts
 from shared_utils.engine.records import (
     ExecutionRecord,
     ExecutionRef,
     ExecutionResults,
-    ExecutionWorkflow,
     Found,
 )
 

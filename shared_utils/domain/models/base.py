@@ -18,14 +18,13 @@ from pydantic import (
     model_validator,
 )
 
-from shared_utils.domain.enums import EntityStatus, Weekday
+from shared_utils.domain.enums import WEEKDAYS, EntityStatus, Weekday
 from shared_utils.domain.instruments import built_in_catalog
 
 MAX_STRATEGIES_PER_BASKET = 10
 MAX_LEGS_PER_STRATEGY = 6
 MAX_ALLOCATIONS_PER_STRATEGY = 20
 SESSION_OPEN, SESSION_CLOSE = "09:15", "15:30"
-WEEKDAYS: tuple[Weekday, ...] = tuple(Weekday)
 
 # Sent by clients that echo back what they read; never taken from a body.
 SERVER_OWNED_FIELDS = frozenset(

@@ -23,7 +23,7 @@ from shared_utils.adapters.dynamodb.paper_books import PaperBooks
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.broker import BrokerOrder, BrokerPosition, OrderRequest
 from shared_utils.domain.clock import IST, Clock, ist_date, utc_iso
-from shared_utils.domain.enums import OrderStatus, OrderType, Side
+from shared_utils.domain.enums import OptionType, OrderStatus, OrderType, Side
 from shared_utils.domain.errors import Conflict, NotFound
 from shared_utils.domain.instruments import InstrumentCatalog
 from shared_utils.engine.positions import net_fill
@@ -138,7 +138,7 @@ class PaperBroker:
         if funds is None:
             funds = DEFAULT_PAPER_FUNDS
         now = self.clock.now()
-        held: dict[tuple[str, date, str, Decimal], tuple[int, Decimal]] = {}
+        held: dict[tuple[str, date, OptionType, Decimal], tuple[int, Decimal]] = {}
         for position in self.books.positions():
             if position.expiry < ist_date(now):
                 continue  # settled by the exchange: it blocks nothing any more
