@@ -78,10 +78,6 @@ class Side(StrEnum):
         """+1 for units bought, -1 for units sold."""
         return 1 if self is Side.BUY else -1
 
-    @property
-    def opposite(self) -> Side:
-        return Side.SELL if self is Side.BUY else Side.BUY
-
 
 class OptionType(StrEnum):
     CALL = "CALL"

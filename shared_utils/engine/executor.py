@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from shared_utils.configuration.schedule import ExecutionPlan, PlanLeg
 from shared_utils.domain.broker import Broker, BrokerFor, BrokerOrder, OrderRequest
@@ -301,8 +300,14 @@ class StrategyExecutor:
         order: PlannedOrder,
         status: OrderStatus,
         account: Account,
-        **what_happened: Any,
+        *,
+        reason: str | None = None,
+        broker_order_id: str | None = None,
+        fill_price: Decimal | None = None,
+        status_message: str | None = None,
     ) -> OrderRecord:
+        """The order's record; what happened to it so far (None: nothing yet) is left out of the
+        item, as the table never holds a null at the top of an item."""
         leg: PlanLeg | None = plan.leg(order.leg_no)
         return OrderRecord(
             key=self.orders.order_key(ref.execution_date, order.tag),
@@ -334,7 +339,10 @@ class StrategyExecutor:
             stop_loss=leg.stop_loss if leg else None,
             stop_loss_type=leg.stop_loss_type if leg else StopLossType.POINTS,
             placed_at=utc_iso(self.clock.now()),
-            **what_happened,
+            reason=reason,
+            broker_order_id=broker_order_id,
+            fill_price=fill_price,
+            status_message=status_message,
         )
 
     def _record(
@@ -347,18 +355,20 @@ class StrategyExecutor:
         reason: str | None = None,
         broker_order: BrokerOrder | None = None,
     ) -> OrderOutcome:
-        what_happened: dict[str, Any] = {"reason": reason} if reason else {}
-        if broker_order is not None:
-            what_happened |= {
-                "broker_order_id": broker_order.order_id,
-                "fill_price": broker_order.average_price,
-                "status_message": broker_order.status_message,
-            }
-        record = self._order(ref, plan, order, status, account, **what_happened)
+        record = self._order(
+            ref,
+            plan,
+            order,
+            status,
+            account,
+            reason=reason or None,
+            broker_order_id=broker_order.order_id if broker_order else None,
+            fill_price=broker_order.average_price if broker_order else None,
+            status_message=broker_order.status_message if broker_order else None,
+        )
         if status is OrderStatus.COMPLETE and record.fill_price is not None:
-            self.positions.record_fill(
-                record
-            )  # the order and the position it moves, together and once
+            # the order and the position it moves, together and once
+            self.positions.record_fill(record)
             return record.outcome
         # Never over a record whose fill a reconciliation has applied meanwhile.
         return self.orders.save_unless_applied(record).outcome
@@ -415,8 +425,12 @@ class ClosingOrders:
                 continue
             done.claimed.append(position)
             # What it holds now that it is ours: a fill may have landed between the read and the claim.
-            current = position.key and self.positions.position(position.user_id, position.key)
-            quantity = current.quantity if current else 0
+            current = (
+                self.positions.position(position.user_id, position.key)
+                if position.key is not None
+                else None
+            )
+            quantity = current.quantity if current is not None else 0
             if quantity == 0:
                 continue
             accounts[position.client_id] = Account(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Protocol
 
+from shared_utils.configuration.schedule import ScheduleEntry
 from shared_utils.domain.enums import ExecutionStatus, ExecutionType, Weekday
 from shared_utils.engine.performance import MetricCounts
 from shared_utils.engine.records import (
@@ -21,7 +22,6 @@ from shared_utils.engine.records import (
     Found,
     OrderRecord,
     Position,
-    ScheduleEntry,
 )
 
 

@@ -20,8 +20,8 @@ and what is stored keeps exactly its shape. Two rules make that hold:
 
 Statuses, sides, order types, modes and kinds are the `StrEnum`s of `domain.enums`: a member is its
 string wherever it is stored or sent. The execution plans (and the schedule entries that carry them)
-are compiled by the configuration plane, so they live in `configuration/schedule.py`; they are
-named here too, with the records that hold them.
+are compiled by the configuration plane, so they live in `configuration/schedule.py`, and are
+imported from there.
 """
 
 from __future__ import annotations
@@ -34,14 +34,7 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import ConfigDict, PlainSerializer
 from pydantic.dataclasses import dataclass
 
-from shared_utils.configuration.schedule import (
-    AccountPlan,
-    ExecutionPlan,
-    PlanClose,
-    PlanLeg,
-    Record,
-    ScheduleEntry,
-)
+from shared_utils.configuration.schedule import ExecutionPlan, Record
 from shared_utils.domain.enums import (
     AccountMode,
     BrokerName,
@@ -58,8 +51,6 @@ from shared_utils.domain.enums import (
 )
 
 __all__ = [
-    "AccountPlan",
-    "ExecutionPlan",
     "ExecutionRecord",
     "ExecutionRef",
     "ExecutionReport",
@@ -69,12 +60,8 @@ __all__ = [
     "IsoDate",
     "OrderOutcome",
     "OrderRecord",
-    "PlanClose",
-    "PlanLeg",
     "PlanningFailure",
     "Position",
-    "Record",
-    "ScheduleEntry",
     "Settlement",
     "SkippedClose",
     "Unreadable",

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from shared_utils.configuration.schedule import ScheduleEntry
 from shared_utils.domain.clock import IST, Clock, utc_iso
 from shared_utils.domain.enums import (
     ExecutionStatus,
@@ -25,7 +26,7 @@ from shared_utils.domain.enums import (
     weekday_of,
 )
 from shared_utils.engine.ports import ExecutionStore, Schedule
-from shared_utils.engine.records import ExecutionRecord, ExecutionRef, ScheduleEntry
+from shared_utils.engine.records import ExecutionRecord, ExecutionRef
 from shared_utils.market.calendar import TradingCalendar
 
 SCHEDULED_TYPES = (ExecutionType.ENTRY, ExecutionType.EXIT)
