@@ -41,7 +41,7 @@ def rate(work: Callable[[], object], seconds: float = 1.0) -> float:
 def erf_black76(forward, strike, vol, years, rate_, call):
     d1 = (math.log(forward / strike) + 0.5 * vol * vol * years) / (vol * math.sqrt(years))
     d2 = d1 - vol * math.sqrt(years)
-    cdf = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
+    cdf = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731 - the formula as one line
     discount = math.exp(-rate_ * years)
     if call:
         return discount * (forward * cdf(d1) - strike * cdf(d2))

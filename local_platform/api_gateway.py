@@ -257,7 +257,7 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
                 self.wfile.write(payload)
 
         # The names BaseHTTPRequestHandler looks up for each method.
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815 - the stdlib looks these up
 
         def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
             pass

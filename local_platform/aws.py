@@ -54,7 +54,7 @@ def _register_key_pickling() -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     # Only its type is used, to register the pickling of every key of that type.
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - signs nothing
 
     def reduce(
         private_key: RSAPrivateKey,
@@ -190,7 +190,7 @@ class LocalAws:
     # -- clients and resources -----------------------------------------------------------------
     def client(self, service: str) -> Any:
         # boto3-stubs types only the services whose stubs are installed (not cognito-idp).
-        return boto3.session.Session(  # type: ignore[call-overload]
+        return boto3.session.Session(  # type: ignore[call-overload]  # any service name, as above
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
             region_name=self.region,

@@ -264,7 +264,7 @@ def serialise_metrics() -> None:
 
         setattr(AmazonCloudWatchEMFProvider, name, taking_turns)
     # Marks the provider as patched, so a second engine in the process does not wrap it again.
-    setattr(AmazonCloudWatchEMFProvider, "_local_turns", turns)  # noqa: B010
+    setattr(AmazonCloudWatchEMFProvider, "_local_turns", turns)  # noqa: B010 - not a declared attribute
 
 
 _sinks: dict[Path, Any] = {}
