@@ -426,3 +426,70 @@ def test_metrics_count_each_execution_once_and_survive_configuration_writes(serv
         ]
         == 0
     )
+
+
+# The POSITION items the code before the typed records stored for the journey's entry and the
+# short calls' stop loss (read from the table, not through the adapter, so that a mapping bug the
+# same both ways cannot hide): (quantity, average_price, realised_pnl) by account and leg.
+STORED_AT_ENTRY = {
+    ("ZERODHA123", 1): ("-195", "55.95", "0"),
+    ("ZERODHA123", 2): ("195", "26.60", "0"),
+    ("ZERODHA123", 3): ("-65", "50.00", "0"),
+    ("ZERODHA123", 4): ("65", "22.60", "0"),
+    ("ANGELONE456", 1): ("-65", "55.95", "0"),
+    ("ANGELONE456", 2): ("65", "26.60", "0"),
+    ("ANGELONE456", 3): ("-260", "50.00", "0"),
+    ("ANGELONE456", 4): ("260", "22.60", "0"),
+}
+STOPPED = {
+    ("ZERODHA123", 3): ("0", "131.80", "-5317.00"),
+    ("ANGELONE456", 3): ("0", "131.80", "-21268.00"),
+}
+STORED_ATTRIBUTES = {
+    "user_id", "sort_key", "entity_type", "strategy_id", "client_id", "broker", "leg_no",
+    "underlying", "expiry", "expiry_type", "strike", "option_type", "lot_size", "tradingsymbol",
+    "quantity", "average_price", "realised_pnl", "realised_today", "realised_on",
+    "trade_realised", "updated_at", "version", "product", "mode", "stop_loss", "stop_loss_type",
+    "max_daily_loss", "opened_at", "opened_by",
+}  # fmt: skip
+OPEN_INDEX = {"GSI2PK", "GSI2SK"}
+
+
+def stored_positions(repository):
+    items, _ = repository.query_prefix("sub-alice", keys.all_positions())
+    return {(item["client_id"], int(item["leg_no"])): item for item in items}
+
+
+def test_the_stored_position_items_are_those_the_code_before_stored(service, repository):
+    strategy_id = entered(service, repository)
+    opened = stored_positions(repository)
+    assert {
+        where: (str(i["quantity"]), str(i["average_price"]), str(i["realised_pnl"]))
+        for where, i in opened.items()
+    } == STORED_AT_ENTRY
+    for item in opened.values():
+        assert set(item) == STORED_ATTRIBUTES | OPEN_INDEX
+        assert (item["entity_type"], item["version"], item["realised_on"]) == (
+            "POSITION",
+            1,
+            "2026-03-02",
+        )
+        assert item["opened_by"] == f"EXECUTION_ENTRY#{strategy_id}#20260302"
+        assert item["GSI2PK"].startswith("OPEN_POSITIONS#")
+        assert item["GSI2SK"] == f"sub-alice#{item['sort_key']}"
+
+    at = datetime(2026, 3, 2, 11, 0, tzinfo=IST)
+    engine(repository, FixedClock(at), Shocked(MARKET, "CALL", 4, at))[1].run()
+    after = stored_positions(repository)
+    assert {
+        where: (str(i["quantity"]), str(i["average_price"]), str(i["realised_pnl"]))
+        for where, i in after.items()
+    } == {**STORED_AT_ENTRY, **STOPPED}
+    for where, item in after.items():
+        if where in STOPPED:  # flat: out of the open index, the close's claim gone with it
+            assert set(item) == STORED_ATTRIBUTES
+            assert str(item["realised_today"]) == str(item["trade_realised"]) == STOPPED[where][2]
+            assert (item["version"], item["updated_at"]) == (3, "2026-03-02T05:30:00.000Z")
+        else:  # untouched by the stop loss
+            assert item == opened[where]
+    assert all("closing_by" not in item and "closing_since" not in item for item in after.values())
