@@ -1,6 +1,6 @@
 """Loading a broker's instrument master over the built-in defaults, refusing one that looks broken.
 
-Formats (MARKET_FACTS.md, "Instrument masters"):
+Formats, as the brokers publish them:
 - Zerodha: instruments CSV (instrument_token, exchange_token, tradingsymbol, name, last_price, expiry
   YYYY-MM-DD, strike, tick_size, lot_size, instrument_type CE/PE/FUT, segment, exchange);
 - Angel One: OpenAPIScripMaster.json, a list of {token, symbol, name, expiry DDMMMYYYY, strike x100,

@@ -1,4 +1,4 @@
-"""Option trading symbols as each broker spells them (MARKET_FACTS.md, "Instrument masters").
+"""Option trading symbols as each broker spells them.
 
 Zerodha: monthly `NIFTY26MAR22500CE`; weekly `NIFTY2631022500CE` (YY, month as 1-9/O/N/D, DD).
 Angel One: `NIFTY10MAR2622500CE` (DD, MMM, YY) for every contract.
