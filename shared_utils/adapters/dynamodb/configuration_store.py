@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from shared_utils.adapters.dynamodb import configuration_items as items
 from shared_utils.adapters.dynamodb import keys
@@ -25,23 +28,39 @@ from shared_utils.domain.models import (
     Strategy,
 )
 
+Entity = TypeVar("Entity", bound=BaseModel)
+
 
 class DynamoConfigurationStore:
     def __init__(self, repository: ConfigurationRepository):
         self.repository = repository
 
+    def _page(
+        self,
+        model: type[Entity],
+        user_id: str,
+        prefix: str,
+        limit: int | None,
+        next_token: str | None,
+        filters: dict[str, Any] | None = None,
+    ) -> tuple[list[Entity], str | None]:
+        raw, token = self.repository.query_prefix(
+            user_id, prefix, limit=limit, next_token=next_token, filters=filters
+        )
+        return [model.model_validate(item) for item in raw], token
+
+    def _one(self, model: type[Entity], user_id: str, sort_key: str) -> Entity | None:
+        raw = self.repository.get(user_id, sort_key)
+        return None if raw is None else model.model_validate(raw)
+
     # -- broker accounts -------------------------------------------------------------------------
     def broker_accounts(
         self, user_id: str, limit: int | None = None, next_token: str | None = None
     ) -> tuple[list[BrokerAccount], str | None]:
-        raw, token = self.repository.query_prefix(
-            user_id, keys.broker_account(""), limit=limit, next_token=next_token
-        )
-        return [BrokerAccount.model_validate(item) for item in raw], token
+        return self._page(BrokerAccount, user_id, keys.broker_account(""), limit, next_token)
 
     def broker_account(self, user_id: str, client_id: str) -> BrokerAccount | None:
-        raw = self.repository.get(user_id, keys.broker_account(client_id))
-        return None if raw is None else BrokerAccount.model_validate(raw)
+        return self._one(BrokerAccount, user_id, keys.broker_account(client_id))
 
     def allocations_trading_on(self, user_id: str, client_id: str) -> int | None:
         raw = self.repository.get(user_id, keys.broker_account(client_id))
@@ -74,14 +93,10 @@ class DynamoConfigurationStore:
     def baskets(
         self, user_id: str, limit: int | None = None, next_token: str | None = None
     ) -> tuple[list[Basket], str | None]:
-        raw, token = self.repository.query_prefix(
-            user_id, keys.basket(""), limit=limit, next_token=next_token
-        )
-        return [Basket.model_validate(item) for item in raw], token
+        return self._page(Basket, user_id, keys.basket(""), limit, next_token)
 
     def basket(self, user_id: str, basket_id: str) -> Basket | None:
-        raw = self.repository.get(user_id, keys.basket(basket_id))
-        return None if raw is None else Basket.model_validate(raw)
+        return self._one(Basket, user_id, keys.basket(basket_id))
 
     def add_basket(self, user_id: str, basket: Basket) -> None:
         self.repository.commit(
@@ -124,14 +139,8 @@ class DynamoConfigurationStore:
         limit: int | None = None,
         next_token: str | None = None,
     ) -> tuple[list[Strategy], str | None]:
-        raw, token = self.repository.query_prefix(
-            user_id,
-            keys.strategy(""),
-            limit=limit,
-            next_token=next_token,
-            filters={"basket_id": basket_id} if basket_id else None,
-        )
-        return [Strategy.model_validate(item) for item in raw], token
+        only = {"basket_id": basket_id} if basket_id else None
+        return self._page(Strategy, user_id, keys.strategy(""), limit, next_token, only)
 
     def strategies_in_basket(self, user_id: str, basket_id: str) -> list[StoredStrategy]:
         raw, _ = self.repository.query_prefix(
