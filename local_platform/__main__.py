@@ -20,6 +20,8 @@ from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
 from local_platform.aws import FAKE_CREDENTIALS, LocalAws
 from local_platform.engine import Engine, build_engine, function_output, session_bounds
+from local_platform.journal import StateDamaged
+from local_platform.lock import DataDirInUse, hold_data_dir
 from shared_utils.domain.clock import Clock, SteppedClock
 from shared_utils.market.calendar import built_in_calendar
 
@@ -108,6 +110,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # Before anything else: only the holder may touch outputs.json, the state or the journal.
+        held = hold_data_dir(data_dir)
+    except DataDirInUse as error:
+        print(f"not started: {error}", file=sys.stderr)
+        return 1
+    try:
+        return _run(args, data_dir)
+    except StateDamaged as error:
+        print(f"not started: {error}", file=sys.stderr)
+        return 1
+    finally:
+        held.close()
+
+
+def _run(args: argparse.Namespace, data_dir: Path) -> int:
     outputs_file = data_dir / "outputs.json"
     outputs_file.unlink(missing_ok=True)
     table_wiring = wiring.load()
@@ -117,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     session = session_bounds(args.session, calendar) if args.session else None
     aws = LocalAws(data_dir)
     endpoint = aws.start()
+    for note in aws.notes:
+        print(f"AWS state: {note}", file=sys.stderr, flush=True)
     stopped = threading.Event()
 
     def stop(signum, frame):
@@ -199,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 resources["TableName"],
                 clock,
             )
-        aws.start_autosave()
+        aws.start_compaction()
         outputs = {
             stack_name: {
                 "ApiUrl": f"http://127.0.0.1:{args.port}/",
@@ -260,10 +280,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         stopped.set()
-        if engine is not None:
-            engine.stop()
+        # The front first (no new requests), then the engine, then AWS (a final snapshot).
         if server is not None:
             server.shutdown()
+            server.server_close()
+        if engine is not None:
+            engine.stop()
         aws.stop()
         outputs_file.unlink(missing_ok=True)
         print("stopped; state saved.", flush=True)

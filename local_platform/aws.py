@@ -1,41 +1,59 @@
 """The AWS APIs the platform uses (DynamoDB, Cognito), served on loopback by a moto server.
 
-moto keeps its state in memory; to let data survive a restart with the same --data-dir, the
-backends are pickled into the data dir every few seconds and when the platform stops, and loaded
-back before the server starts.
+moto keeps its state in memory. Every request that changes it is journaled and fsync'd before its
+answer leaves, and the state is snapshotted in the background (see `local_platform.journal`), so
+an acknowledged write survives a kill -9 and a restart with the same --data-dir. The user pools
+sign with a key of this data dir, never with the one published inside the moto package.
 """
 
 from __future__ import annotations
 
 import copyreg
+import io
 import json
 import logging
+import os
 import pickle
+import secrets
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
 from local_platform import wiring
+from local_platform.journal import (
+    PRIVATE,
+    RECORDED_HEADERS,
+    Journal,
+    Record,
+    Snapshots,
+    StateDamaged,
+    changes_state,
+)
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from joserfc.jwk import RSAKey
+    from werkzeug.serving import BaseWSGIServer
 
 REGION = "ap-south-1"
-STATE_FILE = "aws-state.pickle"
 RESOURCES_FILE = "resources.json"
+SIGNING_KEY_FILE = "cognito-signing-key.pem"
+# moto writes this kid into every token's header; the key behind it is this data dir's.
+SIGNING_KEY_ID = "dummy"
 SERVICES: tuple[Literal["dynamodb", "cognito-idp"], ...] = ("dynamodb", "cognito-idp")
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
 }
+log = logging.getLogger(__name__)
 
 
 def _load_private_key(pem: bytes) -> RSAPrivateKey:
@@ -48,9 +66,18 @@ def _load_private_key(pem: bytes) -> RSAPrivateKey:
     return key
 
 
+def _private_pem(key: RSAPrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def _register_key_pickling() -> None:
     """moto's user pools hold a `cryptography` RSA key, which does not pickle; it does as PEM."""
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     # Only its type is used, to register the pickling of every key of that type.
@@ -59,14 +86,64 @@ def _register_key_pickling() -> None:
     def reduce(
         private_key: RSAPrivateKey,
     ) -> tuple[Callable[[bytes], RSAPrivateKey], tuple[bytes]]:
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        return _load_private_key, (pem,)
+        return _load_private_key, (_private_pem(private_key),)
 
     copyreg.pickle(type(key), reduce)
+
+
+def signing_key(data_dir: Path) -> RSAKey:
+    """This data dir's token signing key: made on first start (0600), kept so that tokens issued
+    before a restart still verify after it."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from joserfc.jwk import RSAKey
+
+    file = data_dir / SIGNING_KEY_FILE
+    if not file.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        temporary = file.with_suffix(".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(_private_pem(key))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, file)
+    os.chmod(file, PRIVATE)
+    try:
+        private = _load_private_key(file.read_bytes())
+    except (ValueError, TypeError) as error:
+        raise StateDamaged(
+            f"the token signing key {file} cannot be read ({error}); move it away to make a new "
+            f"one (every token issued before is then refused: sign in again)"
+        ) from None
+    return RSAKey.import_key(
+        private, parameters={"kid": SIGNING_KEY_ID, "alg": "RS256", "use": "sig"}
+    )
+
+
+class _SigningKeyResource:
+    """moto's `load_resource` in its Cognito models, answering the private JWK it loads for every
+    new user pool with this data dir's key."""
+
+    def __init__(self, packaged: Callable[[str], Any], key: RSAKey):
+        self.packaged, self.key = packaged, key
+
+    def __call__(self, resource: str) -> Any:
+        if resource == "cognitoidp/resources/jwks-private.json":
+            return self.key.as_dict(private=True)
+        return self.packaged(resource)
+
+
+def use_signing_key(key: RSAKey) -> None:
+    """Make moto's user pools sign with `key` and publish it in their JWKS, in place of the key
+    that ships inside the moto package (anyone could sign with that one)."""
+    from moto.cognitoidp import models, responses
+
+    if isinstance(models.load_resource, _SigningKeyResource):
+        models.load_resource.key = key
+    else:
+        models.load_resource = _SigningKeyResource(models.load_resource, key)
+    public = {"keys": [key.as_dict(private=False)]}
+    responses.CognitoIdpJsonWebKeyResponse.json_web_key = json.dumps(public).encode()
 
 
 def _backends() -> dict[str, Any]:
@@ -82,110 +159,238 @@ def free_port() -> int:
         return port
 
 
-def _one_at_a_time(app: WSGIApplication, lock: threading.Lock) -> WSGIApplication:
-    def application(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        with lock:
-            return list(app(environ, start_response))
+class _Journaled:
+    """moto's WSGI app, one request at a time (moto's backends are not thread-safe: a transaction
+    deep-copies a table another request may be writing), each request drawing its ids from a seed
+    of its own, and each one that changed state journaled before its answer is returned."""
 
-    return application
+    def __init__(self, app: WSGIApplication, aws: LocalAws):
+        self.app, self.aws = app, aws
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        from moto.moto_api._internal import mock_random
+
+        body = _read_body(environ)
+        statuses: list[str] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        with self.aws.requests:
+            seed = secrets.randbits(63)
+            mock_random.seed(seed)
+            answer = list(self.app(environ, capture))
+            journal = self.aws.journal
+            if journal and statuses and statuses[-1].startswith("2") and changes_state(target):
+                self.aws.sequence += 1
+                journal.append(
+                    Record(
+                        sequence=self.aws.sequence,
+                        seed=seed,
+                        method=environ["REQUEST_METHOD"],
+                        path=environ.get("PATH_INFO", "/"),
+                        query=environ.get("QUERY_STRING", ""),
+                        headers=_recorded_headers(environ),
+                        body=body,
+                    )
+                )
+            return answer
 
 
-def _locked_moto_server() -> Callable[..., ThreadedMotoServer]:
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        body: bytes = stream.read()
+    else:
+        body = stream.read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("wsgi.input_terminated", None)
+    return body
 
-    class Server(ThreadedMotoServer):
-        def __init__(self, lock: threading.Lock, **kwargs: Any):
-            super().__init__(**kwargs)
-            self._lock = lock
 
-        def _server_entry(self) -> None:
-            app = _one_at_a_time(DomainDispatcherApplication(create_backend_app), self._lock)
-            self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever()
+def _recorded_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    recorded = {}
+    for name in RECORDED_HEADERS:
+        key = name.upper().replace("-", "_")
+        value = environ.get("CONTENT_TYPE" if key == "CONTENT_TYPE" else f"HTTP_{key}")
+        if value:
+            recorded[name] = value
+    return recorded
 
-    return Server
+
+class _MotoServer:
+    def __init__(self, app: WSGIApplication, port: int):
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from werkzeug.serving import make_server
+
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, app, True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        # Close the socket too: a listening socket nobody accepts on makes every later call wait
+        # out botocore's 60 s read timeout and its retries (minutes), where a refusal is instant.
+        self._server.server_close()
+        self._thread.join(timeout=5)
 
 
 class LocalAws:
-    def __init__(self, data_dir: Path, region: str = REGION):
+    def __init__(
+        self,
+        data_dir: Path,
+        region: str = REGION,
+        journaled: bool = True,
+        compact_every: int = 2000,
+        compact_after_seconds: float = 60.0,
+    ):
         self.data_dir = data_dir
         self.region = region
         self.endpoint_url = ""
-        self._server: ThreadedMotoServer | None = None
-        self._lock = threading.Lock()
+        self._server: _MotoServer | None = None
+        self._compacting = threading.Lock()
         self._stop = threading.Event()
-        self._saver: threading.Thread | None = None
-        # Every request to moto holds it: moto's backends are not thread-safe (a transaction
-        # deep-copies a table another request may be writing), and a snapshot taken under it is whole.
+        self._compactor: threading.Thread | None = None
+        self.compact_every, self.compact_after_seconds = compact_every, compact_after_seconds
+        # Every request to moto holds it (see _Journaled), and a snapshot taken under it is whole.
         self.requests = threading.Lock()
+        self.snapshots = Snapshots(data_dir)
+        self.journal = Journal(data_dir) if journaled else None
+        self.sequence = 0  # the last journal record written
+        self.snapshot_sequence = 0  # the last journal record the newest snapshot holds
+        self.replayed = 0
+        self.notes: list[str] = []
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> str:
-        from moto.core import DEFAULT_ACCOUNT_ID
-
-        server_class = _locked_moto_server()
+        """Load the state (snapshot, then journal) and serve it. Raises StateDamaged."""
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _register_key_pickling()
-        state = self.data_dir / STATE_FILE
-        if state.exists():
-            saved = pickle.loads(state.read_bytes())  # noqa: S301 - the state this platform saved
-            backends = _backends()
-            for service, backend in saved.items():
-                backends[service][DEFAULT_ACCOUNT_ID][self.region] = backend
+        key = signing_key(self.data_dir)
+        use_signing_key(key)
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        self._restore(moto_app, key)
+        if self.journal is not None:
+            self.journal.open_segment(self.sequence + 1)
         port = free_port()
-        self._server = server_class(self.requests, ip_address="127.0.0.1", port=port, verbose=False)
+        self._server = _MotoServer(_Journaled(moto_app, self), port)
         self._server.start()
         self.endpoint_url = f"http://127.0.0.1:{port}"
         return self.endpoint_url
 
-    def start_autosave(self, interval_seconds: float = 5.0) -> None:
-        def loop():
-            while not self._stop.wait(interval_seconds):
-                self.save()
-
-        self._saver = threading.Thread(target=loop, name="aws-state-saver", daemon=True)
-        self._saver.start()
-
-    def save(self) -> None:
+    def _restore(self, moto_app: WSGIApplication, key: RSAKey) -> None:
         from moto.core import DEFAULT_ACCOUNT_ID
 
-        with self._lock, self.requests:
-            for _attempt in range(5):
-                try:
-                    data = pickle.dumps(
-                        {
-                            service: backend[DEFAULT_ACCOUNT_ID][self.region]
-                            for service, backend in _backends().items()
-                        }
+        snapshot = self.snapshots.load()
+        if snapshot is not None:
+            try:
+                saved = pickle.loads(snapshot.pickled)  # noqa: S301 - the state this platform saved
+                backends = _backends()
+                for service, backend in saved.items():
+                    backends[service][DEFAULT_ACCOUNT_ID][self.region] = backend
+            except Exception as error:  # anything unpickling raises means the file is unusable
+                raise StateDamaged(
+                    self.snapshots.damaged_message(
+                        snapshot.file, f"it does not load: {type(error).__name__}: {error}"
                     )
-                    break
-                except (
-                    RuntimeError
-                ):  # a request changed a dict while it was being pickled; try again
-                    continue
-            else:
-                return
-            temporary = self.data_dir / (STATE_FILE + ".tmp")
-            temporary.write_bytes(data)
-            temporary.replace(self.data_dir / STATE_FILE)
+                ) from None
+            self.sequence = self.snapshot_sequence = snapshot.sequence
+        if self.journal is not None:
+            started = time.perf_counter()
+            for record in self.journal.records(after=self.sequence):
+                self._replay(moto_app, record)
+            self.notes.extend(self.journal.notes)
+            if self.replayed:
+                self.notes.append(
+                    f"replayed {self.replayed} journaled write(s) in "
+                    f"{time.perf_counter() - started:.2f} s"
+                )
+        # Pools saved before the key was this data dir's carry the packaged one.
+        for pool in _backends()["cognito-idp"][DEFAULT_ACCOUNT_ID][self.region].user_pools.values():
+            pool.json_web_key = key
+
+    def _replay(self, moto_app: WSGIApplication, record: Record) -> None:
+        from moto.moto_api._internal import mock_random
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        environ = EnvironBuilder(
+            method=record.method,
+            path=record.path,
+            query_string=record.query,
+            headers=record.headers,
+            data=record.body,
+        ).get_environ()
+        mock_random.seed(record.seed)
+        _answer, status, _headers = run_wsgi_app(moto_app, environ, buffered=True)
+        if not status.startswith("2"):
+            self.notes.append(
+                f"journal record {record.sequence} ({record.headers.get('X-Amz-Target')}) "
+                f"answered {status} on replay, where it had succeeded"
+            )
+        self.sequence = record.sequence
+        self.replayed += 1
+
+    def start_compaction(self, check_every_seconds: float = 5.0) -> None:
+        def loop():
+            last = time.monotonic()
+            while not self._stop.wait(check_every_seconds):
+                pending = self.sequence - self.snapshot_sequence
+                due = time.monotonic() - last >= self.compact_after_seconds
+                if pending >= self.compact_every or (pending and due) or self.journal is None:
+                    try:
+                        self.compact()
+                    except OSError as error:  # the journal still holds every write
+                        log.warning("snapshot of the AWS state failed: %s", error)
+                    last = time.monotonic()
+
+        self._compactor = threading.Thread(target=loop, name="aws-state-compactor", daemon=True)
+        self._compactor.start()
+
+    def compact(self) -> None:
+        """Snapshot the state and start a new journal segment; the previous snapshot and the
+        segments after it stay, so one damaged snapshot still recovers."""
+        with self._compacting:
+            with self.requests:
+                if self.journal is not None and self.sequence == self.snapshot_sequence:
+                    return
+                pickled = self._pickle()
+                sequence = self.sequence
+                if self.journal is not None:
+                    self.journal.open_segment(sequence + 1)
+            self.snapshots.write(sequence, pickled)
+            self.snapshot_sequence = sequence
+            previous = self.snapshots.previous_sequence()
+            if self.journal is not None and previous is not None:
+                self.journal.prune(kept_from=previous + 1)
+
+    def _pickle(self) -> bytes:
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        state = {
+            service: backend[DEFAULT_ACCOUNT_ID][self.region]
+            for service, backend in _backends().items()
+        }
+        return pickle.dumps(state)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._saver:
-            self._saver.join(timeout=10)
-        self.save()
         if self._server:
             self._server.stop()
+        if self._compactor:
+            self._compactor.join(timeout=10)
+        if self.endpoint_url:
+            self.compact()
+        if self.journal is not None:
+            self.journal.close()
 
     # -- clients and resources -----------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -197,25 +402,30 @@ class LocalAws:
         ).client(service, endpoint_url=self.endpoint_url)
 
     def ensure_resources(self, stack_name: str) -> dict[str, str]:
-        """The table, user pool and app client: created on first start, found again after that."""
+        """The table, user pool and app client: created on first start, found again after that,
+        by the ids in resources.json or, if that file is gone, by their names."""
         recorded_file = self.data_dir / RESOURCES_FILE
         recorded = json.loads(recorded_file.read_text()) if recorded_file.exists() else {}
         table_name = recorded.get("TableName") or f"{stack_name}-{wiring.load().table['name']}"
         dynamodb = self.client("dynamodb")
-        if table_name not in dynamodb.list_tables()["TableNames"]:
+        if table_name not in _all_tables(dynamodb):
             wiring.create_table(dynamodb, table_name)
         cognito = self.client("cognito-idp")
-        pools = {pool["Id"] for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]}
+        pools = _all_pools(cognito)
         pool_id = recorded.get("UserPoolId")
-        if pool_id not in pools:
+        if pool_id not in pools.values():
+            pool_id = pools.get(f"{stack_name}-users")
+        if pool_id is None:
             pool_id = cognito.create_user_pool(
                 PoolName=f"{stack_name}-users",
                 Policies={"PasswordPolicy": {"MinimumLength": 8, "RequireNumbers": True}},
                 AutoVerifiedAttributes=["email"],
             )["UserPool"]["Id"]
-            recorded.pop("UserPoolClientId", None)
+        clients = _all_clients(cognito, pool_id)
         client_id = recorded.get("UserPoolClientId")
-        if not client_id:
+        if client_id not in clients.values():
+            client_id = clients.get(f"{stack_name}-web")
+        if client_id is None:
             client_id = cognito.create_user_pool_client(
                 UserPoolId=pool_id,
                 ClientName=f"{stack_name}-web",
@@ -227,8 +437,9 @@ class LocalAws:
                 GenerateSecret=False,
             )["UserPoolClient"]["ClientId"]
         resources = {"TableName": table_name, "UserPoolId": pool_id, "UserPoolClientId": client_id}
-        recorded_file.write_text(json.dumps(resources, indent=2))
-        self.save()
+        temporary = recorded_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(resources, indent=2))
+        temporary.replace(recorded_file)
         return resources
 
     def jwks_url(self, pool_id: str) -> str:
@@ -237,3 +448,30 @@ class LocalAws:
     def issuer(self, pool_id: str) -> str:
         """What moto writes into `iss`: the AWS issuer, as a real pool's tokens carry."""
         return f"https://cognito-idp.{self.region}.amazonaws.com/{pool_id}"
+
+
+def _all_tables(dynamodb: Any) -> set[str]:
+    names: set[str] = set()
+    for page in dynamodb.get_paginator("list_tables").paginate():
+        names |= set(page["TableNames"])
+    return names
+
+
+def _all_pools(cognito: Any) -> dict[str, str]:
+    """Pool name -> id (the oldest pool of a name wins: it is the one that holds the users)."""
+    pools: dict[str, str] = {}
+    for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for pool in page["UserPools"]:
+            pools.setdefault(pool["Name"], pool["Id"])
+    return pools
+
+
+def _all_clients(cognito: Any, pool_id: str) -> dict[str, str]:
+    clients: dict[str, str] = {}
+    pages = cognito.get_paginator("list_user_pool_clients").paginate(
+        UserPoolId=pool_id, MaxResults=60
+    )
+    for page in pages:
+        for client in page["UserPoolClients"]:
+            clients.setdefault(client["ClientName"], client["ClientId"])
+    return clients
