@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +79,21 @@ class LocalApiGateway:
         # requests: see LocalAws.)
         self._invocation = lock or threading.Lock()
 
+    def _route_methods(self, path: str) -> list[str]:
+        return sorted({r.method for r in self.wiring.routes if r.match(r.method, path) is not None})
+
+    def method_not_allowed(self, method: str, target: str) -> Reply:
+        """405 naming what the path allows (every method the API has, for a path it does not)."""
+        path = urlsplit(target).path or "/"
+        allowed = self._route_methods(path) or sorted({r.method for r in self.wiring.routes})
+        reply = _error(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            f"{method} is not a method of {path}; it allows {', '.join(allowed)}",
+        )
+        reply.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
+        return reply
+
     def handle(
         self,
         method: str,
@@ -103,17 +120,8 @@ class LocalApiGateway:
             )
         resolved = self.wiring.resolve(method, path)
         if resolved is None:
-            allowed = sorted(
-                {r.method for r in self.wiring.routes if r.match(r.method, path) is not None}
-            )
-            if allowed:
-                reply = _error(
-                    HTTPStatus.METHOD_NOT_ALLOWED,
-                    "METHOD_NOT_ALLOWED",
-                    f"{path} allows {', '.join(allowed)}",
-                )
-                reply.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
-                return reply
+            if self._route_methods(path):
+                return self.method_not_allowed(method, path)
             return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"no route {method} {path}")
         route, encoded_parameters = resolved
         # API Gateway hands the function URL-decoded path parameters (and path).
@@ -223,13 +231,41 @@ def _error(status: int, code: str, message: str) -> Reply:
     return Reply(status, {**CORS_HEADERS, "Content-Type": "application/json"}, body)
 
 
+MAX_BODY_BYTES = (
+    1024 * 1024
+)  # API Gateway takes up to 10 MB; no request of this API comes near 1 MB
+LISTEN_BACKLOG = 128  # a burst of connections waits to be accepted instead of being reset
+SOCKET_TIMEOUT_SECONDS = 60  # a client that stops sending mid-request frees its thread
+# What BaseHTTPRequestHandler reports by itself, in the API's words.
+_FRONT_ERRORS = {
+    HTTPStatus.BAD_REQUEST: ("BAD_REQUEST", "the request is not well-formed HTTP/1.1"),
+    HTTPStatus.REQUEST_URI_TOO_LONG: (
+        "REQUEST_HEADER_FIELDS_TOO_LARGE",
+        "the request line is longer than 65,536 bytes",
+    ),
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: (
+        "REQUEST_HEADER_FIELDS_TOO_LARGE",
+        "a header line is longer than 65,536 bytes, or there are more than 100 headers",
+    ),
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: ("BAD_REQUEST", "send HTTP/1.1 or HTTP/1.0"),
+}
+
+
+class _FrontServer(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
 def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = SOCKET_TIMEOUT_SECONDS
 
         def _dispatch(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+            body, refusal = self._body()
+            if refusal is not None:
+                self._answer(refusal)
+                return
             try:
                 reply = gateway.handle(
                     self.command,
@@ -238,14 +274,70 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
                     body,
                     self.client_address[0],
                 )
-            except (
-                Exception
-            ) as exc:  # the front must answer even when a handler blows up outside its resolver
+            except Exception:  # the front answers even when a handler blows up outside its resolver
+                request_id = str(uuid.uuid4())
+                with gateway.output():
+                    # sys.stdout is the functions' log here (gateway.output), as in Lambda.
+                    sys.stdout.write(
+                        f"{self.command} {self.path} failed (request {request_id}):\n"
+                        f"{traceback.format_exc()}"
+                    )
+                    sys.stdout.flush()
                 reply = _error(
                     HTTPStatus.INTERNAL_SERVER_ERROR,
                     "INTERNAL_ERROR",
-                    f"{type(exc).__name__}: {exc}",
+                    f"the request failed on the platform's side; request id {request_id}",
                 )
+                reply.headers["X-Request-Id"] = request_id
+            self._answer(reply)
+
+        def _body(self) -> tuple[str | None, Reply | None]:
+            if self.headers.get("Transfer-Encoding"):
+                return None, self._refuse(
+                    HTTPStatus.LENGTH_REQUIRED,
+                    "LENGTH_REQUIRED",
+                    "send the body with a Content-Length (chunked bodies are not taken)",
+                )
+            declared = self.headers.get_all("Content-Length") or []
+            if not declared:
+                return None, None
+            if len(set(declared)) != 1 or not declared[0].strip().isdigit():
+                return None, self._refuse(
+                    HTTPStatus.BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "Content-Length must be one whole number of bytes",
+                )
+            length = int(declared[0])
+            if length > MAX_BODY_BYTES:
+                return None, self._refuse(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    f"the body is {length:,} bytes; at most {MAX_BODY_BYTES:,} are taken",
+                )
+            raw = self.rfile.read(length) if length else b""
+            if len(raw) < length:
+                return None, self._refuse(
+                    HTTPStatus.BAD_REQUEST,
+                    "BAD_REQUEST",
+                    f"the body ended after {len(raw)} of the {length} bytes Content-Length promised",
+                )
+            return (raw.decode("utf-8", errors="replace") if length else None), None
+
+        def handle_expect_100(self):
+            # A body that will be refused is not asked for.
+            declared = self.headers.get("Content-Length", "").strip()
+            if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+                return True
+            return super().handle_expect_100()
+
+        def _refuse(self, status: int, code: str, message: str) -> Reply:
+            # The body was not read (or not all of it): the connection cannot carry another request.
+            self.close_connection = True
+            reply = _error(status, code, message)
+            reply.headers["Connection"] = "close"
+            return reply
+
+        def _answer(self, reply: Reply) -> None:
             payload = reply.body.encode()
             self.send_response(reply.status)
             for name, value in reply.headers.items():
@@ -256,13 +348,31 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        # The names BaseHTTPRequestHandler looks up for each method.
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815 - the stdlib looks these up
+        def send_error(self, code, message=None, explain=None):
+            """Every error the stdlib answers by itself (an unknown method, oversize headers, a
+            malformed request line), in the API's error shape: never its HTML page."""
+            if code == HTTPStatus.NOT_IMPLEMENTED:  # a method the handler has no do_ for
+                reply = gateway.method_not_allowed(self.command or "", self.path or "/")
+            else:
+                status = (
+                    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                    if code == HTTPStatus.REQUEST_URI_TOO_LONG
+                    else code
+                )
+                error_code, text = _FRONT_ERRORS.get(
+                    HTTPStatus(code), ("BAD_REQUEST", "the request is not well-formed")
+                )
+                reply = _error(status, error_code, text)
+            self.close_connection = True
+            reply.headers["Connection"] = "close"
+            self._answer(reply)
+
+        # The names BaseHTTPRequestHandler looks up for each method; any other is a 405.
+        do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815 - the stdlib looks these up
 
         def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    server = _FrontServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, name="api-gateway", daemon=True).start()
     return server

@@ -106,8 +106,8 @@ def signing_key(data_dir: Path) -> RSAKey:
             out.write(_private_pem(key))
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, file)
-    os.chmod(file, PRIVATE)
+        temporary.replace(file)
+    file.chmod(PRIVATE)
     try:
         private = _load_private_key(file.read_bytes())
     except (ValueError, TypeError) as error:

@@ -143,8 +143,8 @@ class Snapshots:
         header = _SNAPSHOT_HEADER.pack(_SNAPSHOT_MAGIC, sequence, zlib.crc32(pickled), len(pickled))
         _write_private(temporary, header + pickled)
         if self.current.exists():
-            os.replace(self.current, self.previous)
-        os.replace(temporary, self.current)
+            self.current.replace(self.previous)
+        temporary.replace(self.current)
         _sync_directory(self.directory)
 
     def previous_sequence(self) -> int | None:
