@@ -190,3 +190,11 @@ class OrderStatus(StrEnum):
 
 
 WORKING_ORDER_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING})
+
+
+class ExpiryRollover(StrEnum):
+    """What an entry does when the leg's expiry can no longer be traded (it expires today before
+    the entry could be worked): refuse with the reason, or take the next expiry of its type."""
+
+    NONE = "NONE"
+    NEXT = "NEXT"

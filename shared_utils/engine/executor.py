@@ -2,7 +2,9 @@
 
 1. Claim the execution (SCHEDULED -> IN_PROGRESS, conditional): a second executor, or a second
    workflow, finds it claimed and does nothing.
-2. Entry: resolve each leg's expiry and strike from the market, plan the orders (order_planning).
+2. Entry: resolve each leg's expiry and strike from the market, plan the orders (entries,
+   order_planning), or refuse the whole entry with its reason before any order exists (the market
+   is closed, an expiry can no longer be worked, two legs collapsed onto one contract).
    Exit: close what the strategy's own filled orders hold, per account and contract, shorts first.
 3. Per account, check the allocation's risk limits; orders that would break one are not sent and
    say why.
@@ -10,7 +12,8 @@
    there (a retry), or the broker times out, look the tag up in the broker's book instead of
    sending again.
 5. Finish COMPLETED, PARTIAL or FAILED with the results; a failure on one account or leg does not
-   stop the others.
+   stop the others. Every order that ends unplaced (REJECTED, FAILED) and every failure in the
+   results carries a reason: the broker's message, or the platform's own.
 """
 
 from __future__ import annotations
@@ -37,13 +40,13 @@ from shared_utils.domain.enums import (
     StopLossType,
 )
 from shared_utils.domain.instruments import InstrumentCatalog
-from shared_utils.domain.models import Leg, RiskLimits
+from shared_utils.domain.models import RiskLimits
 from shared_utils.engine import performance
+from shared_utils.engine.entries import EntryOrders, EntryRefused
 from shared_utils.engine.order_planning import (
     PlannedOrder,
     limit_price,
     order_tag,
-    plan_entry,
     slices,
 )
 from shared_utils.engine.ports import ExecutionStore, OrderStore, PositionLedger
@@ -58,10 +61,10 @@ from shared_utils.engine.records import (
     PlanningFailure,
     Position,
     SkippedClose,
+    unplaced_reason,
 )
-from shared_utils.market.data import MarketDataProvider, OptionChain
+from shared_utils.market.data import MarketDataProvider
 from shared_utils.market.expiries import Expiry, ExpiryCalendar
-from shared_utils.market.strike_selection import select_strikes
 
 Failure = OrderOutcome | PlanningFailure
 
@@ -103,6 +106,7 @@ class StrategyExecutor:
         self.market, self.catalog, self.expiries = market, catalog, expiries
         self.clock, self.broker_for = clock, broker_for
         self.risk = RiskCheck(orders, positions, market, clock)
+        self.entry = EntryOrders(market, catalog, expiries, clock)
         self.closing = ClosingOrders(positions, market, catalog, clock)
 
     def execute(self, ref: ExecutionRef) -> ExecutionReport:
@@ -118,13 +122,18 @@ class StrategyExecutor:
                 # finish FAILED with its reason, never stay IN_PROGRESS.
                 plan = self._claimed_plan(ref)
                 if entering:
-                    orders = self._entry_orders(ref, plan)
+                    orders = self.entry.orders(ref, plan)
                     accounts = {
                         a.client_id: Account(a.client_id, a.broker, a.mode, None, a.risk_limits)
                         for a in plan.allocations
                     }
                 else:
                     orders, accounts = self.closing.orders(ref, plan, done)
+            except EntryRefused as error:
+                done.failures.append(
+                    PlanningFailure(reason=f"entry refused, nothing was placed: {error}")
+                )
+                orders, accounts = [], {}
             except Exception as error:
                 done.failures.append(
                     PlanningFailure(
@@ -165,7 +174,7 @@ class StrategyExecutor:
             broker = self.broker_for(ref.user_id, account.client_id, account.broker, account.mode)
         except Exception as error:
             done.failures.extend(
-                self._record(ref, plan, order, OrderStatus.FAILED, account, reason=str(error))
+                self._record(ref, plan, order, OrderStatus.FAILED, account, reason=_why(error))
                 for order in orders
             )
             return
@@ -222,41 +231,6 @@ class StrategyExecutor:
                 self.positions.release(position, ref.key)
 
     # -- what to send --------------------------------------------------------------------------
-    def _entry_orders(self, ref: ExecutionRef, plan: ExecutionPlan) -> list[PlannedOrder]:
-        instrument = self.catalog.get(plan.underlying)
-        now = self.clock.now()
-        today = ist_date(now)
-        square_off = self.expiries.calendar.square_off_at(today)
-        if plan.product is Product.MIS and square_off is not None and now >= square_off:
-            raise ValueError(
-                f"an intraday (MIS) strategy is not entered after its square-off time {square_off:%H:%M} IST"
-            )
-        legs = [
-            Leg.model_validate(
-                {
-                    **leg.model_dump(),
-                    "strategy_id": ref.strategy_id,
-                    "created_at": "-",
-                    "updated_at": "-",
-                }
-            )
-            for leg in plan.legs
-        ]
-        expiries = {
-            leg.leg_no: self.expiries.resolve(instrument, leg.expiry_type, leg.expiry_offset, today)
-            for leg in legs
-        }
-        chains: dict[date, OptionChain] = {}
-
-        def chain_for(leg: Leg) -> OptionChain:
-            expiry = expiries[leg.leg_no].date
-            if expiry not in chains:
-                chains[expiry] = self.market.chain(plan.underlying, expiry, self.clock.now())
-            return chains[expiry]
-
-        strikes = select_strikes(legs, chain_for)
-        return plan_entry(ref.key, plan, strikes, expiries, self.catalog)
-
     # -- sending -------------------------------------------------------------------------------
     def _place(
         self,
@@ -289,7 +263,7 @@ class StrategyExecutor:
                         order,
                         OrderStatus.FAILED,
                         account,
-                        reason=f"{type(error).__name__}: {error}",
+                        reason=f"the order did not reach the broker: {_described(error)}",
                     )
         return self._record(ref, plan, order, placed.status, account, broker_order=placed)
 
@@ -361,7 +335,9 @@ class StrategyExecutor:
             order,
             status,
             account,
-            reason=reason or None,
+            # An order that ends unplaced always says why: ours, else the broker's words.
+            reason=reason
+            or unplaced_reason(status, broker_order.status_message if broker_order else None),
             broker_order_id=broker_order.order_id if broker_order else None,
             fill_price=broker_order.average_price if broker_order else None,
             status_message=broker_order.status_message if broker_order else None,
@@ -565,6 +541,17 @@ def _by_account(orders: list[PlannedOrder]) -> dict[str, list[PlannedOrder]]:
     for order in orders:
         grouped[order.client_id].append(order)
     return grouped
+
+
+def _why(error: Exception) -> str:
+    """An exception as a reason: its message, or its kind when it has none."""
+    return str(error).strip() or type(error).__name__
+
+
+def _described(error: Exception) -> str:
+    """An exception's kind and message (a timeout and a refused connection read differently)."""
+    message = str(error).strip()
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _safely(call: Callable[[], list[BrokerOrder]]) -> list[BrokerOrder]:

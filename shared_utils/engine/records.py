@@ -66,6 +66,7 @@ __all__ = [
     "SkippedClose",
     "Unreadable",
     "UnreadableRecords",
+    "unplaced_reason",
 ]
 
 # Dates are stored as ISO strings (YYYY-MM-DD); in the engine they are dates.
@@ -341,3 +342,11 @@ class UnreadableRecords(ValueError):
     def __init__(self, unreadable: list[Unreadable]):
         super().__init__("; ".join(str(u) for u in unreadable))
         self.unreadable = unreadable
+
+
+def unplaced_reason(status: OrderStatus, broker_message: str | None) -> str | None:
+    """Why an order ended without being placed (REJECTED, CANCELLED, LAPSED, FAILED), in the
+    broker's words when it gave some; None for an order placed or not yet answered."""
+    if status.placed or status is OrderStatus.INTENT:
+        return None
+    return broker_message or f"the broker answered {status} without saying why"

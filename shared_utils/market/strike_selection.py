@@ -6,8 +6,17 @@ Methods (positive distances and offsets are out of the money: above ATM for call
 - ATM_OFFSET: ATM +/- that many strike steps.
 - PREMIUM: the strike whose premium (mid) is nearest the target.
 ATM is the spot rounded to the strike step. Ties go to the strike further out of the money, except
-between strikes showing the same delta (worthless far strikes near expiry), where the one nearest
-the money is taken.
+between strikes showing the same delta or the same premium (worthless far strikes near expiry, all
+at the minimum tick), where the one nearest the money is taken: never the furthest strike listed.
+
+Two legs of one strategy must not trade one contract from opposite sides (`collapsed_legs`): a BUY
+and a SELL of the same option type, expiry and strike is no position at all, only two commissions,
+and it means the structure (an iron condor's long put < short put < short call < long call, a
+spread's two strikes) did not come out. It happens where the chain cannot tell the targets apart:
+near the close of expiry day every out-of-the-money strike shows |delta| 0 and the minimum premium,
+and a 0.20 and a 0.10 delta (or two premiums) land on the same strike. The entry is refused then.
+Legs on one side of one contract (two SELLs) only add up, and legs of another option type or expiry
+are other contracts: both are allowed.
 
 Defaults for a method named without a value, chosen so that the spec's Iron Condor (shorts by
 DELTA, longs by STRIKE_DISTANCE, no values) comes out long put < short put < short call < long call:
@@ -20,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from shared_utils.domain.enums import Side, StrikeMethod
@@ -113,7 +123,11 @@ def select_strike(
         if config.premium is None:
             raise ValueError(f"leg {leg.leg_no}: PREMIUM needs a premium to aim at")
         target = Decimal(config.premium)
-        quote = _nearest(chain.side(option_type), lambda q: abs(q.mid - target), option_type)
+        # Among equal premiums (every far strike at the minimum tick near expiry), the strike
+        # nearest the money: the furthest one listed is never what a trader aims at.
+        quote = min(
+            chain.side(option_type), key=lambda q: (abs(q.mid - target), abs(q.strike - atm))
+        )
         described = f"premium {target}"
     else:
         raise ValueError(f"leg {leg.leg_no}: unknown strike selection method {config.method}")
@@ -149,3 +163,37 @@ def select_strikes(
             anchor = max(shorts) if leg.leg_type == CALL else min(shorts)
         selected[leg.leg_no] = select_strike(leg, chain_for(leg), wing_anchor=anchor)
     return selected
+
+
+@dataclass(frozen=True)
+class CollapsedLegs:
+    """Two legs that resolved to one contract from opposite sides."""
+
+    buy: Leg
+    sell: Leg
+    expiry: date
+    strike: Decimal
+
+    def __str__(self) -> str:
+        return (
+            f"legs {self.sell.leg_no} (SELL {self.sell.leg_type}) and {self.buy.leg_no} "
+            f"(BUY {self.buy.leg_type}) resolve to the same contract, the "
+            f"{self.expiry.isoformat()} {self.strike} {self.buy.leg_type}"
+        )
+
+
+def collapsed_legs(
+    legs: Iterable[Leg], selected: dict[int, SelectedStrike], expiry_of: Callable[[Leg], date]
+) -> list[CollapsedLegs]:
+    """Every BUY and SELL leg pair that trades the same option type, expiry and strike."""
+    legs = sorted(legs, key=lambda leg: leg.leg_no)
+    return [
+        CollapsedLegs(buy, sell, expiry_of(buy), selected[buy.leg_no].strike)
+        for buy in legs
+        if buy.transaction_type == Side.BUY
+        for sell in legs
+        if sell.transaction_type == Side.SELL
+        and sell.leg_type == buy.leg_type
+        and expiry_of(sell) == expiry_of(buy)
+        and selected[sell.leg_no].strike == selected[buy.leg_no].strike
+    ]

@@ -223,9 +223,40 @@ def test_modifying_a_resting_limit_to_a_marketable_price_fills_it(broker, clock)
 
 def test_no_order_trades_when_the_market_is_closed_or_the_contract_expired(broker, clock):
     clock.advance(days=6)  # Sunday 8 March
-    assert broker.place_order(order()).status_message == "the market is closed"
-    clock.advance(days=3)  # Wednesday 11 March, the day after the 10 March expiry
-    assert broker.place_order(order()).status_message == "the 2026-03-10 contract has expired"
+    assert broker.place_order(order()).status_message == (
+        "the market is closed: NSE F&O trades 09:15-15:30 IST on trading days (now Sun 2026-03-08 09:30 IST)"
+    )
+    clock.advance(days=2, hours=6, minutes=1)  # Tuesday 10 March 15:31, after its last close
+    assert broker.place_order(order()).status_message == (
+        "NIFTY2631025250CE: the contract expired on 2026-03-10; no orders on expired contracts"
+    )
+    clock.advance(days=1)  # Wednesday 11 March, the day after
+    assert "the contract expired on 2026-03-10" in broker.place_order(order()).status_message
+
+
+def test_an_order_on_a_contract_the_exchange_does_not_list_is_rejected_in_its_words(broker):
+    def rejected(request):
+        placed = broker.place_order(request)
+        assert placed.status == "REJECTED"
+        return placed.status_message
+
+    assert rejected(order().model_copy(update={"underlying": "NIFTYX"})) == (
+        "unknown instrument: no F&O contracts on NIFTYX"
+    )
+    assert rejected(order().model_copy(update={"strike": Decimal(25260)})) == (
+        "NIFTY2631025250CE: invalid instrument: NIFTY strikes are multiples of 50, not 25260"
+    )
+    assert rejected(order().model_copy(update={"expiry": date(2026, 3, 11)})) == (
+        "NIFTY2631025250CE: invalid instrument: NIFTY has no contract expiring on 2026-03-11"
+    )
+    assert rejected(order().model_copy(update={"tradingsymbol": "NIFTY2631025300CE"})) == (
+        "NIFTY2631025300CE: invalid instrument: the NIFTY 2026-03-10 25250 CALL is "
+        "NIFTY10MAR2625250CE or NIFTY2631025250CE"
+    )
+    assert broker.order_book()[0].status_message.startswith("unknown instrument")
+    # Angel One's spelling of the same contract is the same contract.
+    angel = order().model_copy(update={"tradingsymbol": "NIFTY10MAR2625250CE"})
+    assert broker.place_order(angel).status == "COMPLETE"
 
 
 def test_a_day_order_still_working_at_the_close_lapses(broker, clock):

@@ -3,13 +3,16 @@ by hand from the exchanges' rules: NSE Thursday until August 2025 and Tuesday af
 January-August 2025 and Thursday after, monthly on the last such day, moved to the previous trading
 day when the exchange is closed."""
 
-from datetime import date
+from datetime import date, datetime, time
 
 import pytest
 
+from shared_utils.domain.clock import IST
+from shared_utils.domain.enums import ExpiryRollover, ExpiryType
+from shared_utils.domain.errors import InvalidInput
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.market.calendar import built_in_calendar
-from shared_utils.market.expiries import ExpiryCalendar, NoSuchExpiry
+from shared_utils.market.expiries import ExpiryCalendar, ExpiryNotTradable, NoSuchExpiry
 from shared_utils.market.symbols import angelone_symbol, trading_symbol, zerodha_symbol
 
 EXPIRIES = ExpiryCalendar(built_in_calendar())
@@ -224,3 +227,52 @@ def test_december_2024_monthlies_agree_with_the_lot_size_history():
     assert EXPIRIES.resolve(catalog.get("NIFTYNXT50"), "MONTHLY", 0, date(2025, 1, 2)).date == date(
         2025, 1, 30
     )
+
+
+def test_an_entry_trades_todays_expiry_until_fifteen_minutes_before_its_close():
+    nifty = built_in_catalog().get("NIFTY")
+
+    def entry(hhmm, rollover="NONE", expiry_type="WEEKLY", day=date(2026, 3, 2)):
+        rollover, expiry_type = ExpiryRollover(rollover), ExpiryType(expiry_type)
+        hours, minutes = map(int, hhmm.split(":"))
+        at = datetime.combine(day, time(hours, minutes), IST)
+        return EXPIRIES.entry_expiry(nifty, expiry_type, 0, rollover, at).date
+
+    # Monday 2 March 2026 is the weekly's expiry day (Tuesday 3 March is a holiday).
+    assert entry("15:14") == date(2026, 3, 2)
+    with pytest.raises(ExpiryNotTradable) as refused:
+        entry("15:15")
+    assert str(refused.value) == (
+        "NIFTY 2026-03-02 (WEEKLY) expires at 15:30 IST today and entries on it stop at 15:15 IST "
+        "(15 minutes before); the leg does not roll to the next expiry (expiry_rollover NONE)"
+    )
+    assert entry("15:15", "NEXT") == date(2026, 3, 10)
+    assert entry("20:00", "NEXT") == date(2026, 3, 10)
+    # The monthly rolls to the next monthly, not to a weekly.
+    assert entry("15:20", "NEXT", "MONTHLY", date(2026, 3, 30)) == date(2026, 4, 28)
+    # Another day's contract is not held to today's close.
+    assert entry("15:29", day=date(2026, 3, 4)) == date(2026, 3, 10)
+
+
+@pytest.mark.parametrize("on", [date(9999, 12, 31), date(9999, 11, 2), date.max])
+def test_dates_at_the_end_of_the_calendar_are_a_clear_input_error_not_an_overflow(on):
+    nifty = built_in_catalog().get("NIFTY")
+    with pytest.raises(NoSuchExpiry) as listing:
+        EXPIRIES.expiries(nifty, on, 6)
+    assert isinstance(listing.value, InvalidInput)  # the API answers it with a 422
+    assert listing.value.details == [
+        {
+            "field": "on",
+            "message": f"{on.isoformat()} is too close to the end of the calendar (9999-12-31) to list 6 expiries",
+        }
+    ]
+    with pytest.raises(NoSuchExpiry):
+        EXPIRIES.resolve(nifty, "MONTHLY", 2, on)
+    with pytest.raises(NoSuchExpiry):
+        EXPIRIES.resolve(nifty, "WEEKLY", 4, on)
+
+
+def test_the_last_expiries_the_calendar_holds_are_still_listed():
+    nifty = built_in_catalog().get("NIFTY")
+    assert listed("NIFTY", "9999-06-01", 2) == [("9999-06-01", "W"), ("9999-06-08", "W")]
+    assert EXPIRIES.resolve(nifty, "MONTHLY", 0, date(9999, 6, 1)).date == date(9999, 6, 29)

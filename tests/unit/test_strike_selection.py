@@ -19,7 +19,12 @@ from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.domain.models import Leg
 from shared_utils.market.calendar import built_in_calendar
 from shared_utils.market.data import SimulatedMarket
-from shared_utils.market.strike_selection import atm_strike, select_strike, select_strikes
+from shared_utils.market.strike_selection import (
+    atm_strike,
+    collapsed_legs,
+    select_strike,
+    select_strikes,
+)
 from tests.journey import LEGS
 
 MARKET = SimulatedMarket(built_in_catalog(), built_in_calendar(), seed=7)
@@ -111,3 +116,68 @@ def test_a_strike_the_chain_does_not_list_is_refused_not_replaced():
         select_strike(leg("CALL", "BUY", method="ATM_OFFSET", atm_offset=45), CHAIN)
     with pytest.raises(StrikeOutOfRange):
         select_strike(leg("PUT", "SELL", method="STRIKE_DISTANCE", strike_distance=5000), CHAIN)
+
+
+# Half an hour before the NIFTY weekly's close on its expiry day: only the strikes next to the money
+# are worth more than the minimum tick, and every far one shows |delta| 0.
+EXPIRY_DAY = MARKET.chain("NIFTY", date(2026, 12, 1), datetime(2026, 12, 1, 15, 0, tzinfo=IST))
+
+
+def test_among_equal_premiums_the_strike_nearest_the_money_is_taken_never_the_furthest_listed():
+    worthless = min(q.mid for q in EXPIRY_DAY.side("CALL"))
+    assert sum(q.mid == worthless for q in EXPIRY_DAY.side("CALL")) > 10
+    atm = atm_strike(EXPIRY_DAY.spot, 50)
+    picked = select_strike(leg("CALL", "BUY", method="PREMIUM", premium=0.05), EXPIRY_DAY)
+    nearest = min(
+        (q for q in EXPIRY_DAY.side("CALL") if q.mid == worthless and q.strike > atm),
+        key=lambda q: q.strike,
+    )
+    assert picked.strike == nearest.strike
+    assert picked.strike < EXPIRY_DAY.strikes[-1]
+
+
+def condor_with_delta_wings(wing_delta):
+    legs = copy.deepcopy(LEGS)["legs"]
+    for raw in legs:
+        if raw["transaction_type"] == "BUY":
+            raw["entry_by"] = "DELTA"
+            raw["strike_selection_config"] = {"method": "DELTA", "delta_value": wing_delta}
+    return [Leg(**raw, strategy_id="s", created_at="t", updated_at="t") for raw in legs]
+
+
+def test_a_buy_and_a_sell_that_land_on_one_contract_are_named():
+    legs = condor_with_delta_wings(0.10)
+    picked = select_strikes(legs, lambda _leg: EXPIRY_DAY)
+    collapsed = collapsed_legs(legs, picked, lambda _leg: EXPIRY_DAY.expiry)
+    assert [(c.sell.leg_no, c.buy.leg_no) for c in collapsed] == [(1, 2), (3, 4)]
+    assert str(collapsed[1]) == (
+        f"legs 3 (SELL CALL) and 4 (BUY CALL) resolve to the same contract, the 2026-12-01 "
+        f"{picked[3].strike} CALL"
+    )
+    # The same legs a week before expiry find strikes between the targets: nothing collapses.
+    assert (
+        collapsed_legs(legs, select_strikes(legs, lambda _leg: CHAIN), lambda _leg: CHAIN.expiry)
+        == []
+    )
+
+
+def test_legs_of_one_side_another_option_type_or_another_expiry_are_other_positions():
+    legs = condor_with_delta_wings(0.10)
+    same_strike = {n: select_strike(legs[0], EXPIRY_DAY) for n in (1, 2, 3, 4)}
+    # Every leg on one strike: only the BUY and SELL of one option type and expiry collapse.
+    assert [
+        (c.sell.leg_no, c.buy.leg_no)
+        for c in collapsed_legs(legs, same_strike, lambda _l: EXPIRY_DAY.expiry)
+    ] == [
+        (1, 2),
+        (3, 4),
+    ]
+    sells = [legs[0], legs[2]]  # a short straddle's two legs: a put and a call
+    assert collapsed_legs(sells, same_strike, lambda _l: EXPIRY_DAY.expiry) == []
+    calendar = {
+        1: date(2026, 12, 1),
+        2: date(2026, 12, 8),
+        3: date(2026, 12, 1),
+        4: date(2026, 12, 8),
+    }
+    assert collapsed_legs(legs, same_strike, lambda leg: calendar[leg.leg_no]) == []

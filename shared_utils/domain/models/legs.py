@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_v
 from pydantic_core import PydanticCustomError
 
 from shared_utils.domain.enums import (
+    ExpiryRollover,
     ExpiryType,
     LegCategory,
     OptionType,
@@ -60,6 +61,7 @@ TransactionType = Annotated[Side, BeforeValidator(upper)]
 LegType = Annotated[OptionType, BeforeValidator(upper)]
 StopLossKind = Annotated[StopLossType, BeforeValidator(upper)]
 Expiry = Annotated[ExpiryType, BeforeValidator(upper)]
+Rollover = Annotated[ExpiryRollover, BeforeValidator(upper)]
 ExpiryOffset = Annotated[int, Field(ge=0, le=4)]
 Category = Annotated[LegCategory, BeforeValidator(upper)]
 # A leg enters with a plain order; the stop-loss order types are the engine's, never a leg's.
@@ -154,6 +156,10 @@ class LegSettings(ApiModel):
     expiry_offset: ExpiryOffset = Field(
         0, description="Which expiry of that type: 0 the nearest, 1 the next"
     )
+    expiry_rollover: Rollover = Field(
+        ExpiryRollover.NONE,
+        description="When that expiry can no longer be entered (it expires too soon today): NONE refuses the entry, NEXT takes the next expiry of its type",
+    )
     category: Category | None = None
     order_type: EntryOrderType = OrderType.LIMIT
     entry_slippage: Points = Decimal(0)
@@ -245,6 +251,7 @@ class LegUpdate(ApiModel):
     stop_loss_type: StopLossKind | None = None
     expiry_type: Expiry | None = None
     expiry_offset: ExpiryOffset | None = None
+    expiry_rollover: Rollover | None = None
     category: Category | None = None
     order_type: EntryOrderType | None = None
     entry_slippage: Points | None = None

@@ -5,7 +5,10 @@ What traders complain other paper modes lack, the paper broker does:
 - a LIMIT order fills only when the market crosses it: at once (at the better touch) if it is
   marketable when placed, else at its limit when the market later reaches it;
 - SL orders wait for their trigger, then work as a LIMIT; SL-M orders then fill as MARKET;
-- an order above the freeze quantity, or not in whole lots, is rejected as the exchange would;
+- an order above the freeze quantity, or not in whole lots, is rejected as the exchange would, and
+  so is one outside the session (the market closed), on a contract that has expired, or on one
+  that is not listed (an unknown underlying, strike, expiry or trading symbol): each with a message
+  in the broker's words, which the executor keeps as the order's reason;
 - every order carries the client tag (at most 20 letters and digits) and can be found by it.
 Its orders and positions are items in the table, per user and account, so they survive restarts
 (their layout is the DynamoDB adapter's `PaperBooks`).
@@ -13,12 +16,12 @@ Its orders and positions are items in the table, per user and account, so they s
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from shared_utils.adapters.brokers.paper.exchange import STOPS, ExchangeRules
 from shared_utils.adapters.dynamodb.paper_books import PaperBooks
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.broker import BrokerOrder, BrokerPosition, OrderRequest
@@ -31,8 +34,6 @@ from shared_utils.market.calendar import TradingCalendar
 from shared_utils.market.data import MarketDataProvider, OptionQuote
 from shared_utils.market.margin import Holding, MarginModel, built_in_margin_model
 
-TAG = re.compile(r"^[A-Za-z0-9]{1,20}$")
-STOPS = (OrderType.SL, OrderType.SL_M)
 # A stop, once triggered, works as this kind of order.
 TRIGGERED_AS = {OrderType.SL: OrderType.LIMIT, OrderType.SL_M: OrderType.MARKET}
 DEFAULT_PAPER_FUNDS = Decimal("1000000")
@@ -56,6 +57,7 @@ class PaperBroker:
         self.market, self.catalog, self.calendar, self.clock = market, catalog, calendar, clock
         self.client_id, self.new_order_id = client_id, new_order_id
         self.margin_model = margin_model or built_in_margin_model()
+        self.exchange = ExchangeRules(market, catalog, calendar, clock)
 
     # -- the interface -------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> BrokerOrder:
@@ -68,7 +70,7 @@ class PaperBroker:
             placed_at=now,
             updated_at=now,
         )
-        problem = self._rejection(request)
+        problem = self.exchange.rejection(request)
         if problem:
             order = order.model_copy(
                 update={"status": OrderStatus.REJECTED, "status_message": problem}
@@ -172,53 +174,6 @@ class PaperBroker:
             if stored is None:
                 raise NotFound(f"no order {order.order_id} on {self.client_id}") from None
             return stored
-
-    def _rejection(self, request: OrderRequest) -> str | None:
-        if not TAG.match(request.tag):
-            return "tag must be 1 to 20 letters and digits"
-        if request.underlying not in self.catalog:
-            return f"unknown underlying {request.underlying}"
-        now = self.clock.now()
-        if not self.calendar.is_open(now):
-            return "the market is closed"
-        if request.expiry < ist_date(now):
-            return f"the {request.expiry.isoformat()} contract has expired"
-        instrument = self.catalog.get(request.underlying)
-        lot_size = instrument.lot_size_for_expiry(request.expiry)
-        if request.quantity % lot_size:
-            return f"quantity {request.quantity} is not a whole number of lots of {lot_size}"
-        if request.quantity > instrument.freeze_quantity:
-            return f"quantity {request.quantity} is above the freeze quantity {instrument.freeze_quantity}"
-        price, trigger = request.price, request.trigger_price
-        if request.order_type in (OrderType.LIMIT, OrderType.SL) and (price is None or price <= 0):
-            return f"a {request.order_type} order needs a positive price"
-        if request.order_type in STOPS and (trigger is None or trigger <= 0):
-            return f"a {request.order_type} order needs a positive trigger price"
-        tick = Decimal(instrument.tick_size)
-        for name, value in (("price", price), ("trigger_price", trigger)):
-            if value is not None and value % tick:
-                return f"{name} {value} is not a multiple of the tick size {tick}"
-        if trigger is not None and request.order_type in STOPS:
-            return self._stop_rejection(request, trigger, price)
-        return None
-
-    def _stop_rejection(
-        self, request: OrderRequest, trigger: Decimal, price: Decimal | None
-    ) -> str | None:
-        """As the exchange: a stop must be on the far side of the market, or it is not a stop."""
-        buying = request.transaction_type == Side.BUY
-        last = self._quote(request).last
-        if buying and trigger <= last:
-            return f"a buy stop's trigger must be above the last price {last}"
-        if not buying and trigger >= last:
-            return f"a sell stop's trigger must be below the last price {last}"
-        if (
-            request.order_type == OrderType.SL
-            and price is not None
-            and (price < trigger if buying else price > trigger)
-        ):
-            return "a stop-limit's price must be beyond its trigger (at or above it to buy, at or below it to sell)"
-        return None
 
     def _work(self, order: BrokerOrder, arriving: bool = False) -> BrokerOrder:
         """Bring a working order up to the market now: trigger it, fill it, lapse it, or leave it.
