@@ -147,8 +147,10 @@ class EventEmitterEnvironment(EventBusEnvironment, ClockEnvironment):
     pass
 
 
-class ScheduleTriggerEnvironment(TableEnvironment, ExecutionWorkflowEnvironment, ClockEnvironment):
-    pass
+class ScheduleTriggerEnvironment(
+    TableEnvironment, ExecutionWorkflowEnvironment, EventBusEnvironment, ClockEnvironment
+):
+    """The schedule trigger also puts "Execution Missed" alerts on the bus."""
 
 
 class EngineEnvironment(TableEnvironment, ClockEnvironment):

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BeforeValidator
+from pydantic import Field, StrictBool, StringConstraints
 
 from lambda_functions.api import api_function, caller_id, json_numbers, unpaged
 from lambda_functions.composition import execution_queries, today
@@ -13,15 +13,18 @@ from shared_utils.adapters.aws.execution_workflow import report_payload
 from shared_utils.domain.models import ApiModel
 
 router = Router()
-Kind = Annotated[
-    Literal["entry", "exit"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)
-]
+# Exactly as DESIGN section 5 spells them: one spelling per value, as every enum of the API takes.
+Kind = Literal["entry", "exit"]  # a Literal matches only these very strings
 
 
 class ManualExecution(ApiModel):
-    strategy_id: str
+    """A manual run: never one that already ran today unless `force`, never two at once."""
+
+    strategy_id: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
     execution_type: Kind
-    force: bool = False
+    force: StrictBool = Field(
+        False, description="Run it again although today's already ran (true or false, nothing else)"
+    )
 
 
 def _items(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""Schedule Strategy Trigger events: record what is due in the window and start its workflows."""
+"""Schedule Strategy Trigger events: record what is due in the window and start its workflows; what
+was due while nothing ran is caught up or marked MISSED, with an alert on the bus."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -10,7 +11,8 @@ from lambda_functions.composition import engine
 from lambda_functions.environment import ScheduleTriggerEnvironment, read
 from lambda_functions.observability import count, logger, observed
 from shared_utils.adapters.aws.execution_workflow import workflow_input
-from shared_utils.engine.trigger import trigger
+from shared_utils.engine.emitter import EventPublisher, alert_types, publish
+from shared_utils.engine.trigger import MissedAlert, trigger
 from shared_utils.market.calendar import built_in_calendar
 
 
@@ -23,6 +25,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     environment = read(ScheduleTriggerEnvironment)
     window = event["detail"]["window"]
     stepfunctions = boto3.client("stepfunctions")
+    # boto3 types the entries as TypedDicts; the trigger builds them as dicts with those keys.
+    events = cast(EventPublisher, boto3.client("events"))
+    alert = alert_types()["execution_missed"]
     result = trigger(
         _parse(window["from"]),
         _parse(window["to"]),
@@ -34,9 +39,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             stateMachineArn=environment.execution_workflow_arn,
             input=workflow_input(execute_at, executions),
         ),
+        missed_alert=MissedAlert(
+            alert["source"],
+            alert["detail_type"],
+            lambda entries: publish(
+                events,
+                [{**entry, "EventBusName": environment.event_bus_name} for entry in entries],
+            ),
+        ),
     )
     count("ExecutionsScheduled", result.created)
     count("ExecutionWorkflowsStarted", result.workflows_started)
+    if result.late:
+        count("ExecutionsRunLate", len(result.late))
+        logger.warning("executions found after their time run late", extra={"late": result.late})
+    if result.missed:
+        count("ExecutionsMissed", len(result.missed))
+        logger.warning("executions missed", extra={"missed": result.missed})
     # Under a key of its own: "created" and the like are LogRecord attributes and may not be overwritten.
     logger.info("schedule trigger", extra={"result": result.__dict__})
     return result.__dict__

@@ -565,6 +565,47 @@ class DailyRules:
                     functools.partial(self._fire, name, spec, todays, reschedule=False),
                 )
             self._schedule(name, spec, now)
+        self._catch_up_after_the_close(now)
+
+    def _catch_up_after_the_close(self, now: datetime) -> None:
+        """Started after today's close, no timer runs today: the schedule trigger runs once now, so
+        what was due while the platform was stopped is marked MISSED (started during the session,
+        the timer's first tick catches up; before the open nothing was due yet)."""
+        session = self.calendar.session_on(now.astimezone(IST).date())
+        if session is None or now < session.close_at():
+            return
+        (trigger_type,) = [t for t in event_types()[0] if t.name == "schedule_strategy_trigger"]
+        targets = [
+            rule["target"]
+            for rule in self.wiring.raw["events"]["rules"]
+            if rule["event"] == trigger_type.name
+        ]
+        minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": trigger_type.detail_type,
+            "source": trigger_type.source,
+            "account": ACCOUNT,
+            "time": minute.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": [],
+            "detail": {
+                "tick": utc_iso(minute),
+                "trading_date": session.day.isoformat(),
+                "phase": self.calendar.phase_at(minute),
+                "window": {"from": utc_iso(minute), "to": utc_iso(minute)},
+            },
+        }
+        for target in targets:
+            self.scheduler.submit(
+                f"{target} (catching up after the close)",
+                functools.partial(self._catch_up, target, event),
+            )
+
+    def _catch_up(self, target: str, event: dict[str, Any]) -> None:
+        result = self.functions.invoke(target, event)
+        for missed in result.get("missed", []):
+            self.log(f"engine: MISSED {missed}")
 
     def _schedule(self, name: str, spec: dict, after: datetime) -> None:
         fire = next_cron_time(spec["cron_utc"], after)

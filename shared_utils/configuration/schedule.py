@@ -106,6 +106,9 @@ class ExecutionPlan(Record):
     allocations: list[AccountPlan] = Field(default_factory=list)
     order_type: OrderType | None = None  # every order of the close is of this type
     close: PlanClose | None = None
+    # How many minutes late a missed entry may still be entered (the strategy's); a plan compiled
+    # before strategies had one reads as the default.
+    entry_grace_minutes: int = 5
 
     def leg(self, leg_no: int) -> PlanLeg | None:
         return next((leg for leg in self.legs if leg.leg_no == leg_no), None)

@@ -140,6 +140,11 @@ class ExecutionStatus(StrEnum):
     COMPLETED = "COMPLETED"
     PARTIAL = "PARTIAL"  # some orders placed, some failed or refused
     FAILED = "FAILED"
+    # Its time passed without a run and it will not run (an entry past its grace, an exit after the
+    # close): `reason` says why, when it was due and when that was found.
+    MISSED = "MISSED"
+    # A scheduled entry a trader's manual entry made earlier the same day: `reason` names that run.
+    SKIPPED = "SKIPPED"
     # A result, never stored: another executor had claimed the execution already.
     ALREADY_CLAIMED = "ALREADY_CLAIMED"
 

@@ -4,6 +4,11 @@ tick is.
 The next tick is the next minute boundary as an absolute UTC timestamp, for the timer's Wait with
 TimestampPath: computed from the clock each time, it cannot drift. The timer keeps running while
 today has a session (regular or special) that has not closed; on a holiday it stops at once.
+
+A tick that catches up (the first of a timer run, which may have started late or after a restart,
+or one long after the tick it was scheduled for) puts the Schedule Strategy Trigger on the bus
+whatever the minute: the trigger covers the gap since its watermark at once, so an entry still
+within its grace is entered now rather than at the next five-minute mark.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from shared_utils.market.calendar import TradingCalendar
 
 _EVENTS = Path(__file__).resolve().parents[1] / "data" / "events.json"
 PUT_EVENTS_BATCH = 10  # EventBridge takes at most 10 entries per PutEvents call
+CATCHES_UP = "schedule_strategy_trigger"
+# A tick this long after the one it was scheduled for follows a gap (the timer stalled or stopped).
+LATE_TICK = timedelta(seconds=90)
 
 
 class EventPublisher(Protocol):
@@ -99,8 +107,18 @@ def minute_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
+def catching_up(now: datetime, scheduled_tick: datetime | None) -> bool:
+    """Whether this tick follows a gap: the first of a timer run, or one long after its time."""
+    return scheduled_tick is None or now - scheduled_tick >= LATE_TICK
+
+
 def tick(
-    now: datetime, calendar: TradingCalendar, publisher: EventPublisher, bus_name: str
+    now: datetime,
+    calendar: TradingCalendar,
+    publisher: EventPublisher,
+    bus_name: str,
+    *,
+    catch_up: bool = False,
 ) -> TickResult:
     """One tick of the timer at `now` (a few hundred milliseconds after a minute boundary, usually)."""
     minute = minute_of(now)
@@ -108,7 +126,10 @@ def tick(
     types, priorities = event_types()
     entries, names = [], []
     for event in types:
-        if not event.due(phase, minute):
+        if not (
+            event.due(phase, minute)
+            or (catch_up and event.name == CATCHES_UP and phase in event.phases)
+        ):
             continue
         detail: dict[str, Any] = {
             "tick": utc_iso(minute),

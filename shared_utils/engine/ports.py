@@ -25,8 +25,42 @@ from shared_utils.engine.records import (
 )
 
 
-class ExecutionStore(Protocol):
-    """The execution records: created once, claimed once, finished once."""
+class TriggerWatermark(Protocol):
+    """How far the schedule trigger has covered each trading day."""
+
+    def covered_until(self, day: date) -> datetime | None:
+        """The end (exclusive) of the last window covered on `day`, None before the first."""
+        ...
+
+    def cover(self, day: date, until: datetime) -> None:
+        """Covered up to `until` (never moves back)."""
+        ...
+
+
+class RunClaims(Protocol):
+    """One manual run at a time per strategy and kind, held with a lease."""
+
+    def claim_run(
+        self,
+        user_id: str,
+        execution_type: ExecutionType,
+        strategy_id: str,
+        holder: str,
+        at: datetime,
+        until: datetime,
+    ) -> str | None:
+        """Claim it for `holder` until `until` (a claim whose lease has run out is taken over):
+        None when claimed, else who holds it."""
+        ...
+
+    def release_run(
+        self, user_id: str, execution_type: ExecutionType, strategy_id: str, holder: str
+    ) -> None: ...
+
+
+class ExecutionStore(TriggerWatermark, RunClaims, Protocol):
+    """The execution records: created once, claimed once, finished once; and the trigger's
+    watermark and the manual runs' claims beside them."""
 
     def execution_key(
         self, execution_type: ExecutionType, strategy_id: str, day: date, *qualifiers: str
@@ -67,6 +101,40 @@ class ExecutionStore(Protocol):
     def history(self, user_id: str, strategy_id: str | None) -> Found[ExecutionRecord]:
         """Every execution of the user (of one strategy), entries, exits and stop losses, and the
         items that did not read as one."""
+        ...
+
+    def runs_on(
+        self, user_id: str, execution_type: ExecutionType, strategy_id: str, day: date
+    ) -> Found[ExecutionRecord]:
+        """Every run of one strategy's entry (or exit) on a trading day: the scheduled one and
+        the manual ones."""
+        ...
+
+    def awaiting(self, day: date) -> Found[ExecutionRecord]:
+        """The day's scheduled executions that no executor has claimed yet (nor MISSED, SKIPPED),
+        across all users, at a cost that does not grow with users."""
+        ...
+
+    def run_late(
+        self, record: ExecutionRecord, due_at: datetime, found_at: datetime, reason: str
+    ) -> bool:
+        """A SCHEDULED execution found after its time is to run now: say how late and why, and make
+        its workflow PENDING again. False when an executor claimed it meanwhile."""
+        ...
+
+    def mark_missed(
+        self, record: ExecutionRecord, due_at: datetime, found_at: datetime, reason: str
+    ) -> bool:
+        """SCHEDULED -> MISSED with the reason: False when an executor claimed it meanwhile."""
+        ...
+
+    def skip(self, record: ExecutionRecord, reason: str) -> bool:
+        """SCHEDULED -> SKIPPED (a manual run does it first): False when it is no longer SCHEDULED."""
+        ...
+
+    def unskip(self, record: ExecutionRecord, reason: str) -> bool:
+        """SKIPPED (with this reason) -> SCHEDULED again, its workflow PENDING: the manual run that
+        skipped it placed nothing."""
         ...
 
 

@@ -3,12 +3,13 @@ and a manual run (which never repeats a completed execution unless forced)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
+from shared_utils.configuration.schedule import ScheduleEntry
 from shared_utils.domain.clock import IST, Clock, ist_date, utc_iso
 from shared_utils.domain.enums import (
     ExecutionStatus,
@@ -28,6 +29,9 @@ from shared_utils.market.data import MarketDataProvider
 
 TYPES = {"entry": ExecutionType.ENTRY, "exit": ExecutionType.EXIT}
 FINISHED = (ExecutionStatus.COMPLETED, ExecutionStatus.PARTIAL, ExecutionStatus.FAILED)
+PLACED = (ExecutionStatus.COMPLETED, ExecutionStatus.PARTIAL)  # an entry that placed orders
+# As long as a Lambda function can run (15 minutes): a lease never runs out under a live run.
+MANUAL_LEASE = timedelta(minutes=15)
 HISTORY_FIELDS = (
     "strategy_id",
     "execution_type",
@@ -41,6 +45,11 @@ HISTORY_FIELDS = (
     "total_lots",
     "brokers_involved",
     "execution_results",
+    "manual",
+    "reason",
+    "due_at",
+    "found_at",
+    "late_minutes",
 )
 ORDER_FIELDS = (
     "strategy_id",
@@ -120,6 +129,8 @@ class ExecutionQueries:
                         "execution_date": on.isoformat(),
                         "execution_time": entry.execution_time,
                         "status": record.status if record else ScheduleStatus.PLANNED,
+                        # Why it is MISSED, SKIPPED or ran late, where it is any of those.
+                        **({"reason": record.reason} if record and record.reason else {}),
                     }
                 )
         return sorted(
@@ -216,35 +227,81 @@ class ExecutionQueries:
     def run_now(
         self, user_id: str, strategy_id: str, execution_type: str, force: bool
     ) -> ExecutionReport:
+        """Run today's entry or exit of a strategy now, once.
+
+        Concurrent requests are kept to one run by a conditional claim in the table (per user,
+        strategy and kind) held with a lease of MANUAL_LEASE, so a run that crashed cannot block
+        the strategy for ever. A claim rather than Powertools Idempotency: the requests to keep
+        apart are not the same request retried (each forced run is a fresh decision, and clients
+        send no key), they are any two runs of one strategy's entry at once; the claim says which
+        run holds it, and it needs no second table.
+
+        A manual run has its own record (the day's key, qualified), so the day's scheduled record
+        keeps its own outcome. A manual entry skips the day's scheduled entry while it runs (the two
+        never trade at once) and for good once it has placed orders; one that placed nothing gives
+        the scheduled entry back. A manual exit never touches the scheduled exit: closing what is
+        held again is harmless, and the position claims keep two closes from doubling an order.
+        """
         kind = TYPES[execution_type]
         now = self.clock.now()
-        today = ist_date(now)
-        entry = next(
-            (e for e in self.schedule_store.of_user(user_id, kind) if e.strategy_id == strategy_id),
-            None,
-        )
-        if entry is None:
+        entries = [
+            e for e in self.schedule_store.of_user(user_id, kind) if e.strategy_id == strategy_id
+        ]
+        if not entries:
             if not self.schedule_store.has_strategy(user_id, strategy_id):
                 raise NotFound(f"strategy {strategy_id} not found")
             raise Conflict(
                 f"strategy {strategy_id} has nothing to {execution_type}: it needs legs, and an active allocation to enter"
             )
-        key = self.executions.execution_key(kind, strategy_id, today)
-        existing = self.executions.get(user_id, key)
-        if existing and existing.status in FINISHED and not force:
+        # Before anything is written: a run that cannot start must leave nothing behind.
+        if self.executor is None:
+            raise RuntimeError("these queries were built without an executor to run with")
+        today = ist_date(now)
+        scheduled_key = self.executions.execution_key(kind, strategy_id, today)
+        key = self.executions.again(
+            scheduled_key, f"M{utc_iso(now).replace(':', '').replace('-', '').replace('.', '')}"
+        )
+        holder = self.executions.claim_run(user_id, kind, strategy_id, key, now, now + MANUAL_LEASE)
+        if holder is not None:
             raise Conflict(
-                f"today's {execution_type} of strategy {strategy_id} already ran ({existing.status}); send force: true to run it again"
+                f"a manual {execution_type} of strategy {strategy_id} is running ({holder}); "
+                "wait for it to finish, then see options/executions/history"
             )
-        if existing and existing.status is ExecutionStatus.IN_PROGRESS:
-            raise Conflict(f"today's {execution_type} of strategy {strategy_id} is running")
-        if existing and force:
-            key = self.executions.again(
-                key, f"M{utc_iso(now).replace(':', '').replace('-', '').replace('.', '')}"
+        try:
+            return self._run_claimed(user_id, entries, kind, key, scheduled_key, force, now)
+        finally:
+            self.executions.release_run(user_id, kind, strategy_id, key)
+
+    def _run_claimed(
+        self,
+        user_id: str,
+        entries: list[ScheduleEntry],
+        kind: ExecutionType,
+        key: str,
+        scheduled_key: str,
+        force: bool,
+        now: datetime,
+    ) -> ExecutionReport:
+        entry, today = entries[0], ist_date(now)
+        named = f"today's {kind.lower()} of strategy {entry.strategy_id}"
+        runs = self.executions.runs_on(user_id, kind, entry.strategy_id, today).records
+        running = [r for r in runs if r.status is ExecutionStatus.IN_PROGRESS]
+        if running:
+            raise Conflict(f"{named} is running ({running[0].key})")
+        done = [r for r in runs if r.status in FINISHED]
+        if done and not force:
+            raise Conflict(
+                f"{named} already ran ({done[-1].status}); send force: true to run it again"
             )
+        held = None
+        if kind is ExecutionType.ENTRY:
+            todays = [e for e in entries if e.weekday == weekday_of(today)]
+            if todays:
+                held = self._hold_scheduled(todays[0], scheduled_key, key, now, runs)
         record = ExecutionRecord(
             key=key,
             user_id=user_id,
-            strategy_id=strategy_id,
+            strategy_id=entry.strategy_id,
             execution_date=today,
             execution_time=now.astimezone(IST).strftime("%H:%M"),
             execution_type=kind,
@@ -258,12 +315,57 @@ class ExecutionQueries:
             version=1,
             manual=True,
         )
-        # Before the record: a run that cannot start must leave no SCHEDULED execution behind.
-        if self.executor is None:
-            raise RuntimeError("these queries were built without an executor to run with")
         if not self.executions.create(record):
             raise Conflict("another run of it was started meanwhile; retry")
-        return self.executor.execute(record.ref)
+        if self.executor is None:  # checked before the claim; here for the type checker
+            raise RuntimeError("these queries were built without an executor to run with")
+        report = self.executor.execute(record.ref)
+        placed = report.results is not None and report.results.successful_orders > 0
+        if held is not None and not (report.status in PLACED and placed):
+            self.executions.unskip(*held)
+        return report
+
+    def _hold_scheduled(
+        self,
+        entry: ScheduleEntry,
+        scheduled_key: str,
+        key: str,
+        now: datetime,
+        runs: list[ExecutionRecord],
+    ) -> tuple[ExecutionRecord, str] | None:
+        """Skip today's scheduled entry for the manual one: (its record, the reason) to give it
+        back with, or None when it is no longer waiting (it ran, was missed or skipped already)."""
+        reason = (
+            f"skipped: the manual entry {key} ran first at {now.astimezone(IST):%H:%M} IST "
+            "(it is given back if that run places no order)"
+        )
+        scheduled = next((r for r in runs if r.key == scheduled_key), None)
+        if scheduled is None:
+            waiting = ExecutionRecord(
+                key=scheduled_key,
+                user_id=entry.user_id,
+                strategy_id=entry.strategy_id,
+                execution_date=ist_date(now),
+                execution_time=entry.execution_time,
+                execution_type=entry.execution_type,
+                total_legs=entry.total_legs,
+                total_lots=entry.total_lots,
+                brokers_involved=entry.brokers_involved,
+                status=ExecutionStatus.SKIPPED,
+                scheduled_at=utc_iso(now),
+                workflow=ExecutionWorkflow.PENDING,
+                plan=entry.plan,
+                version=1,
+                reason=reason,
+            )
+            if self.executions.create(waiting):
+                return waiting, reason
+            scheduled = self.executions.get(entry.user_id, scheduled_key)
+        if scheduled is None or scheduled.status is not ExecutionStatus.SCHEDULED:
+            return None
+        if not self.executions.skip(scheduled, reason):
+            raise Conflict(f"today's scheduled entry ({scheduled_key}) has just started")
+        return scheduled, reason
 
 
 def _fields(record: BaseModel, names: tuple[str, ...]) -> dict[str, Any]:

@@ -154,6 +154,11 @@ class ExecutionRecord(Record):
     started_at: str | None = None
     completed_at: str | None = None
     execution_results: ExecutionResults | None = None
+    # Found after its time had passed (the platform was down, the workflow died): when it was due
+    # and found (UTC), and how late it ran (a MISSED one never runs; `reason` says which rule).
+    due_at: str | None = None
+    found_at: str | None = None
+    late_minutes: int | None = None
 
     @property
     def ref(self) -> ExecutionRef:

@@ -1,4 +1,5 @@
-"""The Schedule Strategy Trigger: everything due in a window of minutes, recorded and set going.
+"""The Schedule Strategy Trigger: everything due in a window of minutes, recorded and set going, and
+everything whose time passed without a run, found and handled by a rule the trader can read.
 
 For each minute of the window on a trading day, and for entries and exits, it asks the schedule for
 everything due at that slot (a fixed number of queries a minute, however many users there are),
@@ -9,16 +10,32 @@ minute that waits until that minute and runs the executor on each execution.
 Starts are at least once: a record says its workflow is PENDING until the start succeeds, and a
 retried trigger starts the PENDING ones again. The executor's conditional claim (SCHEDULED ->
 IN_PROGRESS) makes the execution itself happen once.
+
+Nothing is missed silently. The trigger keeps a watermark per trading day (the end of the last
+window it covered) and covers [watermark, end of window]: after a gap (the platform was down, the
+timer died or started late) the minutes of the gap are covered too; on the first run of a day the
+watermark is the session's open. What it finds due before now, and the day's SCHEDULED records that
+no executor claimed within STALE_AFTER of their time (their workflow died), are handled by one rule:
+
+- an exit runs now, late, for as long as the session is open (closing lowers risk); after the close
+  it is MISSED;
+- an entry runs now, late, within the strategy's `entry_grace_minutes`; past it, it is MISSED and
+  never entered.
+
+A late run says so on its record (`due_at`, `found_at`, `late_minutes`, `reason`); a MISSED one
+says why, and raises an "Execution Missed" alert on the platform's bus.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from shared_utils.configuration.schedule import ScheduleEntry
-from shared_utils.domain.clock import IST, Clock, utc_iso
+from shared_utils.domain.clock import IST, Clock, ist_date, utc_iso
 from shared_utils.domain.enums import (
     ExecutionStatus,
     ExecutionType,
@@ -27,13 +44,20 @@ from shared_utils.domain.enums import (
 )
 from shared_utils.engine.ports import ExecutionStore, Schedule
 from shared_utils.engine.records import ExecutionRecord, ExecutionRef
-from shared_utils.market.calendar import TradingCalendar
+from shared_utils.market.calendar import Session, TradingCalendar
 
 SCHEDULED_TYPES = (ExecutionType.ENTRY, ExecutionType.EXIT)
 MAX_EXECUTIONS_PER_WORKFLOW = 400  # keeps a workflow's input far below Step Functions' 256 KB
+# A started workflow claims its executions at their minute; one still unclaimed this long after it
+# has died (or its start was lost).
+STALE_AFTER = timedelta(minutes=2)
+NOT_RUNNING = "the platform was not running"
+WORKFLOW_DIED = "its execution workflow did not run it"
 
 # Starts the workflow of one due minute: when to run, and the executions due then.
 StartWorkflow = Callable[[datetime, Sequence[ExecutionRef]], object]
+# Puts alert entries (PutEvents' shape, without the bus) on the platform's bus.
+PublishAlerts = Callable[[list[dict[str, Any]]], object]
 
 
 @dataclass
@@ -45,6 +69,18 @@ class TriggerResult:
     workflows_started: int = 0
     skipped_days: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    covered_from: str | None = None
+    late: list[str] = field(default_factory=list)  # the reason of each execution run late
+    missed: list[str] = field(default_factory=list)  # the reason of each execution MISSED
+
+
+@dataclass(frozen=True)
+class MissedAlert:
+    """Where an "Execution Missed" alert goes: its source and detail type, and the publisher."""
+
+    source: str
+    detail_type: str
+    publish: PublishAlerts
 
 
 def trigger(
@@ -56,45 +92,213 @@ def trigger(
     calendar: TradingCalendar,
     clock: Clock,
     start_workflow: StartWorkflow,
+    missed_alert: MissedAlert | None = None,
 ) -> TriggerResult:
     result = TriggerResult()
-    minute = window_from.astimezone(UTC).replace(second=0, microsecond=0)
+    now = clock.now()
+    now_minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+    day = ist_date(window_from)
+    minute = _covered_from(window_from, executions.covered_until(day), calendar.session_on(day))
+    result.covered_from = utc_iso(minute)
+    catch_up = CatchUp(executions, calendar, now, result)
     while minute <= window_to:
         local = minute.astimezone(IST)
-        day = local.date()
-        if not calendar.is_trading_day(day):
-            if day.isoformat() not in result.skipped_days:
-                result.skipped_days.append(day.isoformat())
+        if not calendar.is_trading_day(local.date()):
+            if local.date().isoformat() not in result.skipped_days:
+                result.skipped_days.append(local.date().isoformat())
             minute += timedelta(minutes=1)
             continue
         result.minutes.append(utc_iso(minute))
-        hhmm = local.strftime("%H:%M")
-        due: list[ExecutionRecord] = []
-        weekday = weekday_of(day)
-        for execution_type in SCHEDULED_TYPES:
-            if weekday is None:  # a weekend session (a budget day): no schedule names the day
-                break
-            entries = schedule.due_at(execution_type, weekday, hhmm)
-            result.discovery_queries += schedule.queries_per_slot
-            # A schedule item that does not read is reported: everyone else's minute still runs.
-            result.errors += [f"{utc_iso(minute)} {u}" for u in entries.unreadable]
-            for entry in entries.records:
-                record, created = _record(executions, clock, entry, day, hhmm)
-                result.created += created
-                result.already_there += not created
-                if (
-                    record.status is ExecutionStatus.SCHEDULED
-                    and record.workflow is ExecutionWorkflow.PENDING
-                ):
-                    due.append(record)
-        for start in range(0, len(due), MAX_EXECUTIONS_PER_WORKFLOW):
-            batch = due[start : start + MAX_EXECUTIONS_PER_WORKFLOW]
-            start_workflow(minute, [record.ref for record in batch])
-            result.workflows_started += 1
-            for record in batch:
-                executions.mark_started(record)
+        due = [
+            record
+            for record in _due_at(schedule, executions, clock, minute, result)
+            if record.status is ExecutionStatus.SCHEDULED
+            and record.workflow is ExecutionWorkflow.PENDING
+        ]
+        if minute < now_minute:  # found after its time: the platform was not running then
+            for record in due:
+                catch_up.handle(record, NOT_RUNNING)
+        else:
+            _start(executions, start_workflow, minute, due, result)
         minute += timedelta(minutes=1)
+    catch_up.handle_stale(day)
+    _start(executions, start_workflow, now_minute, catch_up.run_now, result)
+    if missed_alert is not None and catch_up.missed:
+        missed_alert.publish([_alert_entry(missed_alert, record) for record in catch_up.missed])
+    executions.cover(day, window_to + timedelta(minutes=1))
     return result
+
+
+def _covered_from(
+    window_from: datetime, covered_until: datetime | None, session: Session | None
+) -> datetime:
+    """Where this run starts: the window, or further back to the watermark (or, on the day's first
+    run, the session's open) when a gap lies before the window."""
+    start = window_from.astimezone(UTC).replace(second=0, microsecond=0)
+    if covered_until is None and session is not None:
+        covered_until = datetime.combine(session.day, session.opens, IST)
+    if covered_until is not None and covered_until < start:
+        return covered_until.astimezone(UTC)
+    return start
+
+
+def _due_at(
+    schedule: Schedule,
+    executions: ExecutionStore,
+    clock: Clock,
+    minute: datetime,
+    result: TriggerResult,
+) -> list[ExecutionRecord]:
+    """The execution records of everything due at one minute, created where they were not yet."""
+    local = minute.astimezone(IST)
+    day, hhmm = local.date(), local.strftime("%H:%M")
+    weekday = weekday_of(day)
+    if weekday is None:  # a weekend session (a budget day): no schedule names the day
+        return []
+    records = []
+    for execution_type in SCHEDULED_TYPES:
+        entries = schedule.due_at(execution_type, weekday, hhmm)
+        result.discovery_queries += schedule.queries_per_slot
+        # A schedule item that does not read is reported: everyone else's minute still runs.
+        result.errors += [f"{utc_iso(minute)} {u}" for u in entries.unreadable]
+        for entry in entries.records:
+            record, created = _record(executions, clock, entry, day, hhmm)
+            result.created += created
+            result.already_there += not created
+            records.append(record)
+    return records
+
+
+def _start(
+    executions: ExecutionStore,
+    start_workflow: StartWorkflow,
+    minute: datetime,
+    due: Sequence[ExecutionRecord],
+    result: TriggerResult,
+) -> None:
+    for start in range(0, len(due), MAX_EXECUTIONS_PER_WORKFLOW):
+        batch = due[start : start + MAX_EXECUTIONS_PER_WORKFLOW]
+        start_workflow(minute, [record.ref for record in batch])
+        result.workflows_started += 1
+        for record in batch:
+            executions.mark_started(record)
+
+
+class CatchUp:
+    """The rule for an execution found after its time: what runs now (late), what is MISSED."""
+
+    def __init__(
+        self,
+        executions: ExecutionStore,
+        calendar: TradingCalendar,
+        now: datetime,
+        result: TriggerResult,
+    ):
+        self.executions, self.calendar, self.now, self.result = executions, calendar, now, result
+        self.run_now: list[ExecutionRecord] = []
+        self.missed: list[ExecutionRecord] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def handle_stale(self, day: date) -> None:
+        """The day's SCHEDULED records no executor claimed: a PENDING one whose minute has passed
+        (its start was lost), a STARTED one STALE_AFTER past its minute (its workflow died)."""
+        found = self.executions.awaiting(day)
+        self.result.errors += [f"awaiting {u}" for u in found.unreadable]
+        for record in found.records:
+            due = due_at(record)
+            if record.status is not ExecutionStatus.SCHEDULED:
+                continue
+            started = record.workflow is ExecutionWorkflow.STARTED
+            if (started and due + STALE_AFTER <= self.now) or (not started and due < self.now):
+                self.handle(record, WORKFLOW_DIED if started else NOT_RUNNING)
+
+    def handle(self, record: ExecutionRecord, cause: str) -> None:
+        if (record.user_id, record.key) in self._seen:
+            return
+        self._seen.add((record.user_id, record.key))
+        due = due_at(record)
+        session = self.calendar.session_on(record.execution_date)
+        late = int((self.now - due).total_seconds() // 60)
+        if record.execution_type is ExecutionType.EXIT:
+            close = session.close_at() if session else due
+            if self.now < close:
+                self._late(
+                    record,
+                    due,
+                    f"{_hhmm(due)} IST exit run {late} min late at "
+                    f"{_hhmm(self.now)} IST ({cause}): exits are caught up while the "
+                    f"session is open",
+                )
+            else:
+                self._miss(
+                    record,
+                    due,
+                    f"due {_hhmm(due)} IST; not run before the close at "
+                    f"{_hhmm(close)} IST ({cause}); found at {_hhmm(self.now)} IST",
+                )
+            return
+        grace = record.plan.entry_grace_minutes
+        if self.now - due <= timedelta(minutes=grace):
+            self._late(
+                record,
+                due,
+                f"{_hhmm(due)} IST entry run {late} min late at "
+                f"{_hhmm(self.now)} IST ({cause}), within the strategy's {grace}-minute grace",
+            )
+        else:
+            self._miss(
+                record,
+                due,
+                f"due {_hhmm(due)} IST; not started by "
+                f"{_hhmm(due + timedelta(minutes=grace))} IST (the strategy's {grace}-minute "
+                f"grace; {cause}); found at {_hhmm(self.now)} IST: never entered",
+            )
+
+    def _late(self, record: ExecutionRecord, due: datetime, reason: str) -> None:
+        if self.executions.run_late(record, due, self.now, reason):
+            self.run_now.append(record)
+            self.result.late.append(f"{record.user_id} {record.key}: {reason}")
+
+    def _miss(self, record: ExecutionRecord, due: datetime, reason: str) -> None:
+        if self.executions.mark_missed(record, due, self.now, reason):
+            self.missed.append(
+                record.model_copy(
+                    update={
+                        "status": ExecutionStatus.MISSED,
+                        "reason": reason,
+                        "due_at": utc_iso(due),
+                        "found_at": utc_iso(self.now),
+                    }
+                )
+            )
+            self.result.missed.append(f"{record.user_id} {record.key}: {reason}")
+
+
+def due_at(record: ExecutionRecord) -> datetime:
+    """When a scheduled execution was due: its trading day and HH:MM, in IST."""
+    return datetime.combine(
+        record.execution_date, time.fromisoformat(record.execution_time), IST
+    ).astimezone(UTC)
+
+
+def _hhmm(moment: datetime) -> str:
+    return moment.astimezone(IST).strftime("%H:%M")
+
+
+def _alert_entry(alert: MissedAlert, record: ExecutionRecord) -> dict[str, Any]:
+    detail = {
+        "user_id": record.user_id,
+        "strategy_id": record.strategy_id,
+        "strategy_name": record.plan.strategy_name,
+        "execution_type": record.execution_type,
+        "execution_date": record.execution_date.isoformat(),
+        "execution_time": record.execution_time,
+        "status": record.status,
+        "reason": record.reason,
+        "due_at": record.due_at,
+        "found_at": record.found_at,
+    }
+    return {"Source": alert.source, "DetailType": alert.detail_type, "Detail": json.dumps(detail)}
 
 
 def _record(

@@ -376,3 +376,27 @@ def test_the_auth_stacks_user_pool_can_be_imported_instead(tmp_path):
     (authorizer,) = resources(template, "AWS::ApiGateway::Authorizer").values()
     assert "UserAuthStack-UserPoolId" in json.dumps(authorizer["Properties"]["ProviderARNs"])
     assert "UserPoolClientId" not in template.find_outputs("*")
+
+
+def test_missed_execution_alerts_reach_the_alarm_topic_and_the_trigger_may_put_them(dev):
+    (topic_id,) = resources(dev, "AWS::SNS::Topic")
+    (rule,) = [
+        r
+        for r in resources(dev, "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("detail-type") == ["Execution Missed"]
+    ]
+    assert rule["Properties"]["EventPattern"]["source"] == ["options.trading.scheduler"]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": topic_id}
+    trigger = resources(dev, "AWS::Lambda::Function")[
+        _function_logical_id(dev, "schedule_strategy_trigger")
+    ]
+    assert "EVENT_BUS_NAME" in trigger["Properties"]["Environment"]["Variables"]
+    role = trigger["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in resources(dev, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert any("events:PutEvents" in str(s["Action"]) for s in statements)

@@ -78,15 +78,20 @@ def test_a_manual_entry_places_each_accounts_orders_and_shows_them(iron_condor, 
         ]
     )
     assert all(p["last_price"] is not None and p["pnl"] is not None for p in positions)
-    (history,) = alice.get(f"/options/executions/history?strategy_id={sid}").body["items"]
-    assert history["status"] == "COMPLETED"
-    assert history["execution_results"]["successful_orders"] == 8
+    # The manual run has its own record; the day's scheduled entry is skipped for good and says why.
+    history = alice.get(f"/options/executions/history?strategy_id={sid}").body["items"]
+    (manual,) = [h for h in history if h["manual"]]
+    assert manual["status"] == "COMPLETED"
+    assert manual["execution_results"]["successful_orders"] == 8
+    (scheduled,) = [h for h in history if not h["manual"]]
+    assert (scheduled["status"], scheduled["execution_time"]) == ("SKIPPED", "09:30")
+    assert "manual entry" in scheduled["reason"]
     assert alice.get("/options/orders?client_id=ANGELONE456").body["items"].__len__() == 4
 
 
 def test_a_completed_execution_runs_again_only_when_forced(iron_condor, alice):
     _, strategy = iron_condor
-    body = {"strategy_id": strategy["strategy_id"], "execution_type": "ENTRY"}
+    body = {"strategy_id": strategy["strategy_id"], "execution_type": "entry"}
     assert alice.post("/options/executions/manual", body).status == 200
     again = alice.post("/options/executions/manual", body)
     assert again.status == 409
@@ -169,8 +174,8 @@ def test_the_history_answers_with_what_reads_and_names_what_does_not(
     spoil(repository, "sub-alice", first, lambda item: item.update(status="MISLAID"))
     history = alice.get("/options/executions/history")
     assert history.status == 200, history.body
-    (readable,) = history.body["items"]
-    assert readable["status"] == "COMPLETED"
+    # The two manual runs read; the day's scheduled entry (skipped by the first) does not.
+    assert [r["status"] for r in history.body["items"]] == ["COMPLETED", "COMPLETED"]
     (unreadable,) = history.body["unreadable"]
     assert unreadable["key"] == first
     assert unreadable["reason"].startswith("status: ")

@@ -52,9 +52,13 @@ class Workflows:
         self.started.append(payload)
 
 
-def run(repository, workflows, start, end, clock=None):
+def run(repository, workflows, start, end, clock=None, covered=True):
+    """One trigger over [start, end]; `covered`: the day's earlier windows were covered already
+    (the watermark stands at `start`), as on a day the platform ran from the open."""
     clock = clock or FixedClock(start)
     stores = engine_tables(repository, clock)
+    if covered:
+        stores.executions.cover(start.astimezone(IST).date(), start)
     return trigger(
         start,
         end,
@@ -204,6 +208,7 @@ def test_the_handler_starts_the_express_workflow_from_an_eventbridge_event(
     )["stateMachineArn"]
     monkeypatch.setenv("EXECUTION_WORKFLOW_ARN", arn)
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
+    monkeypatch.setenv("EVENT_BUS_NAME", "options-bus")
     monkeypatch.setenv("PLATFORM_CLOCK_START", "2026-03-02T09:29:00.300+05:30")
     composition.configuration.cache_clear()
     event = {

@@ -232,3 +232,48 @@ def test_a_failing_job_is_reported_and_the_rest_still_run():
     scheduler.run(threading.Event(), until=START)
     assert ran == ["fine"]
     assert scheduler.failures == ["broken: ZeroDivisionError: division by zero"]
+
+
+class Invocations:
+    """The functions' stand-in: what was invoked, with what."""
+
+    def __init__(self):
+        self.calls = []
+
+    def invoke(self, name, payload):
+        self.calls.append((name, payload))
+        return {"missed": ["sub-alice EXECUTION_ENTRY#s#20260302: due 09:30 IST; ..."]}
+
+
+@pytest.mark.parametrize(
+    ("started", "expected"),
+    [
+        # After the close no timer runs: the trigger runs once, and marks the day's misses.
+        (datetime(2026, 3, 2, 16, 0, tzinfo=IST), ["schedule_strategy_trigger"]),
+        # During the session the daily rule fires at once; the timer's first tick catches up.
+        (datetime(2026, 3, 2, 10, 1, tzinfo=IST), ["timer_starter"]),
+        # Before the open nothing was due yet; on a holiday nothing is ever due.
+        (datetime(2026, 3, 2, 8, 0, tzinfo=IST), []),
+        (datetime(2026, 3, 3, 16, 0, tzinfo=IST), []),
+    ],
+)
+def test_a_platform_started_after_its_time_covers_what_was_due_while_it_was_stopped(
+    started, expected
+):
+    from local_platform.engine import DailyRules
+    from shared_utils.market.calendar import built_in_calendar
+
+    SteppedClock.start_at(started)
+    clock, functions, lines = SteppedClock(), Invocations(), []
+    scheduler = Scheduler(clock, stepped=True, log=lines.append)
+    DailyRules(load(), functions, scheduler, clock, built_in_calendar(), lines.append).start()
+    scheduler.run(threading.Event(), until=started)
+    assert [name for name, _ in functions.calls] == expected
+    if expected == ["schedule_strategy_trigger"]:
+        ((_, event),) = functions.calls
+        assert (event["source"], event["detail-type"]) == (
+            "options.trading.scheduler",
+            "Schedule Strategy Trigger",
+        )
+        assert event["detail"]["window"]["from"] == "2026-03-02T10:30:00.000Z"
+        assert any(line.startswith("engine: MISSED sub-alice") for line in lines)

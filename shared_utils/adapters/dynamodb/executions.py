@@ -1,19 +1,26 @@
 """Execution records in the table (EXECUTION_ENTRY#strategy#YYYYMMDD and their kin): created by a
 conditional write so a second trigger finds them there, claimed SCHEDULED -> IN_PROGRESS by one
 executor, finished from IN_PROGRESS only, with the metrics the execution adds in the same
-transaction."""
+transaction.
+
+A scheduled record waits in a sparse GSI2 partition of its day (AWAITING_EXECUTIONS#YYYYMMDD#nn,
+sharded like the schedule) from its creation until an executor claims it, or it is MISSED or
+SKIPPED: the trigger finds the ones whose workflow died with SCHEDULE_SHARDS queries, never a scan.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from shared_utils.adapters.dynamodb import keys, metrics
 from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.records import attributes, item_of, record_of, records_of
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
-from shared_utils.domain.clock import utc_iso
+from shared_utils.adapters.dynamodb.run_marks import RunMarks
+from shared_utils.domain.clock import IST, utc_iso
 from shared_utils.domain.enums import ExecutionStatus, ExecutionType, ExecutionWorkflow
 from shared_utils.domain.errors import Conflict
 from shared_utils.engine.performance import MetricCounts
@@ -25,10 +32,27 @@ from shared_utils.engine.records import (
 )
 
 ENTITY = "EXECUTION"
+INDEX_ATTRIBUTES = f"{keys.GSI2_PK}, {keys.GSI2_SK}"
 
 
-class ExecutionTable:
-    """The engine's ExecutionStore on the single table."""
+def _awaiting_partition(day: date, shard: int) -> str:
+    return f"AWAITING_EXECUTIONS#{day:%Y%m%d}#{shard:02d}"
+
+
+def _awaiting_index(record: ExecutionRecord) -> dict[str, str]:
+    due = datetime.combine(
+        record.execution_date, time.fromisoformat(record.execution_time), IST
+    ).astimezone(UTC)
+    return {
+        keys.GSI2_PK: _awaiting_partition(
+            record.execution_date, keys.schedule_shard(f"{record.user_id}#{record.strategy_id}")
+        ),
+        keys.GSI2_SK: f"{utc_iso(due)}#{record.user_id}#{record.key}",
+    }
+
+
+class ExecutionTable(RunMarks):
+    """The engine's ExecutionStore on the single table (its watermark and run claims: RunMarks)."""
 
     def __init__(self, repository: ConfigurationRepository):
         self.repository = repository
@@ -42,9 +66,16 @@ class ExecutionTable:
         return keys.again(key, qualifier)
 
     def create(self, record: ExecutionRecord) -> bool:
+        # Only what a workflow is to run waits in the index: manual runs and closes run at once.
+        awaiting = (
+            _awaiting_index(record)
+            if record.status is ExecutionStatus.SCHEDULED
+            and record.workflow is ExecutionWorkflow.PENDING
+            else {}
+        )
         try:
             self.repository.commit(
-                [db.put_new(item_of(record, record.key, ENTITY), Conflict("exists"))]
+                [db.put_new(item_of(record, record.key, ENTITY, **awaiting), Conflict("exists"))]
             )
         except Conflict:
             return False
@@ -82,7 +113,7 @@ class ExecutionTable:
                     db.update(
                         ref.user_id,
                         ref.key,
-                        "SET #status = :running, started_at = :now",
+                        f"SET #status = :running, started_at = :now REMOVE {INDEX_ATTRIBUTES}",
                         "#status = :scheduled",
                         Conflict("claimed"),
                         names={"#status": "status"},
@@ -125,6 +156,121 @@ class ExecutionTable:
                 *metrics.adds(counts),
             ]
         )
+
+    def runs_on(
+        self, user_id: str, execution_type: ExecutionType, strategy_id: str, day: date
+    ) -> Found[ExecutionRecord]:
+        items, _ = self.repository.query_prefix(
+            user_id, keys.execution(execution_type, strategy_id, day)
+        )
+        return records_of(ExecutionRecord, items)
+
+    def awaiting(self, day: date) -> Found[ExecutionRecord]:
+        with ThreadPoolExecutor(max_workers=keys.SCHEDULE_SHARDS) as pool:
+            shards = pool.map(
+                lambda shard: self.repository.query_index(
+                    keys.GSI2, keys.GSI2_PK, _awaiting_partition(day, shard)
+                ),
+                range(keys.SCHEDULE_SHARDS),
+            )
+            return records_of(ExecutionRecord, (item for shard in shards for item in shard))
+
+    def run_late(
+        self, record: ExecutionRecord, due_at: datetime, found_at: datetime, reason: str
+    ) -> bool:
+        late = int((found_at - due_at).total_seconds() // 60)
+        return self._from_scheduled(
+            record,
+            "SET due_at = :due, found_at = :found, late_minutes = :late, reason = :reason,"
+            " #workflow = :pending",
+            {
+                ":due": utc_iso(due_at),
+                ":found": utc_iso(found_at),
+                ":late": late,
+                ":reason": reason,
+                ":pending": ExecutionWorkflow.PENDING,
+            },
+        )
+
+    def mark_missed(
+        self, record: ExecutionRecord, due_at: datetime, found_at: datetime, reason: str
+    ) -> bool:
+        return self._from_scheduled(
+            record,
+            "SET #status = :missed, due_at = :due, found_at = :found, reason = :reason,"
+            f" completed_at = :found REMOVE {INDEX_ATTRIBUTES}",
+            {
+                ":missed": ExecutionStatus.MISSED,
+                ":due": utc_iso(due_at),
+                ":found": utc_iso(found_at),
+                ":reason": reason,
+            },
+        )
+
+    def skip(self, record: ExecutionRecord, reason: str) -> bool:
+        return self._from_scheduled(
+            record,
+            f"SET #status = :skipped, reason = :reason REMOVE {INDEX_ATTRIBUTES}",
+            {":skipped": ExecutionStatus.SKIPPED, ":reason": reason},
+        )
+
+    def unskip(self, record: ExecutionRecord, reason: str) -> bool:
+        index = _awaiting_index(record)
+        try:
+            self.repository.commit(
+                [
+                    db.update(
+                        record.user_id,
+                        record.key,
+                        "SET #status = :scheduled, #workflow = :pending, #ipk = :ipk, #isk = :isk"
+                        " REMOVE reason",
+                        "#status = :skipped AND reason = :reason",
+                        Conflict("not skipped by this run"),
+                        names={
+                            "#status": "status",
+                            "#workflow": "workflow",
+                            "#ipk": keys.GSI2_PK,
+                            "#isk": keys.GSI2_SK,
+                        },
+                        values={
+                            ":scheduled": ExecutionStatus.SCHEDULED,
+                            ":pending": ExecutionWorkflow.PENDING,
+                            ":skipped": ExecutionStatus.SKIPPED,
+                            ":reason": reason,
+                            ":ipk": index[keys.GSI2_PK],
+                            ":isk": index[keys.GSI2_SK],
+                        },
+                    )
+                ]
+            )
+        except Conflict:
+            return False
+        return True
+
+    def _from_scheduled(
+        self, record: ExecutionRecord, expression: str, values: dict[str, Any]
+    ) -> bool:
+        """Change a record that is still SCHEDULED (an executor's claim wins over this change)."""
+        names = {"#status": "status"}
+        if "#workflow" in expression:
+            names["#workflow"] = "workflow"
+        try:
+            self.repository.commit(
+                [
+                    db.update(
+                        record.user_id,
+                        record.key,
+                        expression,
+                        "#status = :scheduled",
+                        Conflict("no longer scheduled"),
+                        names=names,
+                        values={**values, ":scheduled": ExecutionStatus.SCHEDULED},
+                    )
+                ]
+            )
+        except Conflict:
+            return False
+        return True
 
     def history(self, user_id: str, strategy_id: str | None) -> Found[ExecutionRecord]:
         items: list[dict[str, Any]] = []

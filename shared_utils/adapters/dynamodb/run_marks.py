@@ -1,0 +1,121 @@
+"""The marks that keep runs from being doubled or silently missed, beside the execution records:
+
+- The trigger's watermark (one item per trading day in the platform's own partition): the end of
+  the last window it covered, so a trigger after a gap (the platform was down, the timer died)
+  covers the gap.
+- A manual run's claim (RUN_CLAIM#TYPE#strategy in the trader's partition), held with a lease so
+  that a crashed run cannot block the strategy for ever; the table's TTL removes old ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from shared_utils.adapters.dynamodb import keys
+from shared_utils.adapters.dynamodb import repository as db
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.domain.clock import utc_iso
+from shared_utils.domain.enums import ExecutionType
+from shared_utils.domain.errors import Conflict
+
+PLATFORM = "#PLATFORM"  # the engine's own partition: no Cognito sub starts with "#"
+
+
+def _watermark(day: date) -> str:
+    return f"TRIGGER_WATERMARK#{day:%Y%m%d}"
+
+
+def _run_claim(execution_type: ExecutionType, strategy_id: str) -> str:
+    return f"RUN_CLAIM#{execution_type}#{strategy_id}"
+
+
+def _expires(moment: datetime, days: int) -> int:
+    """Epoch seconds for the table's TTL: the item is gone some days after it stops mattering."""
+    return int(moment.timestamp()) + days * 86400
+
+
+class RunMarks:
+    """The engine's TriggerWatermark and RunClaims on the single table (part of its ExecutionStore)."""
+
+    def __init__(self, repository: ConfigurationRepository):
+        self.repository = repository
+
+    def covered_until(self, day: date) -> datetime | None:
+        item = self.repository.get(PLATFORM, _watermark(day))
+        return datetime.fromisoformat(item["covered_until"]) if item else None
+
+    def cover(self, day: date, until: datetime) -> None:
+        try:
+            self.repository.commit(
+                [
+                    db.update(
+                        PLATFORM,
+                        _watermark(day),
+                        "SET covered_until = :until, entity_type = :entity, expires_at = :expires",
+                        "attribute_not_exists(covered_until) OR covered_until < :until",
+                        Conflict("covered further already"),
+                        values={
+                            ":until": utc_iso(until),
+                            ":entity": "TRIGGER_WATERMARK",
+                            ":expires": _expires(until, days=7),
+                        },
+                    )
+                ]
+            )
+        except Conflict:
+            return  # another trigger covered at least as far: a watermark only moves forward
+
+    def claim_run(
+        self,
+        user_id: str,
+        execution_type: ExecutionType,
+        strategy_id: str,
+        holder: str,
+        at: datetime,
+        until: datetime,
+    ) -> str | None:
+        sort_key = _run_claim(execution_type, strategy_id)
+        item: dict[str, object] = {
+            keys.PK: user_id,
+            keys.SK: sort_key,
+            "entity_type": "RUN_CLAIM",
+            "holder": holder,
+            "claimed_at": utc_iso(at),
+            "lease_until": utc_iso(until),
+            "expires_at": _expires(until, days=1),
+        }
+        try:
+            self.repository.commit(
+                [
+                    db.Write(
+                        "Put",
+                        {keys.PK: user_id, keys.SK: sort_key},
+                        item=item,
+                        condition="attribute_not_exists(sort_key) OR lease_until < :now",
+                        values={":now": utc_iso(at)},
+                        on_condition_failure=Conflict("claimed"),
+                    )
+                ]
+            )
+        except Conflict:
+            held = self.repository.get(user_id, sort_key)
+            return str(held["holder"]) if held else "another run"
+        return None
+
+    def release_run(
+        self, user_id: str, execution_type: ExecutionType, strategy_id: str, holder: str
+    ) -> None:
+        try:
+            self.repository.commit(
+                [
+                    db.Write(
+                        "Delete",
+                        {keys.PK: user_id, keys.SK: _run_claim(execution_type, strategy_id)},
+                        condition="holder = :holder",
+                        values={":holder": holder},
+                        on_condition_failure=Conflict("not held"),
+                    )
+                ]
+            )
+        except Conflict:
+            return  # the lease ran out and another run holds it now: that claim is not ours

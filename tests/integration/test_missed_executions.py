@@ -1,0 +1,247 @@
+"""Executions whose time passed without a run: found on the next trigger, on start and after the
+timer's restart, and handled by the rule the trader reads on the record. Exits are caught up while
+the session is open; entries only within the strategy's grace, else MISSED with an alert."""
+
+import json
+from datetime import datetime, timedelta
+
+from shared_utils.adapters.aws.execution_workflow import execution_of, workflow_payload
+from shared_utils.adapters.dynamodb.engine_tables import engine_tables
+from shared_utils.domain.clock import IST, FixedClock, utc_iso
+from shared_utils.domain.models import (
+    AdvancedAllocationsRequest,
+    BrokerAccountCreate,
+    LegsCreate,
+    StrategyCreate,
+)
+from shared_utils.engine.emitter import catching_up, tick
+from shared_utils.engine.trigger import MissedAlert, trigger
+from shared_utils.market.calendar import built_in_calendar
+from tests.integration.test_strategy_executor import executor, paper_book
+from tests.journey import ALLOCATIONS, BROKER_ACCOUNTS, LEGS, STRATEGY
+
+CALENDAR = built_in_calendar()
+USER = "sub-alice"
+
+
+def monday(hh: int, mm: int, ss: float = 0.4) -> datetime:
+    return datetime(2026, 3, 2, hh, mm, int(ss), int((ss % 1) * 1e6), tzinfo=IST)
+
+
+def iron_condor(service, entry_time="09:30", exit_time="09:45", **changes):
+    for account in BROKER_ACCOUNTS:
+        service.broker_accounts.register(USER, BrokerAccountCreate(**account))
+    body = {
+        **STRATEGY,
+        "entry_time": entry_time,
+        "exit_time": exit_time,
+        "entry_days": ["MONDAY"],
+        "exit_days": ["MONDAY"],
+        **changes,
+    }
+    strategy = service.strategies.create(USER, StrategyCreate.model_validate(body))
+    service.legs.add(USER, strategy.strategy_id, LegsCreate.model_validate(LEGS).legs)
+    service.allocations.create(
+        USER,
+        strategy.strategy_id,
+        AdvancedAllocationsRequest.model_validate(ALLOCATIONS).allocations,
+    )
+    return strategy.strategy_id
+
+
+class Platform:
+    """The trigger as the Lambda runs it, with workflows that run their executions at once (the
+    Express workflow waits until `execute_at`, which for a late run is now) and a bus that keeps
+    the alerts."""
+
+    def __init__(self, repository):
+        self.repository, self.started, self.alerts, self.reports = repository, [], [], []
+
+    def trigger(self, at: datetime, window_from: datetime | None = None, minutes: int = 5):
+        clock = FixedClock(at)
+        stores = engine_tables(self.repository, clock)
+        start = (window_from or at).replace(second=0, microsecond=0)
+
+        def start_workflow(execute_at, refs):
+            payload = workflow_payload(execute_at, refs)
+            self.started.append(payload)
+            if execute_at <= at:  # due now: the workflow's Wait is over at once
+                for ref in payload["executions"]:
+                    self.reports.append(executor(self.repository, clock).execute(execution_of(ref)))
+
+        return trigger(
+            start,
+            start + timedelta(minutes=minutes - 1),
+            schedule=stores.schedule,
+            executions=stores.executions,
+            calendar=CALENDAR,
+            clock=clock,
+            start_workflow=start_workflow,
+            missed_alert=MissedAlert(
+                "options.trading.scheduler", "Execution Missed", self.alerts.append
+            ),
+        )
+
+    def record(self, kind: str, strategy_id: str):
+        return self.repository.get(USER, f"EXECUTION_{kind}#{strategy_id}#20260302")
+
+
+def test_down_from_0920_to_1000_the_entry_is_missed_with_an_alert_and_the_exit_caught_up(
+    service, repository
+):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="09:45")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 19), minutes=1)  # the last window covered before it went down
+    assert platform.record("ENTRY", strategy_id) is None
+
+    result = platform.trigger(monday(10, 0))  # back at 10:00: its first trigger covers the gap
+    assert result.covered_from == utc_iso(monday(9, 20, 0))
+
+    entry = platform.record("ENTRY", strategy_id)
+    assert entry["status"] == "MISSED"
+    assert entry["reason"] == (
+        "due 09:30 IST; not started by 09:35 IST (the strategy's 5-minute grace; the platform was"
+        " not running); found at 10:00 IST: never entered"
+    )
+    assert (entry["due_at"], entry["found_at"]) == (
+        utc_iso(monday(9, 30, 0)),
+        utc_iso(monday(10, 0)),
+    )
+    assert "GSI2PK" not in entry  # no longer waiting for an executor
+
+    (alert,) = [a for batch in platform.alerts for a in batch]
+    assert (alert["Source"], alert["DetailType"]) == (
+        "options.trading.scheduler",
+        "Execution Missed",
+    )
+    detail = json.loads(alert["Detail"])
+    assert (detail["strategy_id"], detail["execution_type"], detail["status"]) == (
+        strategy_id,
+        "ENTRY",
+        "MISSED",
+    )
+    assert detail["reason"] == entry["reason"]
+
+    exit_ = platform.record("EXIT", strategy_id)
+    assert exit_["status"] == "COMPLETED"  # caught up at 10:00: it had nothing to close
+    assert (exit_["late_minutes"], exit_["due_at"]) == (15, utc_iso(monday(9, 45, 0)))
+    assert "exits are caught up while the session is open" in exit_["reason"]
+    assert [p["execute_at"] for p in platform.started] == [utc_iso(monday(10, 0, 0))]
+    assert len(paper_book(repository, FixedClock(monday(10, 0)), "ZERODHA123").order_book()) == 0
+
+
+def test_an_entry_at_0958_found_on_the_restart_at_1001_is_entered_late_and_says_so(
+    service, repository
+):
+    strategy_id = iron_condor(service, entry_time="09:58", exit_time="15:15")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 54))  # covers 09:54-09:58: the workflow of 09:58 waits ...
+    assert platform.record("ENTRY", strategy_id)["workflow"] == "STARTED"
+    # ... and dies with the platform. Restarted at 10:01, the timer's first tick triggers at once.
+    platform.trigger(monday(10, 1))
+    entry = platform.record("ENTRY", strategy_id)
+    assert entry["status"] == "COMPLETED"
+    assert entry["late_minutes"] == 3
+    assert entry["reason"] == (
+        "09:58 IST entry run 3 min late at 10:01 IST (its execution workflow did not run it),"
+        " within the strategy's 5-minute grace"
+    )
+    assert len(paper_book(repository, FixedClock(monday(10, 1)), "ZERODHA123").order_book()) == 4
+
+
+def test_an_entry_never_recorded_is_entered_late_within_its_grace(service, repository):
+    strategy_id = iron_condor(service, entry_time="09:58", exit_time="15:15")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 49))  # covered up to 09:54, then down
+    platform.trigger(monday(10, 1))
+    entry = platform.record("ENTRY", strategy_id)
+    assert (entry["status"], entry["late_minutes"]) == ("COMPLETED", 3)
+    assert "(the platform was not running)" in entry["reason"]
+
+
+def test_a_grace_of_zero_misses_an_entry_a_minute_late(service, repository):
+    strategy_id = iron_condor(service, entry_time="09:58", exit_time="15:15", entry_grace_minutes=0)
+    platform = Platform(repository)
+    platform.trigger(monday(9, 49))
+    platform.trigger(monday(9, 59))
+    assert platform.record("ENTRY", strategy_id)["status"] == "MISSED"
+    assert platform.reports == []
+
+
+def test_an_exit_found_after_the_close_is_missed(service, repository):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="15:20")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 29))  # the entry's workflow starts and runs at 09:30
+    platform.trigger(monday(15, 40), window_from=monday(15, 40))
+    exit_ = platform.record("EXIT", strategy_id)
+    assert exit_["status"] == "MISSED"
+    assert exit_["reason"].startswith("due 15:20 IST; not run before the close at 15:30 IST")
+
+
+def test_a_workflow_that_died_is_caught_within_minutes_by_the_next_regular_trigger(
+    service, repository
+):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="15:15")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 29, 0.1))  # starts the 09:30 workflow, which never runs
+    assert platform.reports == []
+    platform.trigger(monday(9, 34))  # the regular 09:34 trigger: 4 minutes late, within 5
+    assert platform.record("ENTRY", strategy_id)["status"] == "COMPLETED"
+    assert platform.record("ENTRY", strategy_id)["late_minutes"] == 4
+
+
+def test_a_record_still_waiting_within_minutes_of_its_time_is_left_to_its_workflow(
+    service, repository
+):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="15:15")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 29, 0.1))
+    platform.trigger(monday(9, 31))  # a minute after its time: the workflow may be claiming it
+    record = platform.record("ENTRY", strategy_id)
+    assert (record["status"], record.get("late_minutes")) == ("SCHEDULED", None)
+
+
+def test_a_second_trigger_after_the_catch_up_changes_nothing(service, repository):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="09:45")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 19), minutes=1)
+    platform.trigger(monday(10, 0))
+    before = (platform.record("ENTRY", strategy_id), platform.record("EXIT", strategy_id))
+    again = platform.trigger(monday(10, 4))
+    assert (again.late, again.missed, again.covered_from) == ([], [], utc_iso(monday(10, 4, 0)))
+    assert (platform.record("ENTRY", strategy_id), platform.record("EXIT", strategy_id)) == before
+    assert len(platform.alerts) == 1
+
+
+def test_the_first_trigger_of_the_day_covers_from_the_open(service, repository):
+    iron_condor(service, entry_time="09:30", exit_time="15:15")
+    result = Platform(repository).trigger(monday(10, 4))
+    assert result.covered_from == utc_iso(monday(9, 15, 0))
+    assert len(result.missed) == 1
+
+
+def test_the_timers_first_tick_and_a_tick_after_a_gap_put_the_trigger_on_the_bus():
+    class Bus:
+        def __init__(self):
+            self.entries = []
+
+        def put_events(self, Entries):  # noqa: N803 (boto3's keyword)
+            self.entries += Entries
+            return {"FailedEntryCount": 0, "Entries": [{} for _ in Entries]}
+
+    at = monday(10, 1)
+    for scheduled, expected in (
+        (None, True),  # the first tick of a timer run (started late, or restarted)
+        (monday(9, 30, 0), True),  # the timer stalled for half an hour
+        (monday(10, 1, 0), False),  # on time: the trigger runs at minutes ending 4 and 9
+    ):
+        bus = Bus()
+        result = tick(at, CALENDAR, bus, "bus", catch_up=catching_up(at, scheduled))
+        assert ("schedule_strategy_trigger" in result.emitted) is expected
+        if expected:
+            (trigger_event,) = [
+                e for e in bus.entries if e["DetailType"] == "Schedule Strategy Trigger"
+            ]
+            assert json.loads(trigger_event["Detail"])["window"]["from"] == utc_iso(
+                monday(10, 1, 0)
+            )
