@@ -28,7 +28,7 @@ from shared_utils.domain.broker import Broker, BrokerFor, BrokerOrder
 from shared_utils.domain.clock import Clock, utc_iso
 from shared_utils.domain.enums import WORKING_ORDER_STATUSES, AccountMode, BrokerName, OrderStatus
 from shared_utils.engine.positions import PositionStore
-from shared_utils.engine.records import Found, OrderRecord
+from shared_utils.engine.records import Found, OrderRecord, unplaced_reason
 
 INTENT_GRACE = timedelta(minutes=2)
 GAVE_UP = (OrderStatus.LAPSED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
@@ -172,7 +172,10 @@ class OrderReconciliation:
                 result.filled_since += 1
         elif placed.status in GAVE_UP:
             if self.orders.move(
-                order, placed.status, reason=placed.status_message, broker_order_id=placed.order_id
+                order,
+                placed.status,
+                reason=unplaced_reason(placed.status, placed.status_message),
+                broker_order_id=placed.order_id,
             ):
                 result.ended_unfilled += 1
                 self._give_back_claim(order)
@@ -192,10 +195,14 @@ class OrderReconciliation:
         self, order: OrderRecord, extra: BrokerOrder, broker: Broker, result: ReconciliationResult
     ) -> dict[str, Any] | None:
         result.duplicates_found += 1
+        reason = None
         if extra.status in WORKING_ORDER_STATUSES:
             try:
                 extra = broker.cancel_order(extra.order_id)
                 result.duplicates_cancelled += 1
+                reason = (
+                    f"an extra copy of order {order.tag} at the broker: cancelled by the platform"
+                )
             except Exception:
                 # It filled or ended meanwhile: record what it is.
                 extra = broker.order_status(extra.order_id)
@@ -209,7 +216,8 @@ class OrderReconciliation:
                 "status_message": extra.status_message,
                 "placed_at": extra.placed_at,
                 "position_applied": None,
-                "reason": None,
+                # An extra copy that did not fill says why, as every unplaced order does.
+                "reason": reason or unplaced_reason(extra.status, extra.status_message),
             }
         )
         if extra.status == OrderStatus.COMPLETE:

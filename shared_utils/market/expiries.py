@@ -156,7 +156,5 @@ class ExpiryCalendar:
 
 
 def _beyond_the_calendar(on: date, what: str) -> NoSuchExpiry:
-    return NoSuchExpiry.at(
-        "on",
-        f"{on.isoformat()} is too close to the end of the calendar ({date.max.isoformat()}) to list {what}",
-    )
+    message = f"{on.isoformat()} is too close to the end of the calendar ({date.max.isoformat()}) to list {what}"
+    return NoSuchExpiry(f"on: {message}", [{"field": "on", "message": message}])

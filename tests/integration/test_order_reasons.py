@@ -3,6 +3,8 @@ is refused with its reason before any order exists, and two legs never trade one
 opposite sides. Through the API, as a trader runs a manual entry or exit."""
 
 import copy
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
@@ -11,8 +13,10 @@ from lambda_functions import composition
 from local_platform.api_gateway import LocalApiGateway
 from local_platform.wiring import load
 from shared_utils.adapters.brokers.paper.broker import PaperBroker
-from shared_utils.domain.enums import OrderStatus
+from shared_utils.adapters.dynamodb.order_followup import OrderFollowUpTable
+from shared_utils.domain.enums import OrderStatus, OrderType
 from shared_utils.domain.instruments import built_in_catalog
+from shared_utils.engine.reconciliation import OrderReconciliation
 from shared_utils.market.calendar import built_in_calendar
 from tests.conftest import TABLE_NAME
 from tests.integration.conftest import CACHED_FACTORIES, Api, StubVerifier
@@ -233,3 +237,102 @@ def test_a_refusal_or_a_failure_without_a_message_still_says_what_happened(platf
         ("ZERODHA123", "REJECTED", "the broker answered REJECTED without saying why"),
         ("ANGELONE456", "FAILED", "the order did not reach the broker: TimeoutError"),
     }
+
+
+class Rests(PaperBroker):
+    """Hedges rest at a limit of 0.05 (working); once `refused`, the broker shows them REJECTED
+    without a word. With `twice`, every order reaches the book a second time, resting (a buy at
+    0.05, a sell at 5000)."""
+
+    refused = False
+
+    def __init__(self, *args, twice=False):
+        super().__init__(*args)
+        self.twice = twice
+
+    def place_order(self, request):
+        price = Decimal("0.05") if request.transaction_type == "BUY" else Decimal("5000")
+        resting = request.model_copy(update={"order_type": OrderType.LIMIT, "price": price})
+        if self.twice:
+            first = super().place_order(request)
+            super().place_order(resting)
+            return first
+        return super().place_order(resting if request.transaction_type == "BUY" else request)
+
+    def orders_by_tag(self, tag):
+        return [self._as_shown(o) for o in super().orders_by_tag(tag)]
+
+    def order_book(self):
+        return [self._as_shown(o) for o in super().order_book()]
+
+    def _as_shown(self, order):
+        if Rests.refused and order.status is OrderStatus.OPEN:
+            return order.model_copy(update={"status": OrderStatus.REJECTED, "status_message": None})
+        return order
+
+
+def reconcile_with(broker_for):
+    return OrderReconciliation(
+        OrderFollowUpTable(composition.table()),
+        composition.engine().positions,
+        composition.clock(),
+        broker_for,
+        [].extend,
+        {"source": "options.trading.validation", "detail_type": "Duplicate Order Detected"},
+        timedelta(minutes=5),
+    ).run()
+
+
+def resting_broker(twice=False):
+    def broker_for(user_id, client_id, broker, mode):
+        return Rests(
+            composition.table(),
+            composition.market(),
+            built_in_catalog(),
+            built_in_calendar(),
+            composition.clock(),
+            user_id,
+            client_id,
+            twice=twice,
+        )
+
+    return broker_for
+
+
+def test_an_order_the_broker_later_refuses_silently_says_so_once_reconciled(platform, monkeypatch):
+    monkeypatch.setattr(Rests, "refused", False)
+    monkeypatch.setattr(composition, "broker_for", resting_broker())
+    alice = platform.at("2026-03-02T09:30:00+05:30")
+    sid = iron_condor(alice)
+    assert enter(alice, sid)["status"] == "COMPLETED"  # the hedges rest, the shorts filled
+    monkeypatch.setattr(Rests, "refused", True)
+    assert reconcile_with(resting_broker()).ended_unfilled == 4
+    hedges = [o for o in orders(alice, sid, "2026-03-02") if o["transaction_type"] == "BUY"]
+    assert {(o["status"], o["reason"]) for o in hedges} == {
+        ("REJECTED", "the broker answered REJECTED without saying why")
+    }
+
+
+def test_an_extra_copy_the_reconciliation_cancels_says_who_cancelled_it(
+    platform, monkeypatch, dynamodb
+):
+    monkeypatch.setattr(Rests, "refused", False)
+    monkeypatch.setattr(composition, "broker_for", resting_broker(twice=True))
+    alice = platform.at("2026-03-02T09:30:00+05:30")
+    sid = iron_condor(alice)
+    assert enter(alice, sid)["status"] == "COMPLETED"
+    assert reconcile_with(resting_broker(twice=True)).duplicates_cancelled == 8
+    items = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE_NAME):
+        items += [
+            {k: TypeDeserializer().deserialize(v) for k, v in i.items()} for i in page["Items"]
+        ]
+    copies = [i for i in items if i.get("entity_type") == "ORDER" and i.get("duplicate_of")]
+    assert len(copies) == 8
+    assert [(c["status"], c["reason"]) for c in copies] == [
+        (
+            "CANCELLED",
+            f"an extra copy of order {c['duplicate_of']} at the broker: cancelled by the platform",
+        )
+        for c in copies
+    ]

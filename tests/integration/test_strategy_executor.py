@@ -3,6 +3,8 @@
 import threading
 from datetime import datetime
 
+import pytest
+
 from shared_utils.adapters.aws.execution_workflow import (
     execution_of,
     execution_payload,
@@ -20,6 +22,7 @@ from shared_utils.engine.trigger import trigger
 from shared_utils.market.calendar import built_in_calendar
 from shared_utils.market.data import SimulatedMarket
 from shared_utils.market.expiries import ExpiryCalendar
+from tests.integration.test_order_reasons import unplaced_orders_without_a_reason
 from tests.integration.test_schedule_trigger import iron_condor
 
 CATALOG, CALENDAR = built_in_catalog(), built_in_calendar()
@@ -28,6 +31,12 @@ MONDAY_0930, FRIDAY_1520 = (
     datetime(2026, 3, 2, 9, 30, 0, 400000, tzinfo=IST),
     datetime(2026, 3, 6, 15, 20, 0, 400000, tzinfo=IST),
 )
+
+
+@pytest.fixture(autouse=True)
+def every_unplaced_order_says_why(dynamodb):
+    yield
+    assert unplaced_orders_without_a_reason(dynamodb) == []
 
 
 def executor(repository, clock, broker_for=None):
