@@ -63,6 +63,7 @@ from shared_utils.engine.records import (
     SkippedClose,
     unplaced_reason,
 )
+from shared_utils.market.calendar import TradingCalendar
 from shared_utils.market.data import MarketDataProvider
 from shared_utils.market.expiries import Expiry, ExpiryCalendar
 
@@ -107,7 +108,7 @@ class StrategyExecutor:
         self.clock, self.broker_for = clock, broker_for
         self.risk = RiskCheck(orders, positions, market, clock)
         self.entry = EntryOrders(market, catalog, expiries, clock)
-        self.closing = ClosingOrders(positions, market, catalog, clock)
+        self.closing = ClosingOrders(positions, market, catalog, clock, expiries.calendar)
 
     def execute(self, ref: ExecutionRef) -> ExecutionReport:
         if not self.executions.claim(ref, self.clock.now()):
@@ -263,7 +264,7 @@ class StrategyExecutor:
                         order,
                         OrderStatus.FAILED,
                         account,
-                        reason=f"the order did not reach the broker: {_described(error)}",
+                        reason=f"the broker did not take the order ({_described(error)}) and its book has no order with the tag {order.tag}",
                     )
         return self._record(ref, plan, order, placed.status, account, broker_order=placed)
 
@@ -360,8 +361,10 @@ class ClosingOrders:
         market: MarketDataProvider,
         catalog: InstrumentCatalog,
         clock: Clock,
+        calendar: TradingCalendar,
     ):
         self.positions, self.market, self.catalog, self.clock = positions, market, catalog, clock
+        self.calendar = calendar
 
     def orders(
         self, ref: ExecutionRef, plan: ExecutionPlan, done: Progress
@@ -390,7 +393,11 @@ class ClosingOrders:
             positions, key=lambda p: (p.client_id, p.quantity > 0, p.leg_no, p.tradingsymbol)
         ):
             skip = None
-            if expired(position, now):
+            last_session = self.calendar.session_on(position.expiry)
+            if expired(position, now) or (
+                last_session is not None and now >= last_session.close_at()
+            ):
+                # No order on a contract that has expired, even on the day it did.
                 skip = "expired: settled by the exchange"
             elif not self.positions.claim(position, ref.key):
                 skip = "already being closed by another execution"

@@ -233,9 +233,17 @@ def test_a_refusal_or_a_failure_without_a_message_still_says_what_happened(platf
     run = enter(alice, sid)
     assert (run["status"], run["failed_orders"]) == ("FAILED", 8)
     reasons = {(o["client_id"], o["status"], o["reason"]) for o in orders(alice, sid, "2026-03-02")}
+    assert len(reasons) == 5  # one rejection without a word; four timeouts, each with its tag
     assert reasons == {
         ("ZERODHA123", "REJECTED", "the broker answered REJECTED without saying why"),
-        ("ANGELONE456", "FAILED", "the order did not reach the broker: TimeoutError"),
+    } | {
+        (
+            "ANGELONE456",
+            "FAILED",
+            f"the broker did not take the order (TimeoutError) and its book has no order with the tag {o['tag']}",
+        )
+        for o in orders(alice, sid, "2026-03-02")
+        if o["client_id"] == "ANGELONE456"
     }
 
 
@@ -336,3 +344,19 @@ def test_an_extra_copy_the_reconciliation_cancels_says_who_cancelled_it(
         )
         for c in copies
     ]
+
+
+def test_an_exit_after_its_contracts_expired_today_sends_nothing_and_says_they_settle(platform):
+    alice = platform.at("2026-03-02T09:30:00+05:30")
+    sid = iron_condor(alice)  # the 2 March weekly: it expires at today's close
+    assert enter(alice, sid)["status"] == "COMPLETED"
+    alice = platform.at("2026-03-02T15:40:00+05:30")
+    run = alice.post("/options/executions/manual", {"strategy_id": sid, "execution_type": "exit"})
+    assert (run.body["status"], run.body["successful_orders"], run.body["failed_orders"]) == (
+        "COMPLETED",
+        0,
+        0,
+    )
+    assert {s["reason"] for s in run.body["skipped"]} == {"expired: settled by the exchange"}
+    assert len(run.body["skipped"]) == 8
+    assert [o for o in orders(alice, sid, "2026-03-02") if o["execution_type"] == "EXIT"] == []
