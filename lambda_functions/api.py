@@ -1,11 +1,13 @@
 """What every API handler shares: the resolver with the error contract, the caller, paging, CORS.
 
-Errors always have the shape {"error": {"code", "message", "details"}} (docs/api-reference.md).
+Errors always have the shape {"error": {"code", "message", "details"}} (docs/api-reference.md); each
+detail names the field and where it was sent (`location`: body, query or path).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Annotated, Any, cast
@@ -23,15 +25,37 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from lambda_functions.environment import CorsEnvironment, read
 from lambda_functions.observability import LambdaHandler, logger, observed
+from lambda_functions.request_body import BodyRefused, check_body, strict_json
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.domain.validation import field_details
 
 PAGE_LIMIT_MAX = 100
 
-Limit = Annotated[int | None, Query(ge=1, le=PAGE_LIMIT_MAX, description="Page size")]
+
+def _digits(value: object) -> object:
+    """A number in a path or query is text; only plain digits are one (not "5.0", "1_000", "+5")."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,9}", value):
+        raise PydanticCustomError("int_parsing", "must be a whole number written in digits")
+    return value
+
+
+def _iso_day(value: object) -> object:
+    """A date in a query is YYYY-MM-DD, and nothing pydantic would also read as one (a Unix time)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise PydanticCustomError("date_parsing", "must be a date written YYYY-MM-DD")
+    return value
+
+
+# Path and query parameters that are numbers or dates: `Annotated[int, Query(...), DIGITS]` (after
+# the bounds, so that the document shows them as minimum and maximum).
+DIGITS = BeforeValidator(_digits)
+ISO_DAY = BeforeValidator(_iso_day)
+Limit = Annotated[int | None, Query(ge=1, le=PAGE_LIMIT_MAX, description="Page size"), DIGITS]
 NextToken = Annotated[str | None, Query(description="The next_token of the previous page")]
 
 
@@ -47,10 +71,11 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,
         cors=CORSConfig(allow_origin=_cors_origin(), max_age=600),
+        json_body_deserializer=strict_json,
     )
     for router in routers:
         app.include_router(router)
-    app.use(middlewares=[_require_caller])
+    app.use(middlewares=[_require_caller, _only_known_query_parameters])
 
     @app.exception_handler(RequestValidationError)
     def _bad_request(exc: RequestValidationError) -> Response:
@@ -61,9 +86,15 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
         return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, details)
 
+    @app.exception_handler(BodyRefused)
+    def _refused(exc: BodyRefused) -> Response:
+        return error(exc.status, exc.code, exc.message, exc.details)
+
     @app.exception_handler(InvalidInput)
     def _invalid(exc: InvalidInput) -> Response:
-        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", exc.message, exc.details)
+        query = app.current_event.query_string_parameters or {}
+        details = [_located(detail, query) for detail in exc.details]
+        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", exc.message, details)
 
     @app.exception_handler(NotFound)
     def _not_found(exc: NotFound) -> Response:
@@ -116,24 +147,66 @@ def resolve(
     otherwise be parsed as a form and fail with a confusing message about missing fields."""
     content_type = _header(event.get("headers") or {}, "content-type")
     if event.get("body") and content_type and not _is_json(content_type):
-        return {
-            "statusCode": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "headers": {
-                "Content-Type": content_types.APPLICATION_JSON,
-                "Access-Control-Allow-Origin": _cors_origin(),
-            },
-            "body": json.dumps(
-                {
-                    "error": {
-                        "code": "UNSUPPORTED_MEDIA_TYPE",
-                        "message": f"send the body as JSON with 'Content-Type: application/json', not {content_type}",
-                        "details": [],
-                    }
-                }
-            ),
-            "isBase64Encoded": False,
-        }
+        return _refusal(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"send the body as JSON with 'Content-Type: application/json', not {content_type}",
+        )
+    # Before the resolver parses it: a body nested thousands deep would exhaust the recursion
+    # limit inside the parser, and a repeated key or an array would be read as something else.
+    try:
+        check_body(event.get("body"), bool(event.get("isBase64Encoded")))
+    except BodyRefused as refused:
+        return _refusal(refused.status, refused.code, refused.message, refused.details)
     return app.resolve(event, context)
+
+
+def _refusal(
+    status: HTTPStatus, code: str, message: str, details: list | None = None
+) -> dict[str, Any]:
+    """An error answered before the resolver runs, as API Gateway's proxy integration expects it."""
+    return {
+        "statusCode": status,
+        "headers": {
+            "Content-Type": content_types.APPLICATION_JSON,
+            "Access-Control-Allow-Origin": _cors_origin(),
+        },
+        "body": json.dumps({"error": {"code": code, "message": message, "details": details or []}}),
+        "isBase64Encoded": False,
+    }
+
+
+def _located(detail: dict[str, str], query: dict[str, str]) -> dict[str, str]:
+    """A rule a service checks names its field; the field was sent in the query or else the body."""
+    if "location" in detail:
+        return detail
+    name = detail.get("field", "").split(".", 1)[0].split("[", 1)[0]
+    return {**detail, "location": "query" if name in query else "body"}
+
+
+def _only_known_query_parameters(
+    app: APIGatewayRestResolver, next_middleware: NextMiddleware
+) -> Response:
+    """A misspelt parameter (`?basket=` for `?basket_id=`) would otherwise be ignored and the
+    answer be about something else than was asked; one given twice would have one value dropped."""
+    event = app.current_event
+    route = app.context.get("_route")
+    known = {param.alias for param in route.dependant.query_params} if route else set()
+    multi = event.multi_value_query_string_parameters or {}
+    details = []
+    for name in sorted(set(multi) | set(event.query_string_parameters or {})):
+        if name not in known:
+            accepted = ", ".join(sorted(known)) or "none"
+            message = f"is not a parameter of this request (it takes: {accepted})"
+        elif len(multi.get(name, ())) > 1:
+            message = "is given more than once; send it once"
+        else:
+            continue
+        details.append({"field": name, "location": "query", "message": message})
+    if details:
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, details)
+    return next_middleware(app)
 
 
 def _cors_origin() -> str:

@@ -43,6 +43,7 @@ def update_basket(basket_id: str, changes: BasketUpdate) -> Basket:
 
 @router.delete(
     "/options/baskets/<basket_id>",
+    status_code=204,
     tags=["Baskets"],
     summary="Delete a basket with no active strategies",
 )

@@ -31,6 +31,7 @@ def create_broker_account(account: BrokerAccountCreate) -> BrokerAccount:
 
 @router.delete(
     "/options/broker-accounts/<client_id>",
+    status_code=204,
     tags=["Broker accounts"],
     summary="Remove an unallocated account",
 )

@@ -76,6 +76,7 @@ def update_allocation(strategy_id: str, client_id: str, changes: AllocationUpdat
 
 @router.delete(
     "/options/strategies/<strategy_id>/allocations/<client_id>",
+    status_code=204,
     tags=["Allocations"],
     summary="Remove an allocation",
 )

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.api import Limit, NextToken, api_function, caller_id, no_content
+from lambda_functions.api import DIGITS, Limit, NextToken, api_function, caller_id, no_content
 from lambda_functions.composition import configuration
 from lambda_functions.observability import metrics
 from shared_utils.domain.models import (
@@ -21,7 +21,7 @@ from shared_utils.domain.models import (
 )
 
 router = Router()
-LegNumber = Annotated[int, Path(ge=1, le=6, description="The leg number, 1 to 6")]
+LegNumber = Annotated[int, Path(ge=1, le=6, description="The leg number, 1 to 6"), DIGITS]
 
 
 @router.get(
@@ -85,6 +85,7 @@ def update_strategy(strategy_id: str, changes: StrategyUpdate) -> Strategy:
 
 @router.delete(
     "/options/strategies/<strategy_id>",
+    status_code=204,
     tags=["Strategies"],
     summary="Delete a strategy, its legs, allocations and schedule",
 )
@@ -120,7 +121,10 @@ def update_leg(strategy_id: str, leg_no: LegNumber, changes: LegUpdate) -> Leg:
 
 
 @router.delete(
-    "/options/strategies/<strategy_id>/legs/<leg_no>", tags=["Legs"], summary="Delete a leg"
+    "/options/strategies/<strategy_id>/legs/<leg_no>",
+    status_code=204,
+    tags=["Legs"],
+    summary="Delete a leg",
 )
 def delete_leg(strategy_id: str, leg_no: LegNumber):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
     configuration().legs.delete(caller_id(router), strategy_id, leg_no)

@@ -1,4 +1,5 @@
-"""Pydantic's errors in the API's words: each problem as {field, message}, the field a dotted path.
+"""Pydantic's errors in the API's words: each problem as {field, location, message}, the field a
+dotted path and the location where it was sent (body, query or path).
 
 Model-level rules raise "field: message"; that field is joined onto where the model sits, so a
 rule that spans fields still names the one a trader has to change.
@@ -24,9 +25,12 @@ _FIELD_HEAD = re.compile(
 def field_details(
     errors: Iterable[Mapping[str, Any]], skip_first: bool = False
 ) -> list[dict[str, str]]:
+    """skip_first: the errors are the resolver's, whose first step says where the field was sent;
+    without it, the errors are a body's."""
     details = []
     for problem in errors:
-        loc = list(problem.get("loc", ()))[1 if skip_first else 0 :]
+        loc = list(problem.get("loc", ()))
+        location = str(loc.pop(0)) if skip_first and loc else "body"
         path = field_path(loc)
         message = str(problem.get("msg", "is invalid")).removeprefix("Value error, ")
         match = _FIELD_HEAD.match(message)
@@ -37,7 +41,7 @@ def field_details(
             message = "is required"
         elif problem.get("type") == "extra_forbidden":
             message = "is not a field of this request"
-        details.append({"field": path or "body", "message": message})
+        details.append({"field": path or "body", "location": location, "message": message})
     return details
 
 

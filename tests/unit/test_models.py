@@ -10,11 +10,17 @@ from pydantic import ValidationError
 
 from shared_utils.domain.models import (
     AdvancedAllocationsRequest,
+    AllocationConfig,
     AllocationInput,
+    AllocationUpdate,
     BasketCreate,
+    BasketUpdate,
+    Leg,
     LegInput,
     LegsCreate,
+    LegUpdate,
     StrategyCreate,
+    StrategyUpdate,
 )
 from shared_utils.domain.validation import field_details
 from tests.journey import ALLOCATIONS, LEGS, STRATEGY
@@ -95,12 +101,78 @@ def test_server_owned_fields_are_ignored_and_unknown_ones_refused():
 
 def test_money_keeps_its_decimals_and_refuses_more():
     assert BasketCreate.model_validate(
-        {"basket_name": "b", "initial_capital": "1000.25"}
+        {"basket_name": "b", "initial_capital": 1000.25}
     ).initial_capital == Decimal("1000.25")
     with pytest.raises(ValidationError):
-        BasketCreate.model_validate({"basket_name": "b", "initial_capital": "1000.255"})
+        BasketCreate.model_validate({"basket_name": "b", "initial_capital": 1000.255})
     with pytest.raises(ValidationError):
-        BasketCreate.model_validate({"basket_name": "b", "initial_capital": "NaN"})
+        BasketCreate.model_validate({"basket_name": "b", "initial_capital": float("nan")})
+
+
+@pytest.mark.parametrize("capital", ["1000.25", "1000", True, None, [1000], {"value": 1}])
+def test_money_is_a_json_number_and_nothing_else(capital):
+    with pytest.raises(ValidationError) as error:
+        BasketCreate.model_validate({"basket_name": "b", "initial_capital": capital})
+    assert fields_of(error.value) == {"initial_capital"}
+
+
+@pytest.mark.parametrize("lots", ["3", 3.0, 2.5, True, None])
+def test_lots_are_a_json_integer_and_nothing_else(lots):
+    with pytest.raises(ValidationError) as error:
+        LegInput.model_validate(leg(lots=lots))
+    assert fields_of(error.value) == {"lots"}
+
+
+@pytest.mark.parametrize("flag", ["yes", "no", "true", 1, 0, None])
+def test_enabled_is_a_json_boolean_and_nothing_else(flag):
+    with pytest.raises(ValidationError) as error:
+        LegInput.model_validate(leg(enabled=flag))
+    assert fields_of(error.value) == {"enabled"}
+
+
+def test_a_stored_leg_read_back_with_the_tables_decimals_is_whole_numbers_again():
+    stored = {
+        **leg(lots=Decimal(2), leg_no=Decimal(1), expiry_offset=Decimal(0)),
+        "strategy_id": "s1",
+        "created_at": "2026-03-02T04:00:00Z",
+        "updated_at": "2026-03-02T04:00:00Z",
+        "version": Decimal(1),
+    }
+    read = Leg.model_validate(stored)
+    assert (read.lots, read.leg_no, read.expiry_offset) == (2, 1, 0)
+    assert type(read.lots) is int
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        (StrategyUpdate, "entry_time"),
+        (StrategyUpdate, "entry_days"),
+        (StrategyUpdate, "version"),
+        (BasketUpdate, "deployable_percentage"),
+        (BasketUpdate, "current_capital"),
+        (LegUpdate, "lots"),
+        (AllocationUpdate, "allocation_config"),
+    ],
+)
+def test_null_for_a_field_of_a_change_is_refused_naming_it(model, field):
+    with pytest.raises(ValidationError) as error:
+        model.model_validate({field: None})
+    assert fields_of(error.value) == {field}
+    assert model.model_validate({}).model_dump(exclude_unset=True) == {}
+
+
+def test_nullable_fields_of_a_change_say_null_clears_them():
+    assert LegUpdate.model_validate({"stop_loss": None}).model_dump(exclude_unset=True) == {
+        "stop_loss": None
+    }
+    assert BasketUpdate.model_validate({"creator_name": None}).creator_name is None
+
+
+@pytest.mark.parametrize("key", [" 1 ", "01", "1.0", "7", ""])
+def test_a_leg_override_key_is_a_leg_number_written_exactly(key):
+    with pytest.raises(ValidationError):
+        AllocationConfig.model_validate({"type": "LEG_LEVEL", "leg_overrides": {key: {"lots": 1}}})
 
 
 def leg(**changes):

@@ -10,10 +10,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from shared_utils.domain.enums import AccountMode, AllocationType, BrokerName, EntityStatus
 from shared_utils.domain.models.base import (
     AS_JSON_NUMBER,
+    JSON_NUMBER,
     MAX_ALLOCATIONS_PER_STRATEGY,
     MAX_LEGS_PER_STRATEGY,
+    WHOLE,
     ApiModel,
+    Change,
     ClientId,
+    Flag,
     Metrics,
     Money,
     Percent,
@@ -21,33 +25,36 @@ from shared_utils.domain.models.base import (
     Status,
     StoredModel,
     Timestamp,
+    Version,
     number_schema,
     upper,
 )
 
 
 def _leg_key(value: Any) -> str:
-    text = str(value).strip()
-    if text not in {str(n) for n in range(1, MAX_LEGS_PER_STRATEGY + 1)}:
+    # Exactly "1" to "6": a key that normalised (" 1 ", "01") could meet another for the same leg,
+    # and one of the two would be silently dropped.
+    if value not in {str(n) for n in range(1, MAX_LEGS_PER_STRATEGY + 1)}:
         raise ValueError(
-            f"{text!r} is not a leg number; legs are numbered 1 to {MAX_LEGS_PER_STRATEGY}"
+            f'{value!r} is not a leg number; legs are numbered "1" to "{MAX_LEGS_PER_STRATEGY}", written exactly so'
         )
-    return text
+    return str(value)
 
 
 LegKey = Annotated[str, BeforeValidator(_leg_key)]
 LotsMultiplier = Annotated[
     Decimal,
     Field(gt=0, le=1000, decimal_places=4, allow_inf_nan=False),
+    JSON_NUMBER,
     AS_JSON_NUMBER,
     number_schema(exclusiveMinimum=0, maximum=1000),
 ]
-Priority = Annotated[int, Field(ge=1, le=100)]
+Priority = Annotated[int, Field(ge=1, le=100), WHOLE]
 
 
 class LegOverride(ApiModel):
-    lots: Annotated[int, Field(ge=0, le=10000)]
-    enabled: bool = True
+    lots: Annotated[int, Field(ge=0, le=10000), WHOLE]
+    enabled: Flag = True
     notes: Annotated[str, Field(max_length=200)] | None = None
 
     @model_validator(mode="after")
@@ -86,17 +93,17 @@ class AllocationConfig(ApiModel):
 class RiskLimits(ApiModel):
     """Per account per strategy. A limit left out is not enforced."""
 
-    max_daily_trades: Annotated[int, Field(ge=1, le=100000)] | None = None
+    max_daily_trades: Annotated[int, Field(ge=1, le=100000), WHOLE] | None = None
     max_daily_loss: PositiveMoney | None = None
     max_position_value: PositiveMoney | None = None
     max_margin_utilization: Percent | None = Field(None, description="Percent of available margin")
 
 
 class ExecutionConfig(ApiModel):
-    execution_delay_ms: Annotated[int, Field(ge=0, le=60000)] = 0
-    prefer_for_entries: bool = True
-    prefer_for_exits: bool = True
-    enable_auto_rebalance: bool = False
+    execution_delay_ms: Annotated[int, Field(ge=0, le=60000), WHOLE] = 0
+    prefer_for_entries: Flag = True
+    prefer_for_exits: Flag = True
+    enable_auto_rebalance: Flag = False
 
 
 def _flat_allocation(data: Any) -> Any:
@@ -161,14 +168,14 @@ class AdvancedAllocationsRequest(ApiModel):
 
 
 class AllocationUpdate(ApiModel):
-    priority: Priority | None = None
-    allocation_config: AllocationConfig | None = None
-    risk_limits: RiskLimits | None = None
-    execution_config: ExecutionConfig | None = None
-    status: Status | None = None
-    version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
-    client_id: str | None = Field(None, description="If sent, must be the path's")
-    strategy_id: str | None = Field(None, description="If sent, must be the path's")
+    priority: Change[Priority] = None
+    allocation_config: Change[AllocationConfig] = None
+    risk_limits: Change[RiskLimits] = None
+    execution_config: Change[ExecutionConfig] = None
+    status: Change[Status] = None
+    version: Change[Version] = None
+    client_id: Change[str] = Field(None, description="If sent, must be the path's")
+    strategy_id: Change[str] = Field(None, description="If sent, must be the path's")
 
     @model_validator(mode="before")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -14,9 +14,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapValidator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from shared_utils.domain.enums import WEEKDAYS, EntityStatus, Weekday
 from shared_utils.domain.instruments import built_in_catalog
@@ -54,33 +58,98 @@ def _json_number(value: Decimal) -> int | float:
 
 
 def number_schema(**bounds: float) -> WithJsonSchema:
-    """Decimals are documented as JSON numbers (a numeric string is accepted too)."""
+    """Decimals are documented as JSON numbers, and only a JSON number is taken (see `JSON_NUMBER`)."""
     return WithJsonSchema({"type": "number", **{k: float(v) for k, v in bounds.items()}})
 
 
+def _only_a_number(value: Any) -> Any:
+    """A price, an amount or a percentage is a JSON number: "500000" or true is refused, not read as
+    one. A Decimal passes too: it is what the table hands back, never what JSON parses to."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise PydanticCustomError(
+            "decimal_type", "Input should be a number, not {kind}", _kind(value)
+        )
+    return value
+
+
+def _only_a_whole_number(value: Any) -> Any:
+    """Lots, counts and leg numbers are JSON integers: "3", 3.0 and true are refused. A whole
+    Decimal passes (the table stores every number as one) and becomes an int."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError(
+            "int_type", "Input should be a whole number, not {kind}", _kind(value)
+        )
+    return value
+
+
+def _kind(value: Any) -> dict[str, str]:
+    kinds = {
+        bool: "a boolean",
+        str: "a string",
+        float: "a fraction",
+        type(None): "null",
+        list: "a list",
+        dict: "an object",
+    }
+    return {"kind": next((name for t, name in kinds.items() if isinstance(value, t)), "that")}
+
+
+JSON_NUMBER = BeforeValidator(_only_a_number)
 AS_JSON_NUMBER = PlainSerializer(_json_number, return_type=int | float, when_used="json")
+# An integer field: `Annotated[int, Field(...), WHOLE]`, in that order so that the document shows
+# the bounds. Pydantic's StrictInt would refuse the table's Decimals when a stored entity is read
+# back through the same model.
+WHOLE = BeforeValidator(_only_a_whole_number)
+WholeNumber = Annotated[int, WHOLE]
+Flag = StrictBool
+Version = Annotated[int, Field(ge=1, description="The version read; a stale one is a 409"), WHOLE]
+
+Sent = TypeVar("Sent")
+
+
+def _not_null(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if value is None:
+        raise PydanticCustomError(
+            "not_null", "may be left out but not null; send a value to change it"
+        )
+    return handler(value)
+
+
+# A field of a change (PUT) that may be left out, but is never null: the change would otherwise merge
+# a None into the stored entity. Left out, it is None (a default is not validated); sent, it is
+# validated as the field's own type, which is what the document shows. Type checkers see the None.
+if TYPE_CHECKING:
+    Change = Annotated[Sent | None, "may be left out, never null"]
+else:
+    Change = Annotated[Sent, WrapValidator(_not_null)]
 
 Money = Annotated[
     Decimal,
     Field(ge=0, le=Decimal("1e13"), decimal_places=2, allow_inf_nan=False),
+    JSON_NUMBER,
     AS_JSON_NUMBER,
     number_schema(minimum=0, maximum=1e13),
 ]
 PositiveMoney = Annotated[
     Decimal,
     Field(gt=0, le=Decimal("1e13"), decimal_places=2, allow_inf_nan=False),
+    JSON_NUMBER,
     AS_JSON_NUMBER,
     number_schema(exclusiveMinimum=0, maximum=1e13),
 ]
 Points = Annotated[
     Decimal,
     Field(ge=0, le=Decimal("100000"), decimal_places=2, allow_inf_nan=False),
+    JSON_NUMBER,
     AS_JSON_NUMBER,
     number_schema(minimum=0, maximum=100000),
 ]
 Percent = Annotated[
     Decimal,
     Field(gt=0, le=100, decimal_places=2, allow_inf_nan=False),
+    JSON_NUMBER,
     AS_JSON_NUMBER,
     number_schema(exclusiveMinimum=0, maximum=100),
 ]

@@ -10,6 +10,7 @@ from pydantic import Field
 from shared_utils.domain.enums import EntityStatus
 from shared_utils.domain.models.base import (
     ApiModel,
+    Change,
     Description,
     Metrics,
     Money,
@@ -19,6 +20,7 @@ from shared_utils.domain.models.base import (
     Status,
     StoredModel,
     Timestamp,
+    Version,
 )
 
 
@@ -35,15 +37,17 @@ class BasketCreate(ApiModel):
 
 
 class BasketUpdate(ApiModel):
-    basket_name: Name | None = None
-    description: Description | None = None
-    initial_capital: PositiveMoney | None = None
-    deployable_percentage: Percent | None = None
-    current_capital: Money | None = None
-    creator_name: Annotated[str, Field(max_length=100)] | None = None
-    status: Status | None = None
-    version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
-    basket_id: str | None = Field(None, description="If sent, must be the path's")
+    basket_name: Change[Name] = None
+    description: Change[Description] = Field(None, description='"" clears it')
+    initial_capital: Change[PositiveMoney] = None
+    deployable_percentage: Change[Percent] = None
+    current_capital: Change[Money] = None
+    creator_name: Annotated[str, Field(max_length=100)] | None = Field(
+        None, description="null clears it"
+    )
+    status: Change[Status] = None
+    version: Change[Version] = None
+    basket_id: Change[str] = Field(None, description="If sent, must be the path's")
 
 
 class Basket(StoredModel):

@@ -20,12 +20,18 @@ from shared_utils.domain.enums import (
 )
 from shared_utils.domain.models.base import (
     AS_JSON_NUMBER,
+    JSON_NUMBER,
     MAX_LEGS_PER_STRATEGY,
+    WHOLE,
     ApiModel,
+    Change,
+    Flag,
     Points,
     StoredModel,
     Timestamp,
     Underlying,
+    Version,
+    WholeNumber,
     number_schema,
     upper,
 )
@@ -42,18 +48,21 @@ EntryBy = Annotated[StrikeMethod, BeforeValidator(_entry_by)]
 Delta = Annotated[
     Decimal,
     Field(gt=0, lt=1, decimal_places=4, allow_inf_nan=False),
+    JSON_NUMBER,
     AS_JSON_NUMBER,
     number_schema(exclusiveMinimum=0, exclusiveMaximum=1),
 ]
 StrikeDistance = Annotated[
     Decimal,
     Field(ge=-100000, le=100000, decimal_places=2, allow_inf_nan=False),
+    JSON_NUMBER,
     AS_JSON_NUMBER,
     number_schema(minimum=-100000, maximum=100000),
 ]
 TargetPremium = Annotated[
     Decimal,
     Field(gt=0, le=100000, decimal_places=2, allow_inf_nan=False),
+    JSON_NUMBER,
     AS_JSON_NUMBER,
     number_schema(exclusiveMinimum=0, maximum=100000),
 ]
@@ -62,7 +71,7 @@ LegType = Annotated[OptionType, BeforeValidator(upper)]
 StopLossKind = Annotated[StopLossType, BeforeValidator(upper)]
 Expiry = Annotated[ExpiryType, BeforeValidator(upper)]
 Rollover = Annotated[ExpiryRollover, BeforeValidator(upper)]
-ExpiryOffset = Annotated[int, Field(ge=0, le=4)]
+ExpiryOffset = Annotated[int, Field(ge=0, le=4), WHOLE]
 Category = Annotated[LegCategory, BeforeValidator(upper)]
 # A leg enters with a plain order; the stop-loss order types are the engine's, never a leg's.
 ENTRY_ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT)
@@ -83,9 +92,9 @@ EntryOrderType = Annotated[
     BeforeValidator(_entry_order_type),
     WithJsonSchema({"enum": list(ENTRY_ORDER_TYPES), "type": "string"}),
 ]
-LegNo = Annotated[int, Field(ge=1, le=MAX_LEGS_PER_STRATEGY, description="1 to 6")]
-Lots = Annotated[int, Field(ge=1, le=10000, description="Whole lots")]
-SizingLots = Annotated[int, Field(ge=1, le=10000)]
+LegNo = Annotated[int, Field(ge=1, le=MAX_LEGS_PER_STRATEGY, description="1 to 6"), WHOLE]
+Lots = Annotated[int, Field(ge=1, le=10000, description="Whole lots"), WHOLE]
+SizingLots = Annotated[int, Field(ge=1, le=10000), WHOLE]
 
 
 class StrikeSelection(ApiModel):
@@ -96,7 +105,7 @@ class StrikeSelection(ApiModel):
     strike_distance: StrikeDistance | None = Field(
         None, description="Points from ATM; positive is out of the money"
     )
-    atm_offset: Annotated[int, Field(ge=-50, le=50)] | None = Field(
+    atm_offset: Annotated[int, Field(ge=-50, le=50), WHOLE] | None = Field(
         None, description="Strikes from ATM; positive is out of the money"
     )
     premium: TargetPremium | None = Field(None, description="Target premium (nearest)")
@@ -167,7 +176,7 @@ class LegSettings(ApiModel):
     entry_max_slippage: Points | None = None
     exit_max_slippage: Points | None = None
     position_sizing: PositionSizing = Field(default_factory=PositionSizing)
-    enabled: bool = True
+    enabled: Flag = True
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -241,28 +250,28 @@ class LegsCreate(ApiModel):
 
 
 class LegUpdate(ApiModel):
-    lots: Lots | None = None
-    transaction_type: TransactionType | None = None
-    leg_type: LegType | None = None
-    underlying: Underlying | None = None
-    entry_by: EntryBy | None = None
-    strike_selection_config: StrikeSelection | None = None
-    stop_loss: Points | None = None
-    stop_loss_type: StopLossKind | None = None
-    expiry_type: Expiry | None = None
-    expiry_offset: ExpiryOffset | None = None
-    expiry_rollover: Rollover | None = None
-    category: Category | None = None
-    order_type: EntryOrderType | None = None
-    entry_slippage: Points | None = None
-    exit_slippage: Points | None = None
-    entry_max_slippage: Points | None = None
-    exit_max_slippage: Points | None = None
-    position_sizing: PositionSizing | None = None
-    enabled: bool | None = None
-    version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
-    leg_no: int | None = Field(None, description="If sent, must be the path's")
-    strategy_id: str | None = Field(None, description="If sent, must be the path's")
+    lots: Change[Lots] = None
+    transaction_type: Change[TransactionType] = None
+    leg_type: Change[LegType] = None
+    underlying: Change[Underlying] = None
+    entry_by: Change[EntryBy] = None
+    strike_selection_config: Change[StrikeSelection] = None
+    stop_loss: Points | None = Field(None, description="null removes the stop loss")
+    stop_loss_type: Change[StopLossKind] = None
+    expiry_type: Change[Expiry] = None
+    expiry_offset: Change[ExpiryOffset] = None
+    expiry_rollover: Change[Rollover] = None
+    category: Change[Category] = None
+    order_type: Change[EntryOrderType] = None
+    entry_slippage: Change[Points] = None
+    exit_slippage: Change[Points] = None
+    entry_max_slippage: Points | None = Field(None, description="null removes the limit")
+    exit_max_slippage: Points | None = Field(None, description="null removes the limit")
+    position_sizing: Change[PositionSizing] = None
+    enabled: Change[Flag] = None
+    version: Change[Version] = None
+    leg_no: Change[WholeNumber] = Field(None, description="If sent, must be the path's")
+    strategy_id: Change[str] = Field(None, description="If sent, must be the path's")
 
 
 class Leg(LegInput, StoredModel):

@@ -8,8 +8,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from shared_utils.domain.enums import EntityStatus, Product, StrategyCategory, Weekday
 from shared_utils.domain.models.base import (
+    WHOLE,
     ApiModel,
+    Change,
     Description,
+    Flag,
     Metrics,
     Name,
     SessionTime,
@@ -17,12 +20,23 @@ from shared_utils.domain.models.base import (
     StoredModel,
     Timestamp,
     Underlying,
+    Version,
     Weekdays,
     upper,
 )
 
 ProductName = Annotated[Product, BeforeValidator(upper)]
 Category = Annotated[StrategyCategory, BeforeValidator(upper)]
+# Minutes: 0 enters only on time; 60 bounds it, since an entry an hour late trades another market.
+GraceMinutes = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=60,
+        description="How many minutes late a missed entry may still be entered (0 to 60); later it is MISSED and never entered",
+    ),
+    WHOLE,  # after the bounds, so that the document shows them as minimum and maximum
+]
 
 
 class StrategySettings(ApiModel):
@@ -36,11 +50,12 @@ class StrategySettings(ApiModel):
         description="NRML (positional) or MIS (intraday, squared off the same day)"
     )
     underlying: Underlying
-    is_intra_day: bool | None = Field(
+    is_intra_day: Flag | None = Field(
         None, description="Derived from product; if sent it must agree"
     )
     category: Category | None = None
     status: Status = EntityStatus.ACTIVE
+    entry_grace_minutes: GraceMinutes = 5
 
     @model_validator(mode="after")
     def _intraday_rules(self) -> Self:
@@ -68,21 +83,23 @@ class StrategyCreate(StrategySettings):
 
 
 class StrategyUpdate(ApiModel):
-    strategy_name: Name | None = None
-    description: Description | None = None
-    entry_time: SessionTime | None = None
-    exit_time: SessionTime | None = None
-    entry_days: Weekdays | None = None
-    exit_days: Weekdays | None = None
-    product: ProductName | None = None
-    underlying: Underlying | None = None
-    is_intra_day: bool | None = None
-    category: Category | None = None
-    status: Status | None = None
-    version: int | None = Field(None, ge=1, description="The version read; a stale one is a 409")
-    strategy_id: str | None = Field(None, description="If sent, must be the path's")
+    strategy_name: Change[Name] = None
+    description: Change[Description] = Field(None, description='"" clears it')
+    entry_time: Change[SessionTime] = None
+    exit_time: Change[SessionTime] = None
+    entry_days: Change[Weekdays] = None
+    exit_days: Change[Weekdays] = None
+    product: Change[ProductName] = None
+    underlying: Change[Underlying] = None
+    is_intra_day: Change[Flag] = None
+    category: Category | None = Field(None, description="null clears it")
+    status: Change[Status] = None
+    entry_grace_minutes: Change[GraceMinutes] = None
+    version: Change[Version] = None
+    strategy_id: Change[str] = Field(None, description="If sent, must be the path's")
     basket_id: str | None = Field(
-        None, description="If sent, must be the strategy's: strategies do not move between baskets"
+        None,
+        description="If sent, must be the strategy's (null for a standalone one): strategies do not move between baskets",
     )
 
 

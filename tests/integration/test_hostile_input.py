@@ -1,0 +1,398 @@
+"""Hostile input against every route of the wiring table, in process through the handlers: bodies
+that are not objects, every field of a valid body in the wrong JSON type (or null), nesting deeper
+than the limit, repeated keys, text that is not JSON or not UTF-8, bad path and query values.
+
+Each must be a 4xx (never a 5xx) in the API's error shape naming the field, and change nothing:
+every table is scanned whole before and after each request.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from lambda_functions.api_docs import openapi_document
+from lambda_functions.request_body import MAX_BODY_BYTES, MAX_NESTING
+from local_platform.api_gateway import LambdaContext, proxy_event
+from local_platform.wiring import load
+from tests.journey import BASKET, LEGS, STRATEGY
+
+ROUTES = [(route.method, route.resource) for route in load().routes]
+WITH_BODY = [(method, resource) for method, resource in ROUTES if method in ("POST", "PUT")]
+INTEGER_FIELDS = {
+    "lots",
+    "leg_no",
+    "priority",
+    "expiry_offset",
+    "max_daily_trades",
+    "execution_delay_ms",
+    "min_lots",
+    "max_lots",
+    "lot_increment",
+    "version",
+}
+# Fields of a change that may be null on purpose (null clears them); every other one may not.
+NULL_CLEARS = {"creator_name", "category", "stop_loss", "entry_max_slippage", "exit_max_slippage"}
+SPARE_ACCOUNT = {"client_id": "SPARE789", "broker": "UPSTOX"}
+
+
+def valid_body(method: str, resource: str, ids: dict[str, Any]) -> dict[str, Any]:
+    """A body each route takes as it is (checked below), whose fields are then made wrong."""
+    new_leg = {**copy.deepcopy(LEGS["legs"][0]), "leg_no": 5}
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/options/baskets"): BASKET,
+        ("PUT", "/options/baskets/{basket_id}"): {
+            "basket_name": "Income",
+            "description": "Renamed",
+            "initial_capital": 600000,
+            "deployable_percentage": 75.5,
+            "current_capital": 550000,
+            "creator_name": "Alice",
+            "status": "ACTIVE",
+        },
+        ("POST", "/options/strategies"): STRATEGY,
+        ("POST", "/options/baskets/{basket_id}/strategies"): STRATEGY,
+        ("PUT", "/options/strategies/{strategy_id}"): {
+            key: value for key, value in STRATEGY.items() if key != "is_intra_day"
+        }
+        | {"is_intra_day": False, "status": "ACTIVE", "category": "INCOME"},
+        ("POST", "/options/strategies/{strategy_id}/legs"): {"legs": [new_leg]},
+        ("PUT", "/options/strategies/{strategy_id}/legs/{leg_no}"): {
+            "lots": 2,
+            "transaction_type": "SELL",
+            "leg_type": "PUT",
+            "stop_loss": 40,
+            "expiry_offset": 0,
+            "entry_slippage": 5,
+            "enabled": True,
+            "position_sizing": {"min_lots": 1, "lot_increment": 1},
+        },
+        ("POST", "/options/strategies/{strategy_id}/allocations"): {
+            "client_id": SPARE_ACCOUNT["client_id"],
+            "priority": 3,
+            "allocation_config": {"type": "STRATEGY_LEVEL", "strategy_lots_multiplier": 1},
+            "execution_config": {"execution_delay_ms": 0, "prefer_for_entries": True},
+        },
+        ("POST", "/options/strategies/{strategy_id}/allocations/advanced"): {
+            "allocations": [
+                {
+                    "client_id": SPARE_ACCOUNT["client_id"],
+                    "priority": 3,
+                    "allocation_config": {
+                        "type": "LEG_LEVEL",
+                        "leg_overrides": {"1": {"lots": 1, "enabled": True, "notes": "one"}},
+                    },
+                    "risk_limits": {"max_daily_trades": 5, "max_daily_loss": 1000},
+                }
+            ]
+        },
+        ("PUT", "/options/strategies/{strategy_id}/allocations/{client_id}"): {
+            "priority": 1,
+            "risk_limits": {"max_daily_trades": 5, "max_daily_loss": 1000},
+            "execution_config": {"execution_delay_ms": 10, "prefer_for_exits": False},
+            "status": "ACTIVE",
+        },
+        ("POST", "/options/broker-accounts"): {
+            "client_id": "FRESH001",
+            "broker": "ZERODHA",
+            "mode": "PAPER",
+            "display_name": "Fresh",
+            "paper_funds": 500000,
+        },
+        ("POST", "/options/executions/manual"): {
+            "strategy_id": ids["strategy_id"],
+            "execution_type": "entry",
+            "force": False,
+        },
+    }
+    return copy.deepcopy(bodies[(method, resource)])
+
+
+def required_fields(method: str, resource: str) -> set[str]:
+    operation = json.loads(openapi_document())["paths"][resource][method.lower()]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = json.loads(openapi_document())["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return set(schema.get("required", []))
+
+
+def leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every field of a body with its path as the API names it (legs[0].lots, a.b)."""
+    if isinstance(value, dict):
+        return [
+            leaf
+            for key, item in value.items()
+            for leaf in leaves(item, f"{path}.{key}" if path else key)
+        ]
+    if isinstance(value, list):
+        return [leaf for i, item in enumerate(value) for leaf in leaves(item, f"{path}[{i}]")]
+    return [(path, value)]
+
+
+def replaced(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    steps = path.replace("[", ".[").split(".")
+    node: Any = body
+    for step in steps[:-1]:
+        node = node[int(step[1:-1])] if step.startswith("[") else node[step]
+    last = steps[-1]
+    if last.startswith("["):
+        node[int(last[1:-1])] = value
+    else:
+        node[last] = value
+    return body
+
+
+def wrong_types(path: str, value: Any) -> list[Any]:
+    name = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    if isinstance(value, bool):
+        return ["yes", "no", 1, 0]
+    if isinstance(value, int | float):
+        return [str(value), True, float(value)] if name in INTEGER_FIELDS else [str(value), True]
+    if isinstance(value, str):
+        return [5, True]
+    return []
+
+
+def tables(dynamodb) -> dict[str, list]:
+    everything = {}
+    for name in dynamodb.list_tables()["TableNames"]:
+        items, start = [], {}
+        while True:
+            page = dynamodb.scan(TableName=name, **start)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        everything[name] = sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    return everything
+
+
+@pytest.fixture
+def ids(alice, iron_condor):
+    basket, strategy = iron_condor
+    assert alice.post("/options/broker-accounts", SPARE_ACCOUNT).status == 201
+    return {
+        "basket_id": basket["basket_id"],
+        "strategy_id": strategy["strategy_id"],
+        "leg_no": 1,
+        "client_id": "ZERODHA123",
+        "underlying": "NIFTY",
+    }
+
+
+def path_of(resource: str, ids: dict[str, Any]) -> str:
+    return resource.format(**ids)
+
+
+class Refusals:
+    """Sends each case and collects what went wrong, so that one run names every failing case."""
+
+    def __init__(self, alice, dynamodb):
+        self.alice, self.dynamodb = alice, dynamodb
+        self.problems: list[str] = []
+        self.state: dict[str, list] | None = None
+
+    def expect(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        raw: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+        location: str = "body",
+    ) -> None:
+        # Each case's scan after is the next one's before (a scan of moto's table is the slow part).
+        before = self.state if self.state is not None else tables(self.dynamodb)
+        reply = self.alice.call(method, path, body, raw)
+        case = f"{method} {path} {(raw if raw is not None else json.dumps(body))[:200]}"
+        self.state = tables(self.dynamodb)
+        if self.state != before:
+            self.problems.append(f"{case}: wrote to a table, answered {reply.status}")
+        if not 400 <= reply.status < 500 or (status and reply.status != status):
+            self.problems.append(f"{case}: answered {reply.status}, {reply.body}")
+            return
+        error = (reply.body or {}).get("error") or {}
+        if not (
+            error.get("code") and error.get("message") and isinstance(error.get("details"), list)
+        ):
+            self.problems.append(f"{case}: not the error shape: {reply.body}")
+            return
+        if field is not None:
+            named = [(d.get("field", ""), d.get("location")) for d in error["details"]]
+            if not any(f == field or f.startswith((f"{field}.", f"{field}[")) for f, _ in named):
+                self.problems.append(f"{case}: does not name {field}: {named}")
+            elif not all(where == location for f, where in named if f.startswith(field)):
+                self.problems.append(
+                    f"{case}: {field} is not said to be in the {location}: {named}"
+                )
+
+    def check(self) -> None:
+        assert not self.problems, f"{len(self.problems)} cases:\n" + "\n".join(self.problems)
+
+
+@pytest.fixture
+def refusals(alice, dynamodb):
+    return Refusals(alice, dynamodb)
+
+
+def test_every_route_that_takes_a_body_has_a_valid_one_here():
+    assert {method for method, _ in ROUTES} <= {"GET", "POST", "PUT", "DELETE"}
+    ids = {"basket_id": "b", "strategy_id": "s", "leg_no": 1, "client_id": "c"}
+    for method, resource in WITH_BODY:
+        assert valid_body(method, resource, ids), (method, resource)
+
+
+@pytest.mark.parametrize(("method", "resource"), WITH_BODY)
+def test_the_valid_bodies_are_taken_as_written(alice, ids, method, resource):
+    if resource == "/options/executions/manual":
+        return  # a manual run places orders; its body's types are checked below like the others
+    reply = alice.call(method, path_of(resource, ids), valid_body(method, resource, ids))
+    assert reply.status in (200, 201), reply.body
+
+
+@pytest.mark.parametrize(("method", "resource"), ROUTES)
+def test_a_body_that_is_not_one_json_object_is_refused(refusals, ids, method, resource):
+    path = path_of(resource, ids)
+    basket = dict(BASKET)
+    for raw in ("[]", json.dumps([basket, {**basket, "basket_name": "Second"}]), '"text"', "5"):
+        refusals.expect(method, path, raw=raw, status=422, field="body")
+    refusals.expect(method, path, raw="null", status=422, field="body")
+    for raw in ("{", "{'basket_name': 'x'}", '{"a": NaN}', '{"a": Infinity}', "1" * 5000):
+        refusals.expect(method, path, raw=raw, status=400)
+    deep = "[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1)
+    refusals.expect(method, path, raw='{"a": ' + deep + "}", status=400)
+    refusals.expect(method, path, raw='{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", status=413)
+    refusals.expect(method, path, raw='{"a": ' + "[" * 20_000 + "}", status=400)
+    refusals.expect(method, path, raw='{"a": "' + "x" * MAX_BODY_BYTES + '"}', status=413)
+    refusals.expect(method, path, raw='{"a": "\\ud800"}', status=400)
+    refusals.check()
+
+
+@pytest.mark.parametrize(("method", "resource"), WITH_BODY)
+def test_a_repeated_key_is_refused_naming_it(refusals, ids, method, resource):
+    body = valid_body(method, resource, ids)
+    first = next(iter(body))
+    raw = json.dumps(body)[:-1] + f", {json.dumps(first)}: {json.dumps(body[first])}}}"
+    refusals.expect(method, path_of(resource, ids), raw=raw, status=400, field=first)
+    refusals.check()
+
+
+@pytest.mark.parametrize(("method", "resource"), WITH_BODY)
+def test_every_field_in_the_wrong_json_type_is_refused_naming_it(refusals, ids, method, resource):
+    body, path = valid_body(method, resource, ids), path_of(resource, ids)
+    for field, value in leaves(body):
+        for wrong in wrong_types(field, value):
+            refusals.expect(method, path, replaced(body, field, wrong), status=422, field=field)
+    refusals.check()
+
+
+@pytest.mark.parametrize(("method", "resource"), WITH_BODY)
+def test_null_for_a_field_that_must_have_a_value_is_refused_naming_it(
+    refusals, ids, method, resource
+):
+    body, path = valid_body(method, resource, ids), path_of(resource, ids)
+    must = set(body) - NULL_CLEARS if method == "PUT" else required_fields(method, resource)
+    for field in sorted(must & set(body)):
+        refusals.expect(method, path, replaced(body, field, None), status=422, field=field)
+    refusals.check()
+
+
+def test_a_leg_override_under_two_spellings_of_one_leg_is_refused(refusals, ids):
+    body = valid_body("POST", "/options/strategies/{strategy_id}/allocations/advanced", ids)
+    body["allocations"][0]["allocation_config"]["leg_overrides"] = {
+        "1": {"lots": 1},
+        " 1 ": {"lots": 2},
+    }
+    path = path_of("/options/strategies/{strategy_id}/allocations/advanced", ids)
+    refusals.expect(
+        "POST", path, body, status=422, field="allocations[0].allocation_config.leg_overrides"
+    )
+    refusals.check()
+
+
+@pytest.mark.parametrize(("method", "resource"), ROUTES)
+def test_an_unknown_or_repeated_query_parameter_is_refused_naming_it(
+    refusals, ids, method, resource
+):
+    path = path_of(resource, ids)
+    body = valid_body(method, resource, ids) if (method, resource) in WITH_BODY else None
+    refusals.expect(method, f"{path}?bogus=1", body, status=422, field="bogus", location="query")
+    refusals.check()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=abc",
+        "limit=5.0",
+        "limit=0",
+        "limit=101",
+        "limit=true",
+        "limit=1_0",
+        "limit=-1",
+        "next_token=not-a-token",
+        "limit=5&limit=6",
+    ],
+)
+@pytest.mark.parametrize(
+    "resource", ["/options/baskets", "/options/strategies", "/options/broker-accounts"]
+)
+def test_paging_parameters_are_checked(refusals, ids, resource, query):
+    field = query.split("=", 1)[0]
+    refusals.expect("GET", f"{resource}?{query}", status=None, field=field, location="query")
+    refusals.check()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["on=9999-12-31", "on=0001-01-01", "on=1772409600", "on=2026-02-30", "on=", "count=1.0"],
+)
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "/options/market/instruments",
+        "/options/market/instruments/NIFTY",
+        "/options/market/expiries/NIFTY",
+    ],
+)
+def test_market_dates_outside_the_calendar_and_odd_numbers_are_refused(refusals, resource, query):
+    field = query.split("=", 1)[0]  # count is no parameter of the instruments: refused as unknown
+    refusals.expect("GET", f"{resource}?{query}", status=422, field=field, location="query")
+    refusals.check()
+
+
+@pytest.mark.parametrize("leg_no", ["1.0", "+1", "0", "7", "one"])
+def test_a_leg_number_in_the_path_is_digits_from_1_to_6(refusals, ids, leg_no):
+    path = f"/options/strategies/{ids['strategy_id']}/legs/{leg_no}"
+    refusals.expect("PUT", path, {"lots": 3}, status=422, field="leg_no", location="path")
+    refusals.expect("DELETE", path, status=422, field="leg_no", location="path")
+    refusals.check()
+
+
+@pytest.mark.parametrize(("method", "resource"), WITH_BODY)
+def test_a_body_that_is_not_utf8_is_refused(gateway, dynamodb, ids, method, resource):
+    """API Gateway hands a binary body over base64-encoded; that is the only way bytes that are not
+    UTF-8 reach a function."""
+    before = tables(dynamodb)
+    route = next(r for r in gateway.wiring.routes if (r.method, r.resource) == (method, resource))
+    event = proxy_event(
+        method,
+        path_of(resource, ids),
+        resource,
+        {k: str(v) for k, v in ids.items() if "{" + k + "}" in resource},
+        "",
+        {"Content-Type": "application/json", "Authorization": "Bearer alice"},
+        base64.b64encode(b'{"basket_name": "\xff\xfe"}').decode(),
+        {"sub": "sub-alice"},
+        "127.0.0.1",
+    )
+    event["isBase64Encoded"] = True
+    result = gateway.wiring.handler(route.function)(event, LambdaContext(route.function))
+    assert result["statusCode"] == 400, result
+    assert json.loads(result["body"])["error"]["code"] == "BAD_REQUEST"
+    assert tables(dynamodb) == before
