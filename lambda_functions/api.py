@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -57,6 +57,10 @@ DIGITS = BeforeValidator(_digits)
 ISO_DAY = BeforeValidator(_iso_day)
 Limit = Annotated[int | None, Query(ge=1, le=PAGE_LIMIT_MAX, description="Page size"), DIGITS]
 NextToken = Annotated[str | None, Query(description="The next_token of the previous page")]
+# An id in a path: any text (a numeric-looking one too), but not longer than an id the platform
+# issues could be, since DynamoDB refuses a key over 1 KB with an error rather than a miss.
+MAX_ID_LENGTH = 128
+Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
 def error(status: HTTPStatus, code: str, message: str, details: list | None = None) -> Response:

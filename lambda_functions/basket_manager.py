@@ -3,7 +3,15 @@
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.api import Limit, NextToken, api_function, caller_id, caller_name, no_content
+from lambda_functions.api import (
+    Id,
+    Limit,
+    NextToken,
+    api_function,
+    caller_id,
+    caller_name,
+    no_content,
+)
 from lambda_functions.composition import configuration
 from lambda_functions.observability import metrics
 from shared_utils.domain.models import Basket, BasketCreate, BasketDetail, BasketUpdate, ItemList
@@ -27,7 +35,7 @@ def create_basket(basket: BasketCreate) -> Basket:
 @router.get(
     "/options/baskets/<basket_id>", tags=["Baskets"], summary="A basket with its strategies"
 )
-def get_basket(basket_id: str) -> BasketDetail:
+def get_basket(basket_id: Id) -> BasketDetail:
     basket, strategies = configuration().baskets.get(caller_id(router), basket_id)
     return BasketDetail(**basket.model_dump(), strategies=strategies)
 
@@ -37,7 +45,7 @@ def get_basket(basket_id: str) -> BasketDetail:
     tags=["Baskets"],
     summary="Change a basket (fields sent are changed)",
 )
-def update_basket(basket_id: str, changes: BasketUpdate) -> Basket:
+def update_basket(basket_id: Id, changes: BasketUpdate) -> Basket:
     return configuration().baskets.update(caller_id(router), basket_id, changes)
 
 
@@ -47,7 +55,7 @@ def update_basket(basket_id: str, changes: BasketUpdate) -> Basket:
     tags=["Baskets"],
     summary="Delete a basket with no active strategies",
 )
-def delete_basket(basket_id: str):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+def delete_basket(basket_id: Id):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
     configuration().baskets.delete(caller_id(router), basket_id)
     return no_content()
 

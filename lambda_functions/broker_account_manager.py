@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lambda_functions.api import Limit, NextToken, api_function, caller_id, no_content
+from lambda_functions.api import Id, Limit, NextToken, api_function, caller_id, no_content
 from lambda_functions.composition import configuration
 from shared_utils.domain.models import BrokerAccount, BrokerAccountCreate, ItemList
 
@@ -35,7 +35,7 @@ def create_broker_account(account: BrokerAccountCreate) -> BrokerAccount:
     tags=["Broker accounts"],
     summary="Remove an unallocated account",
 )
-def delete_broker_account(client_id: str):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+def delete_broker_account(client_id: Id):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
     configuration().broker_accounts.delete(caller_id(router), client_id)
     return no_content()
 

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.api import api_function, caller_id, no_content
+from lambda_functions.api import Id, api_function, caller_id, no_content
 from lambda_functions.composition import configuration
 from lambda_functions.observability import metrics
 from shared_utils.domain.models import (
@@ -22,7 +22,7 @@ router = Router()
     tags=["Allocations"],
     summary="A strategy's broker allocations",
 )
-def list_allocations(strategy_id: str) -> ItemList[Allocation]:
+def list_allocations(strategy_id: Id) -> ItemList[Allocation]:
     return ItemList[Allocation](
         items=configuration().allocations.of_strategy(caller_id(router), strategy_id)
     )
@@ -34,7 +34,7 @@ def list_allocations(strategy_id: str) -> ItemList[Allocation]:
     tags=["Allocations"],
     summary="Allocate the strategy to one account (strategy level: every leg x strategy_lots_multiplier)",
 )
-def create_allocation(strategy_id: str, allocation: AllocationInput) -> Allocation:
+def create_allocation(strategy_id: Id, allocation: AllocationInput) -> Allocation:
     created = configuration().allocations.create(
         caller_id(router), strategy_id, [allocation], field_prefix=""
     )
@@ -49,7 +49,7 @@ def create_allocation(strategy_id: str, allocation: AllocationInput) -> Allocati
     summary="Allocate legs to accounts with lots per leg (all or none)",
 )
 def create_advanced_allocations(
-    strategy_id: str, body: AdvancedAllocationsRequest
+    strategy_id: Id, body: AdvancedAllocationsRequest
 ) -> ItemList[Allocation]:
     created = configuration().allocations.create(caller_id(router), strategy_id, body.allocations)
     metrics.add_metric(name="AllocationsCreated", unit=MetricUnit.Count, value=len(created))
@@ -61,7 +61,7 @@ def create_advanced_allocations(
     tags=["Allocations"],
     summary="Lots per account and per leg",
 )
-def allocation_summary(strategy_id: str) -> dict:
+def allocation_summary(strategy_id: Id) -> dict:
     return configuration().allocations.summary(caller_id(router), strategy_id)
 
 
@@ -70,7 +70,7 @@ def allocation_summary(strategy_id: str) -> dict:
     tags=["Allocations"],
     summary="Change an allocation",
 )
-def update_allocation(strategy_id: str, client_id: str, changes: AllocationUpdate) -> Allocation:
+def update_allocation(strategy_id: Id, client_id: Id, changes: AllocationUpdate) -> Allocation:
     return configuration().allocations.update(caller_id(router), strategy_id, client_id, changes)
 
 
@@ -80,7 +80,7 @@ def update_allocation(strategy_id: str, client_id: str, changes: AllocationUpdat
     tags=["Allocations"],
     summary="Remove an allocation",
 )
-def delete_allocation(strategy_id: str, client_id: str):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+def delete_allocation(strategy_id: Id, client_id: Id):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
     configuration().allocations.delete(caller_id(router), strategy_id, client_id)
     return no_content()
 

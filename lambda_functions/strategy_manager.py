@@ -6,7 +6,16 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambda_functions.api import DIGITS, Limit, NextToken, api_function, caller_id, no_content
+from lambda_functions.api import (
+    DIGITS,
+    MAX_ID_LENGTH,
+    Id,
+    Limit,
+    NextToken,
+    api_function,
+    caller_id,
+    no_content,
+)
 from lambda_functions.composition import configuration
 from lambda_functions.observability import metrics
 from shared_utils.domain.models import (
@@ -30,7 +39,9 @@ LegNumber = Annotated[int, Path(ge=1, le=6, description="The leg number, 1 to 6"
     summary="The caller's strategies, optionally of one basket",
 )
 def list_strategies(
-    basket_id: Annotated[str | None, Query(description="Only this basket's strategies")] = None,
+    basket_id: Annotated[
+        str | None, Query(max_length=MAX_ID_LENGTH, description="Only this basket's strategies")
+    ] = None,
     limit: Limit = None,
     next_token: NextToken = None,
 ) -> ItemList[Strategy]:
@@ -56,7 +67,7 @@ def create_strategy(strategy: StrategyCreate) -> Strategy:
     tags=["Strategies"],
     summary="Create a strategy in a basket",
 )
-def create_strategy_in_basket(basket_id: str, strategy: StrategyCreate) -> Strategy:
+def create_strategy_in_basket(basket_id: Id, strategy: StrategyCreate) -> Strategy:
     return _created(configuration().strategies.create(caller_id(router), strategy, basket_id))
 
 
@@ -65,7 +76,7 @@ def create_strategy_in_basket(basket_id: str, strategy: StrategyCreate) -> Strat
     tags=["Strategies"],
     summary="A strategy with its legs and allocations",
 )
-def get_strategy(strategy_id: str) -> StrategyDetail:
+def get_strategy(strategy_id: Id) -> StrategyDetail:
     aggregate = configuration().strategies.get(caller_id(router), strategy_id)
     return StrategyDetail(
         **aggregate.strategy.model_dump(),
@@ -79,7 +90,7 @@ def get_strategy(strategy_id: str) -> StrategyDetail:
     tags=["Strategies"],
     summary="Change a strategy (fields sent are changed)",
 )
-def update_strategy(strategy_id: str, changes: StrategyUpdate) -> Strategy:
+def update_strategy(strategy_id: Id, changes: StrategyUpdate) -> Strategy:
     return configuration().strategies.update(caller_id(router), strategy_id, changes)
 
 
@@ -89,13 +100,13 @@ def update_strategy(strategy_id: str, changes: StrategyUpdate) -> Strategy:
     tags=["Strategies"],
     summary="Delete a strategy, its legs, allocations and schedule",
 )
-def delete_strategy(strategy_id: str):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+def delete_strategy(strategy_id: Id):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
     configuration().strategies.delete(caller_id(router), strategy_id)
     return no_content()
 
 
 @router.get("/options/strategies/<strategy_id>/legs", tags=["Legs"], summary="A strategy's legs")
-def list_legs(strategy_id: str) -> ItemList[Leg]:
+def list_legs(strategy_id: Id) -> ItemList[Leg]:
     return ItemList[Leg](items=configuration().legs.of_strategy(caller_id(router), strategy_id))
 
 
@@ -105,7 +116,7 @@ def list_legs(strategy_id: str) -> ItemList[Leg]:
     tags=["Legs"],
     summary="Add legs (all or none)",
 )
-def add_legs(strategy_id: str, body: LegsCreate) -> ItemList[Leg]:
+def add_legs(strategy_id: Id, body: LegsCreate) -> ItemList[Leg]:
     legs = configuration().legs.add(caller_id(router), strategy_id, body.legs)
     metrics.add_metric(name="LegsCreated", unit=MetricUnit.Count, value=len(legs))
     return ItemList[Leg](items=legs)
@@ -116,7 +127,7 @@ def add_legs(strategy_id: str, body: LegsCreate) -> ItemList[Leg]:
     tags=["Legs"],
     summary="Change a leg (fields sent are changed)",
 )
-def update_leg(strategy_id: str, leg_no: LegNumber, changes: LegUpdate) -> Leg:
+def update_leg(strategy_id: Id, leg_no: LegNumber, changes: LegUpdate) -> Leg:
     return configuration().legs.update(caller_id(router), strategy_id, leg_no, changes)
 
 
@@ -126,7 +137,7 @@ def update_leg(strategy_id: str, leg_no: LegNumber, changes: LegUpdate) -> Leg:
     tags=["Legs"],
     summary="Delete a leg",
 )
-def delete_leg(strategy_id: str, leg_no: LegNumber):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
+def delete_leg(strategy_id: Id, leg_no: LegNumber):  # type: ignore[no-untyped-def]  # Powertools documents a return annotation as the body; a delete has none
     configuration().legs.delete(caller_id(router), strategy_id, leg_no)
     return no_content()
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from lambda_functions.api import MAX_ID_LENGTH
 from lambda_functions.api_docs import openapi_document
 from lambda_functions.request_body import MAX_BODY_BYTES, MAX_NESTING
 from local_platform.api_gateway import LambdaContext, proxy_event
@@ -396,3 +397,21 @@ def test_a_body_that_is_not_utf8_is_refused(gateway, dynamodb, ids, method, reso
     assert result["statusCode"] == 400, result
     assert json.loads(result["body"])["error"]["code"] == "BAD_REQUEST"
     assert tables(dynamodb) == before
+
+
+ID_ROUTES = [
+    (method, resource, name)
+    for method, resource in ROUTES
+    for name in ("basket_id", "strategy_id", "client_id")
+    if "{" + name + "}" in resource
+]
+
+
+@pytest.mark.parametrize(("method", "resource", "name"), ID_ROUTES)
+def test_an_id_in_the_path_longer_than_any_id_is_refused_naming_it(
+    refusals, ids, method, resource, name
+):
+    path = path_of(resource, {**ids, name: "x" * (MAX_ID_LENGTH + 1)})
+    body = valid_body(method, resource, ids) if (method, resource) in WITH_BODY else None
+    refusals.expect(method, path, body, status=422, field=name, location="path")
+    refusals.check()
