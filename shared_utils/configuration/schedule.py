@@ -157,6 +157,7 @@ def execution_plan(
         underlying=strategy.underlying,
         product=strategy.product,
         is_intra_day=strategy.is_intra_day,
+        entry_grace_minutes=strategy.entry_grace_minutes,
         legs=[
             PlanLeg.model_validate(leg.model_dump(mode="python", exclude=set(LEG_BOOKKEEPING)))
             for _, leg in sorted(legs.items())

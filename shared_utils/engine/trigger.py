@@ -14,8 +14,10 @@ IN_PROGRESS) makes the execution itself happen once.
 Nothing is missed silently. The trigger keeps a watermark per trading day (the end of the last
 window it covered) and covers [watermark, end of window]: after a gap (the platform was down, the
 timer died or started late) the minutes of the gap are covered too; on the first run of a day the
-watermark is the session's open. What it finds due before now, and the day's SCHEDULED records that
-no executor claimed within STALE_AFTER of their time (their workflow died), are handled by one rule:
+watermark is the session's open, and it looks back on the trading day before: if the platform ran
+then but stopped before the close, the rest of that session is covered too. What it finds due
+before now, and the day's SCHEDULED records that no executor claimed within STALE_AFTER of their
+time (their workflow died), are handled by one rule:
 
 - an exit runs now, late, for as long as the session is open (closing lowers risk); after the close
   it is MISSED;
@@ -96,11 +98,36 @@ def trigger(
 ) -> TriggerResult:
     result = TriggerResult()
     now = clock.now()
-    now_minute = now.astimezone(UTC).replace(second=0, microsecond=0)
     day = ist_date(window_from)
-    minute = _covered_from(window_from, executions.covered_until(day), calendar.session_on(day))
+    catch_up = CatchUp(executions, calendar, clock, result)
+    covered_until = executions.covered_until(day)
+    if covered_until is None:
+        previous = calendar.trading_day_on_or_before(day - timedelta(days=1))
+        _look_back(previous, schedule, executions, calendar, clock, start_workflow, catch_up)
+    minute = _covered_from(window_from, covered_until, calendar.session_on(day))
     result.covered_from = utc_iso(minute)
-    catch_up = CatchUp(executions, calendar, now, result)
+    _cover(minute, window_to, schedule, executions, calendar, clock, start_workflow, catch_up)
+    catch_up.handle_stale(day)
+    _start(executions, start_workflow, _minute(now), catch_up.run_now, result)
+    if missed_alert is not None and catch_up.missed:
+        missed_alert.publish([_alert_entry(missed_alert, record) for record in catch_up.missed])
+    executions.cover(day, window_to + timedelta(minutes=1))
+    return result
+
+
+def _cover(
+    minute: datetime,
+    window_to: datetime,
+    schedule: Schedule,
+    executions: ExecutionStore,
+    calendar: TradingCalendar,
+    clock: Clock,
+    start_workflow: StartWorkflow,
+    catch_up: CatchUp,
+) -> None:
+    """Every minute from `minute` to `window_to`: what is due later than now starts its workflow,
+    what was due before now (the platform was not running then) goes to the catch-up rule."""
+    result, now_minute = catch_up.result, _minute(clock.now())
     while minute <= window_to:
         local = minute.astimezone(IST)
         if not calendar.is_trading_day(local.date()):
@@ -115,18 +142,49 @@ def trigger(
             if record.status is ExecutionStatus.SCHEDULED
             and record.workflow is ExecutionWorkflow.PENDING
         ]
-        if minute < now_minute:  # found after its time: the platform was not running then
+        if minute < now_minute:
             for record in due:
                 catch_up.handle(record, NOT_RUNNING)
         else:
             _start(executions, start_workflow, minute, due, result)
         minute += timedelta(minutes=1)
+
+
+def _look_back(
+    day: date,
+    schedule: Schedule,
+    executions: ExecutionStore,
+    calendar: TradingCalendar,
+    clock: Clock,
+    start_workflow: StartWorkflow,
+    catch_up: CatchUp,
+) -> None:
+    """The first run of a trading day looks back on the one before: if the platform ran that day
+    but stopped before its close, the rest of its session is covered (all of it is past: its
+    entries and exits are MISSED) and its unclaimed records are found. A day on which the platform
+    never ran (a new installation) is not looked back on."""
+    session = calendar.session_on(day)
+    covered_until = executions.covered_until(day)
+    if session is None or covered_until is None:
+        return
+    close = session.close_at()
+    if covered_until < close:
+        _cover(
+            covered_until.astimezone(UTC),
+            close - timedelta(minutes=1),
+            schedule,
+            executions,
+            calendar,
+            clock,
+            start_workflow,
+            catch_up,
+        )
+        executions.cover(day, close)
     catch_up.handle_stale(day)
-    _start(executions, start_workflow, now_minute, catch_up.run_now, result)
-    if missed_alert is not None and catch_up.missed:
-        missed_alert.publish([_alert_entry(missed_alert, record) for record in catch_up.missed])
-    executions.cover(day, window_to + timedelta(minutes=1))
-    return result
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def _covered_from(
@@ -191,13 +249,24 @@ class CatchUp:
         self,
         executions: ExecutionStore,
         calendar: TradingCalendar,
-        now: datetime,
+        clock: Clock,
         result: TriggerResult,
     ):
-        self.executions, self.calendar, self.now, self.result = executions, calendar, now, result
+        self.executions, self.calendar, self.clock, self.result = (
+            executions,
+            calendar,
+            clock,
+            result,
+        )
         self.run_now: list[ExecutionRecord] = []
         self.missed: list[ExecutionRecord] = []
         self._seen: set[tuple[str, str]] = set()
+
+    @property
+    def now(self) -> datetime:
+        """When it is found: read as it happens (a record created a moment ago must not look
+        found before it was scheduled)."""
+        return self.clock.now()
 
     def handle_stale(self, day: date) -> None:
         """The day's SCHEDULED records no executor claimed: a PENDING one whose minute has passed
@@ -216,58 +285,62 @@ class CatchUp:
         if (record.user_id, record.key) in self._seen:
             return
         self._seen.add((record.user_id, record.key))
-        due = due_at(record)
+        due, now = due_at(record), self.now
         session = self.calendar.session_on(record.execution_date)
-        late = int((self.now - due).total_seconds() // 60)
+        late = int((now - due).total_seconds() // 60)
         if record.execution_type is ExecutionType.EXIT:
             close = session.close_at() if session else due
-            if self.now < close:
+            if now < close:
                 self._late(
                     record,
                     due,
+                    now,
                     f"{_hhmm(due)} IST exit run {late} min late at "
-                    f"{_hhmm(self.now)} IST ({cause}): exits are caught up while the "
+                    f"{_hhmm(now)} IST ({cause}): exits are caught up while the "
                     f"session is open",
                 )
             else:
                 self._miss(
                     record,
                     due,
+                    now,
                     f"due {_hhmm(due)} IST; not run before the close at "
-                    f"{_hhmm(close)} IST ({cause}); found at {_hhmm(self.now)} IST",
+                    f"{_hhmm(close)} IST ({cause}); found at {_hhmm(now)} IST",
                 )
             return
         grace = record.plan.entry_grace_minutes
-        if self.now - due <= timedelta(minutes=grace):
+        if now - due <= timedelta(minutes=grace):
             self._late(
                 record,
                 due,
+                now,
                 f"{_hhmm(due)} IST entry run {late} min late at "
-                f"{_hhmm(self.now)} IST ({cause}), within the strategy's {grace}-minute grace",
+                f"{_hhmm(now)} IST ({cause}), within the strategy's {grace}-minute grace",
             )
         else:
             self._miss(
                 record,
                 due,
+                now,
                 f"due {_hhmm(due)} IST; not started by "
                 f"{_hhmm(due + timedelta(minutes=grace))} IST (the strategy's {grace}-minute "
-                f"grace; {cause}); found at {_hhmm(self.now)} IST: never entered",
+                f"grace; {cause}); found at {_hhmm(now)} IST: never entered",
             )
 
-    def _late(self, record: ExecutionRecord, due: datetime, reason: str) -> None:
-        if self.executions.run_late(record, due, self.now, reason):
+    def _late(self, record: ExecutionRecord, due: datetime, now: datetime, reason: str) -> None:
+        if self.executions.run_late(record, due, now, reason):
             self.run_now.append(record)
             self.result.late.append(f"{record.user_id} {record.key}: {reason}")
 
-    def _miss(self, record: ExecutionRecord, due: datetime, reason: str) -> None:
-        if self.executions.mark_missed(record, due, self.now, reason):
+    def _miss(self, record: ExecutionRecord, due: datetime, now: datetime, reason: str) -> None:
+        if self.executions.mark_missed(record, due, now, reason):
             self.missed.append(
                 record.model_copy(
                     update={
                         "status": ExecutionStatus.MISSED,
                         "reason": reason,
                         "due_at": utc_iso(due),
-                        "found_at": utc_iso(self.now),
+                        "found_at": utc_iso(now),
                     }
                 )
             )

@@ -245,3 +245,43 @@ def test_the_timers_first_tick_and_a_tick_after_a_gap_put_the_trigger_on_the_bus
             assert json.loads(trigger_event["Detail"])["window"]["from"] == utc_iso(
                 monday(10, 1, 0)
             )
+
+
+def test_the_trader_sees_missed_and_late_in_the_schedule_and_the_history(
+    service, repository, alice
+):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="09:45")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 19), minutes=1)
+    platform.trigger(monday(10, 0))
+    schedule = alice.get("/options/executions/schedule?date=2026-03-02").body["items"]
+    assert [(r["execution_type"], r["status"]) for r in schedule] == [
+        ("ENTRY", "MISSED"),
+        ("EXIT", "COMPLETED"),
+    ]
+    assert schedule[0]["reason"].startswith("due 09:30 IST; not started by 09:35 IST")
+    history = alice.get(f"/options/executions/history?strategy_id={strategy_id}").body["items"]
+    by_type = {h["execution_type"]: h for h in history}
+    assert by_type["ENTRY"]["status"] == "MISSED"
+    assert by_type["ENTRY"]["due_at"] == utc_iso(monday(9, 30, 0))
+    assert by_type["EXIT"]["late_minutes"] == 15
+
+
+def test_the_first_trigger_of_a_day_finds_what_the_day_before_missed_after_the_platform_stopped(
+    service, repository
+):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="15:20")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 30))  # Monday's entry runs at 09:30 ...
+    platform.trigger(monday(13, 59))  # ... and the platform stops at 14:04
+    # Tuesday 3 March is a holiday; it is back on Wednesday before the open.
+    wednesday = datetime(2026, 3, 4, 9, 4, 0, 400000, tzinfo=IST)
+    result = platform.trigger(wednesday)
+    exit_ = platform.record("EXIT", strategy_id)
+    assert exit_["status"] == "MISSED"
+    assert exit_["reason"].startswith("due 15:20 IST; not run before the close at 15:30 IST")
+    assert len(result.missed) == 1
+    assert [json.loads(a["Detail"])["execution_type"] for b in platform.alerts for a in b] == [
+        "EXIT"
+    ]
+    assert platform.trigger(wednesday + timedelta(minutes=5)).missed == []

@@ -83,3 +83,17 @@ def test_shards_are_stable_and_spread():
     assert shards[:50] == [keys.schedule_shard(f"strategy-{n}") for n in range(50)]
     counts = [shards.count(s) for s in range(keys.SCHEDULE_SHARDS)]
     assert min(counts) > 0.8 * len(shards) / keys.SCHEDULE_SHARDS
+
+
+def test_the_plan_carries_the_strategys_entry_grace_and_an_older_plan_reads_the_default():
+    from decimal import Decimal
+
+    from shared_utils.configuration.schedule import ExecutionPlan
+
+    items = compile_schedule("u", strategy(entry_grace_minutes=12), journey_legs(), allocations())
+    assert {item["plan"]["entry_grace_minutes"] for item in items} == {12}
+    assert strategy().entry_grace_minutes == 5
+    # As the table hands a stored strategy back: a whole Decimal.
+    assert strategy(entry_grace_minutes=Decimal(7)).entry_grace_minutes == 7
+    older = {k: v for k, v in items[0]["plan"].items() if k != "entry_grace_minutes"}
+    assert ExecutionPlan.model_validate(older).entry_grace_minutes == 5
