@@ -62,3 +62,31 @@ def test_a_tick_puts_each_due_event_where_its_rule_routes_it(routed_bus):
         delivered = json.loads(message["Body"])
         assert delivered["detail"]["tick"] == "2026-03-02T03:59:00.000Z"
         assert delivered["detail"]["phase"] == "MARKET_OPEN"
+
+
+@pytest.mark.parametrize(
+    ("scheduled_tick", "triggered"),
+    [
+        (None, True),  # the first tick of a timer run: started late, or started again
+        ("2026-03-02T04:00:00.000Z", True),  # the tick of 09:30, run at 10:01: the timer stalled
+        ("2026-03-02T04:31:00.000Z", False),  # on time: the trigger waits for 10:04
+    ],
+)
+def test_a_tick_after_a_gap_triggers_the_schedule_at_once(
+    routed_bus, monkeypatch, scheduled_tick, triggered
+):
+    sqs, queues = routed_bus
+    monkeypatch.setenv("PLATFORM_CLOCK_START", "2026-03-02T10:01:00.400+05:30")
+    monkeypatch.setenv("PLATFORM_CLOCK_ANCHOR", repr(time.time()))
+    result = event_emitter.lambda_handler(
+        {"trading_date": "2026-03-02", "scheduled_tick": scheduled_tick},
+        LambdaContext("event_emitter"),
+    )
+    assert ("schedule_strategy_trigger" in result["emitted"]) is triggered
+    messages = sqs.receive_message(
+        QueueUrl=queues["schedule_strategy_trigger"], MaxNumberOfMessages=10
+    ).get("Messages", [])
+    assert len(messages) == (1 if triggered else 0)
+    if triggered:
+        window = json.loads(messages[0]["Body"])["detail"]["window"]
+        assert window == {"from": "2026-03-02T04:31:00.000Z", "to": "2026-03-02T04:35:00.000Z"}
