@@ -1,5 +1,6 @@
 """Executions, positions and orders: what ran, what is held, what was sent, and a manual run."""
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -10,9 +11,11 @@ from pydantic import Field, StrictBool, StringConstraints
 from lambda_functions.api import api_function, caller_id, json_numbers, unpaged
 from lambda_functions.composition import execution_queries, today
 from shared_utils.adapters.aws.execution_workflow import report_payload
+from shared_utils.domain.errors import InvalidInput
 from shared_utils.domain.models import ApiModel
 
 router = Router()
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 # Exactly as DESIGN section 5 spells them: one spelling per value, as every enum of the API takes.
 Kind = Literal["entry", "exit"]  # a Literal matches only these very strings
 
@@ -102,10 +105,26 @@ def orders(
 )
 def manual(request: ManualExecution) -> dict:
     report = execution_queries().run_now(
-        caller_id(router), request.strategy_id, request.execution_type, request.force
+        caller_id(router),
+        request.strategy_id,
+        request.execution_type,
+        request.force,
+        _idempotency_key(),
     )
     payload: dict[str, Any] = json_numbers(report_payload(report))
     return payload
+
+
+def _idempotency_key() -> str | None:
+    """The client's optional Idempotency-Key header (any case): the same key answers the same."""
+    headers = router.current_event.headers or {}
+    key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput.at(
+            "Idempotency-Key",
+            "must be 1 to 128 letters, digits and the characters - _ . : (a UUID)",
+        )
+    return key
 
 
 app, lambda_handler = api_function(router)

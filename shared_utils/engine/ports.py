@@ -17,6 +17,7 @@ from shared_utils.engine.performance import MetricCounts
 from shared_utils.engine.records import (
     ExecutionRecord,
     ExecutionRef,
+    ExecutionReport,
     ExecutionResults,
     Fill,
     Found,
@@ -56,6 +57,21 @@ class RunClaims(Protocol):
     def release_run(
         self, user_id: str, execution_type: ExecutionType, strategy_id: str, holder: str
     ) -> None: ...
+
+    def answer_for(self, user_id: str, idempotency_key: str) -> tuple[str, ExecutionReport] | None:
+        """The answer kept for a client's Idempotency-Key: (the request it answered, the report)."""
+        ...
+
+    def keep_answer(
+        self,
+        user_id: str,
+        idempotency_key: str,
+        request: str,
+        report: ExecutionReport,
+        at: datetime,
+    ) -> None:
+        """Keep a manual run's answer under the client's key for a day."""
+        ...
 
 
 class ExecutionStore(TriggerWatermark, RunClaims, Protocol):

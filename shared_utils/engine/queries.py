@@ -225,7 +225,12 @@ class ExecutionQueries:
         return daily_report(on, orders, positions, names, as_of=self.clock.now())
 
     def run_now(
-        self, user_id: str, strategy_id: str, execution_type: str, force: bool
+        self,
+        user_id: str,
+        strategy_id: str,
+        execution_type: str,
+        force: bool,
+        idempotency_key: str | None = None,
     ) -> ExecutionReport:
         """Run today's entry or exit of a strategy now, once.
 
@@ -241,9 +246,22 @@ class ExecutionQueries:
         never trade at once) and for good once it has placed orders; one that placed nothing gives
         the scheduled entry back. A manual exit never touches the scheduled exit: closing what is
         held again is harmless, and the position claims keep two closes from doubling an order.
+
+        With the client's `idempotency_key`, the same request sent again (a retry after a lost
+        answer) gets the first run's answer for a day instead of a 409 or a second run; the key sent
+        with another request is a 409.
         """
         kind = TYPES[execution_type]
         now = self.clock.now()
+        request = f"{kind} {strategy_id} force={str(force).lower()}"
+        kept = self.executions.answer_for(user_id, idempotency_key) if idempotency_key else None
+        if kept is not None:
+            if kept[0] != request:
+                raise Conflict(
+                    f"Idempotency-Key {idempotency_key} was sent with another request ({kept[0]}); "
+                    "send a new key"
+                )
+            return kept[1]
         entries = [
             e for e in self.schedule_store.of_user(user_id, kind) if e.strategy_id == strategy_id
         ]
@@ -268,7 +286,10 @@ class ExecutionQueries:
                 "wait for it to finish, then see options/executions/history"
             )
         try:
-            return self._run_claimed(user_id, entries, kind, key, scheduled_key, force, now)
+            report = self._run_claimed(user_id, entries, kind, key, scheduled_key, force, now)
+            if idempotency_key:
+                self.executions.keep_answer(user_id, idempotency_key, request, report, now)
+            return report
         finally:
             self.executions.release_run(user_id, kind, strategy_id, key)
 

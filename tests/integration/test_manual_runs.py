@@ -1,6 +1,7 @@
 """Manual runs: strict input, one run at a time however many requests race, and a day's scheduled
 entry that a failed manual entry gives back and a successful one stops from entering twice."""
 
+import json
 import threading
 from datetime import datetime, timedelta
 
@@ -196,3 +197,39 @@ def test_a_manual_run_body_that_is_not_an_object_is_refused(iron_condor, alice, 
     answer = alice.post("/options/executions/manual", body)
     assert answer.status == 422, answer.body
     assert all_items(dynamodb) == before
+
+
+def post_with_key(alice, body, key):
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {alice.user}",
+        "Idempotency-Key": key,
+    }
+    reply = alice.gateway.handle("POST", "/options/executions/manual", headers, json.dumps(body))
+    return reply.status, json.loads(reply.body)
+
+
+def test_the_same_idempotency_key_is_answered_the_same_and_runs_once(iron_condor, alice):
+    _, strategy = iron_condor
+    body = {"strategy_id": strategy["strategy_id"], "execution_type": "entry", "force": True}
+    first = post_with_key(alice, body, "3f1c9a2e-retry-1")
+    again = post_with_key(alice, body, "3f1c9a2e-retry-1")
+    assert first[0] == again[0] == 200
+    assert again[1] == first[1]
+    assert len(alice.get("/options/orders").body["items"]) == 8  # one run, not two
+    other = post_with_key(alice, body, "3f1c9a2e-retry-2")  # a new key: a new forced run
+    assert other[0] == 200
+    assert len(alice.get("/options/orders").body["items"]) == 16
+
+
+def test_an_idempotency_key_sent_with_another_request_or_malformed_is_refused(iron_condor, alice):
+    _, strategy = iron_condor
+    body = {"strategy_id": strategy["strategy_id"], "execution_type": "entry"}
+    assert post_with_key(alice, body, "key-1")[0] == 200
+    status, answer = post_with_key(alice, {**body, "force": True}, "key-1")
+    assert status == 409
+    assert "Idempotency-Key key-1 was sent with another request" in answer["error"]["message"]
+    status, answer = post_with_key(alice, body, "no spaces allowed")
+    assert status == 422
+    assert answer["error"]["details"][0]["field"] == "Idempotency-Key"
+    assert len(alice.get("/options/orders").body["items"]) == 8

@@ -5,6 +5,8 @@
   covers the gap.
 - A manual run's claim (RUN_CLAIM#TYPE#strategy in the trader's partition), held with a lease so
   that a crashed run cannot block the strategy for ever; the table's TTL removes old ones.
+- A manual run's answer under the client's Idempotency-Key (MANUAL_ANSWER#key in the trader's
+  partition) for a day, so that the same request sent again is answered the same, not run again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import utc_iso
 from shared_utils.domain.enums import ExecutionType
 from shared_utils.domain.errors import Conflict
+from shared_utils.engine.records import ExecutionReport
 
 PLATFORM = "#PLATFORM"  # the engine's own partition: no Cognito sub starts with "#"
 
@@ -27,6 +30,10 @@ def _watermark(day: date) -> str:
 
 def _run_claim(execution_type: ExecutionType, strategy_id: str) -> str:
     return f"RUN_CLAIM#{execution_type}#{strategy_id}"
+
+
+def _answer(idempotency_key: str) -> str:
+    return f"MANUAL_ANSWER#{idempotency_key}"
 
 
 def _expires(moment: datetime, days: int) -> int:
@@ -119,3 +126,28 @@ class RunMarks:
             )
         except Conflict:
             return  # the lease ran out and another run holds it now: that claim is not ours
+
+    def answer_for(self, user_id: str, idempotency_key: str) -> tuple[str, ExecutionReport] | None:
+        item = self.repository.get(user_id, _answer(idempotency_key))
+        if item is None:
+            return None
+        return str(item["request"]), ExecutionReport.model_validate(item["report"])
+
+    def keep_answer(
+        self,
+        user_id: str,
+        idempotency_key: str,
+        request: str,
+        report: ExecutionReport,
+        at: datetime,
+    ) -> None:
+        item = {
+            keys.PK: user_id,
+            keys.SK: _answer(idempotency_key),
+            "entity_type": "MANUAL_ANSWER",
+            "request": request,
+            "report": report.model_dump(mode="python"),
+            "answered_at": utc_iso(at),
+            "expires_at": _expires(at, days=1),
+        }
+        self.repository.commit([db.put(item)])
