@@ -2,10 +2,11 @@
 
 import pytest
 
-from tests.e2e.conftest import Client
+from tests.e2e.conftest import Client, e2e_budget
 from tests.journey import ALLOCATIONS, BASKET, BROKER_ACCOUNTS, LEGS, STRATEGY
 
-pytestmark = pytest.mark.e2e
+# The first test starts the platform; the restart test stops and starts it again.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(e2e_budget(starts=2))]
 
 
 @pytest.fixture(scope="module")
