@@ -26,6 +26,7 @@ from shared_utils.domain.clock import Clock, SteppedClock
 from shared_utils.market.calendar import built_in_calendar
 
 ENVIRONMENT = "local"
+STOP_GRACE_SECONDS = 5.0
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -276,7 +277,9 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
         )
         worker.start()
         stopped.wait()
-        worker.join(timeout=10)  # let a short job in hand finish before its backends go away
+        # A short job in hand may finish; one that does not is cut off with the AWS endpoint
+        # (what it had written and was acknowledged is journaled, as after a kill).
+        worker.join(timeout=STOP_GRACE_SECONDS)
         return 0
     finally:
         stopped.set()
@@ -350,4 +353,9 @@ def _run_session(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The state is saved and the journal closed: an engine job still in hand (its thread is one
+    # the interpreter would wait for) has nothing left to write anywhere, so do not wait for it.
+    os._exit(code)

@@ -260,6 +260,9 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = SOCKET_TIMEOUT_SECONDS
+        # Headers and body leave in two writes: with Nagle on, the body of an answer on a
+        # kept-alive connection waits for the client's delayed ACK (40 ms).
+        disable_nagle_algorithm = True
 
         def _dispatch(self):
             body, refusal = self._body()

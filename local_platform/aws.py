@@ -16,11 +16,14 @@ import os
 import pickle
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import boto3
 
@@ -40,7 +43,6 @@ if TYPE_CHECKING:
 
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
     from joserfc.jwk import RSAKey
-    from werkzeug.serving import BaseWSGIServer
 
 REGION = "ap-south-1"
 RESOURCES_FILE = "resources.json"
@@ -179,6 +181,13 @@ class _Journaled:
 
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         with self.aws.requests:
+            if self.aws.stopping:  # the final snapshot is taken: nothing more may change
+                start_response(
+                    "503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.0")]
+                )
+                return [
+                    b'{"__type":"ServiceUnavailable","message":"the local platform is stopping"}'
+                ]
             seed = secrets.randbits(63)
             mock_random.seed(seed)
             answer = list(self.app(environ, capture))
@@ -217,18 +226,118 @@ def _recorded_headers(environ: WSGIEnvironment) -> dict[str, str]:
         key = name.upper().replace("-", "_")
         value = environ.get("CONTENT_TYPE" if key == "CONTENT_TYPE" else f"HTTP_{key}")
         if value:
-            recorded[name] = value
+            # The signature itself is of no use again (moto checks none): only its credential scope.
+            recorded[name] = value.split(",")[0] if name == "Authorization" else value
     return recorded
+
+
+def _dispatcher() -> WSGIApplication:
+    """moto's WSGI app, remembering which backend serves a host: moto lists its package directory
+    (some 17,000 stat calls) to answer that on every request."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    class Dispatcher(DomainDispatcherApplication):
+        def __init__(self) -> None:
+            super().__init__(create_backend_app)
+            self._backend_for_host: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host not in self._backend_for_host:
+                self._backend_for_host[host] = super().get_backend_for_host(host)
+            return self._backend_for_host[host]
+
+    return Dispatcher()
+
+
+class _MotoHandler(BaseHTTPRequestHandler):
+    """Serves moto's WSGI app over HTTP/1.1 with keep-alive. werkzeug's server closes every
+    connection (and drains the socket after each answer, so it cannot keep one open): a new TCP
+    connection and a new server thread for every boto3 call."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 300  # an idle client's connection frees its thread
+    # Headers and body leave in two writes: with Nagle on, the body waits for the client's
+    # delayed ACK of the headers (40 ms a request on a kept-alive connection).
+    disable_nagle_algorithm = True
+    app: WSGIApplication
+
+    def _serve(self) -> None:
+        if self.headers.get("Transfer-Encoding"):  # boto3 sends DynamoDB and Cognito bodies whole
+            self._answer("411 Length Required", [], b"")
+            self.close_connection = True
+            return
+        declared = self.headers.get("Content-Length", "0").strip() or "0"
+        body = self.rfile.read(int(declared)) if declared.isdigit() else b""
+        url = urlsplit(self.path)
+        environ: dict[str, Any] = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(url.path, encoding="latin-1"),
+            "QUERY_STRING": url.query,
+            "REQUEST_URI": self.path,
+            "RAW_URI": self.path,
+            "REMOTE_ADDR": self.client_address[0],
+            "REMOTE_PORT": self.client_address[1],
+            "SERVER_NAME": self.server.server_address[0],
+            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+        }
+        for name, value in self.headers.items():
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = f"HTTP_{key}"
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        environ["CONTENT_LENGTH"] = str(len(body))
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+            started[:] = [status, headers]
+            return lambda data: None
+
+        try:
+            payload = b"".join(self.app(environ, start_response))
+        except Exception:  # moto answers its own errors; this is one of ours, or a bug of moto's
+            log.exception("moto failed on %s %s", self.command, self.path)
+            started[:] = ["500 Internal Server Error", [("Content-Type", "application/json")]]
+            payload = b'{"__type":"InternalFailure","message":"the local AWS failed"}'
+        self._answer(started[0], started[1], payload)
+
+    def _answer(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve  # noqa: N815 - the stdlib looks these up
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        return
 
 
 class _MotoServer:
     def __init__(self, app: WSGIApplication, port: int):
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
-        from werkzeug.serving import make_server
+        class Handler(_MotoHandler):
+            pass
 
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, app, True, request_handler=MotoRequestHandler
-        )
+        Handler.app = app
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128
+
+        self._server = Server(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 
     def start(self) -> None:
@@ -236,8 +345,8 @@ class _MotoServer:
 
     def stop(self) -> None:
         self._server.shutdown()
-        # Close the socket too: a listening socket nobody accepts on makes every later call wait
-        # out botocore's 60 s read timeout and its retries (minutes), where a refusal is instant.
+        # Closed, not only shut down: a call still being made is refused at once instead of
+        # waiting in the backlog for botocore's read timeout.
         self._server.server_close()
         self._thread.join(timeout=5)
 
@@ -248,7 +357,7 @@ class LocalAws:
         data_dir: Path,
         region: str = REGION,
         journaled: bool = True,
-        compact_every: int = 2000,
+        compact_every: int = 1000,
         compact_after_seconds: float = 60.0,
     ):
         self.data_dir = data_dir
@@ -266,18 +375,18 @@ class LocalAws:
         self.sequence = 0  # the last journal record written
         self.snapshot_sequence = 0  # the last journal record the newest snapshot holds
         self.replayed = 0
+        self.stopping = False
+        self.replay_seconds = 0.0
         self.notes: list[str] = []
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> str:
         """Load the state (snapshot, then journal) and serve it. Raises StateDamaged."""
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _register_key_pickling()
         key = signing_key(self.data_dir)
         use_signing_key(key)
-        moto_app = DomainDispatcherApplication(create_backend_app)
+        moto_app = _dispatcher()
         self._restore(moto_app, key)
         if self.journal is not None:
             self.journal.open_segment(self.sequence + 1)
@@ -308,11 +417,11 @@ class LocalAws:
             started = time.perf_counter()
             for record in self.journal.records(after=self.sequence):
                 self._replay(moto_app, record)
+            self.replay_seconds = time.perf_counter() - started
             self.notes.extend(self.journal.notes)
             if self.replayed:
                 self.notes.append(
-                    f"replayed {self.replayed} journaled write(s) in "
-                    f"{time.perf_counter() - started:.2f} s"
+                    f"replayed {self.replayed} journaled write(s) in {self.replay_seconds:.2f} s"
                 )
         # Pools saved before the key was this data dir's carry the packaged one.
         for pool in _backends()["cognito-idp"][DEFAULT_ACCOUNT_ID][self.region].user_pools.values():
@@ -389,8 +498,10 @@ class LocalAws:
             self._compactor.join(timeout=10)
         if self.endpoint_url:
             self.compact()
-        if self.journal is not None:
-            self.journal.close()
+        with self.requests:
+            self.stopping = True
+            if self.journal is not None:
+                self.journal.close()
 
     # -- clients and resources -----------------------------------------------------------------
     def client(self, service: str) -> Any:

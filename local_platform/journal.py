@@ -48,9 +48,9 @@ _READ_ONLY_PREFIXES = (
     "Query",
 )
 _CHANGING_DESPITE_NAME = frozenset({"GetTokensFromRefreshToken"})
-# What moto needs to route and parse a request again: the service (signature scope or target)
-# and the body's format.
-RECORDED_HEADERS = ("Authorization", "X-Amz-Target", "Content-Type", "Host")
+# What moto needs to route and parse a request again: the service and region (the signature's
+# credential scope, or the target of an unsigned call) and the body's format.
+RECORDED_HEADERS = ("Authorization", "X-Amz-Target", "Content-Type")
 
 
 class StateDamaged(Exception):
@@ -76,18 +76,19 @@ class Record:
     body: bytes
 
     def encode(self) -> bytes:
-        payload = json.dumps(
-            {
-                "sequence": self.sequence,
-                "seed": self.seed,
-                "method": self.method,
-                "path": self.path,
-                "query": self.query,
-                "headers": self.headers,
-                "body": base64.b64encode(self.body).decode("ascii"),
-            },
-            separators=(",", ":"),
-        ).encode()
+        fields: dict[str, Any] = {
+            "sequence": self.sequence,
+            "seed": self.seed,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+        }
+        try:  # the JSON bodies of DynamoDB and Cognito as they are; anything else in base64
+            fields["body"] = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            fields["body_base64"] = base64.b64encode(self.body).decode("ascii")
+        payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
         return _RECORD_HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
     @classmethod
@@ -100,7 +101,11 @@ class Record:
             path=str(fields["path"]),
             query=str(fields["query"]),
             headers={str(k): str(v) for k, v in fields["headers"].items()},
-            body=base64.b64decode(fields["body"]),
+            body=(
+                fields["body"].encode("utf-8")
+                if "body" in fields
+                else base64.b64decode(fields["body_base64"])
+            ),
         )
 
 
