@@ -51,8 +51,7 @@ def _iso_day(value: object) -> object:
     return value
 
 
-# Path and query parameters that are numbers or dates: `Annotated[int, Query(...), DIGITS]` (after
-# the bounds, so that the document shows them as minimum and maximum).
+# Path and query parameters that are numbers or dates: `Annotated[int, Query(...), DIGITS]`.
 DIGITS = BeforeValidator(_digits)
 ISO_DAY = BeforeValidator(_iso_day)
 Limit = Annotated[int | None, Query(ge=1, le=PAGE_LIMIT_MAX, description="Page size"), DIGITS]
