@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from moto.backends import get_backend
 
@@ -44,7 +45,7 @@ def _crash(aws: LocalAws) -> None:
     _forget()
 
 
-def _put(client, table: str, n: int) -> None:
+def _put(client: Any, table: str, n: int) -> None:
     client.put_item(
         TableName=table,
         Item={

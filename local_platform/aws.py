@@ -285,8 +285,8 @@ class _MotoHandler(BaseHTTPRequestHandler):
             "RAW_URI": self.path,
             "REMOTE_ADDR": self.client_address[0],
             "REMOTE_PORT": self.client_address[1],
-            "SERVER_NAME": self.server.server_address[0],
-            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": str(self.connection.getsockname()[1]),
             "SERVER_PROTOCOL": self.request_version,
         }
         for name, value in self.headers.items():
@@ -297,7 +297,9 @@ class _MotoHandler(BaseHTTPRequestHandler):
         environ["CONTENT_LENGTH"] = str(len(body))
         started: list[Any] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             started[:] = [status, headers]
             return lambda data: None
 
@@ -435,7 +437,7 @@ class LocalAws:
             method=record.method,
             path=record.path,
             query_string=record.query,
-            headers=record.headers,
+            headers=list(record.headers.items()),
             data=record.body,
         ).get_environ()
         mock_random.seed(record.seed)
