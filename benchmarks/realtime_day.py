@@ -81,7 +81,7 @@ def run(speed: float, until: str, bound: float, data_dir: Path) -> int:
         ("clock speed", f"{speed:g}x"),
         ("platform start (real s)", f"{started - began:.1f}"),
         ("set-up (real s)", f"{set_up_seconds:.1f}"),
-        ("set-up ended at (IST)", f"{set_up_at:%H:%M:%S}"),
+        ("set-up ended at (IST)", f"{set_up_at.astimezone(ENTRY.tzinfo):%H:%M:%S}"),
         ("entry completed after (real s)", f"{entered_seconds:.1f}" if entry else "never"),
         ("entry completed at (UTC)", entry["completed_at"] if entry else "-"),
         (
