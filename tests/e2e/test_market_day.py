@@ -192,6 +192,7 @@ def days(tmp_path_factory):
     return {
         "monday_dir": monday_dir,
         "ten_dir": ten_dir,
+        "week_dir": week_dir,
         "journey": journey,
         "ten": ten,
         "split": split,
