@@ -231,7 +231,6 @@ class StrategyExecutor:
             if (position.client_id, position.leg_no, position.tradingsymbol) not in working:
                 self.positions.release(position, ref.key)
 
-    # -- what to send --------------------------------------------------------------------------
     # -- sending -------------------------------------------------------------------------------
     def _place(
         self,
