@@ -17,7 +17,7 @@ from shared_utils.domain.enums import ExecutionType, weekday_of
 from shared_utils.domain.instruments import InstrumentCatalog
 from shared_utils.engine.ports import Schedule
 from shared_utils.engine.positions import PositionStore, expired
-from shared_utils.market.expiries import ExpiryCalendar
+from shared_utils.market.expiries import ExpiryCalendar, NoSuchExpiry
 
 
 class RefreshableMarket(Protocol):
@@ -70,7 +70,7 @@ def refresh_market_data(
             for leg in plan.legs:
                 try:
                     expiry = expiries.resolve(instrument, leg.expiry_type, leg.expiry_offset, today)
-                except ValueError:
+                except (NoSuchExpiry, ValueError):
                     continue  # the executor reports a leg whose expiry cannot be resolved
                 entry_chains.add((plan.underlying, expiry.date))
         result.for_entries = len(entry_chains)

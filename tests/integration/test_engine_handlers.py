@@ -98,3 +98,29 @@ def test_refresh_market_data_caches_the_chains_positions_need(
         "2026-03-02T04:10"
     )
     assert book(repository).open_items()
+
+
+def test_a_leg_whose_expiry_no_longer_exists_does_not_stop_the_refresh_for_everyone(
+    service, repository, lambda_environment, monkeypatch
+):
+    """BANKNIFTY has had no weeklies since November 2024: a plan compiled with one (an older
+    platform, a catalogue that changed) is the executor's to refuse, not the refresh's to fail on."""
+    from lambda_functions import refresh_market_data
+    from shared_utils.adapters.dynamodb import keys
+    from shared_utils.domain.enums import ExecutionType
+    from tests.integration.test_schedule_trigger import spoil
+
+    iron_condor(service, "sub-alice")
+    iron_condor(service, "sub-bob")
+    items, _ = repository.query_prefix("sub-bob", keys.schedule_prefix(ExecutionType.ENTRY))
+    (bobs,) = [item for item in items if item["weekday"] == "MONDAY"]
+
+    def banknifty_weekly(item):
+        item["plan"]["underlying"] = "BANKNIFTY"
+        for leg in item["plan"]["legs"]:
+            leg["expiry_type"] = "WEEKLY"
+
+    spoil(repository, "sub-bob", bobs[keys.SK], banknifty_weekly)
+    result = run(refresh_market_data, monkeypatch, "2026-03-02T09:29:00+05:30")
+    assert result["refreshed"] == ["NIFTY 2026-03-02"]
+    assert result["failed"] == []
