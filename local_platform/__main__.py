@@ -18,7 +18,7 @@ from lambda_functions.environment import check_functions, clock_from_environment
 from local_platform import wiring
 from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
-from local_platform.aws import FAKE_CREDENTIALS, LocalAws
+from local_platform.aws import FAKE_CREDENTIALS, STOP_WAIT_SECONDS, LocalAws, within
 from local_platform.engine import Engine, build_engine, function_output, session_bounds
 from local_platform.journal import StateDamaged
 from local_platform.lock import DataDirInUse, hold_data_dir
@@ -122,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     except StateDamaged as error:
         print(f"not started: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # a file of the data dir this user cannot read, a disk that fails
+        print(
+            f"not started: {error.filename or data_dir}: {error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         held.close()
 
@@ -201,6 +207,7 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
                 None,
                 {"/local/engine": engine.status},
                 output=lambda: function_output(data_dir / "functions.log"),
+                not_durable=lambda: aws.not_durable,
             )
             server = serve(gateway, args.port)
         except OSError as error:
@@ -283,15 +290,26 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
         return 0
     finally:
         stopped.set()
-        # The front first (no new requests), then the engine, then AWS (a final snapshot).
+        # The front first (no new requests), then the engine, then AWS (a final snapshot). Each
+        # step is waited for a bounded time: a server's shutdown waits for its loop, and a
+        # ThreadingHTTPServer's server_close for its handler threads, without a timeout; whatever
+        # is still in hand then is cut off, as a kill would (every acknowledged write is journaled).
+        late: list[str] = []
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        if engine is not None:
-            engine.stop()
-        aws.stop()
+            front = server
+            if not within(STOP_WAIT_SECONDS, front.shutdown):
+                late.append("the REST API's server")
+            front.server_close()
+        if engine is not None and not within(STOP_WAIT_SECONDS, engine.stop):
+            late.append("the engine's control plane")
+        saved = aws.stop()
         outputs_file.unlink(missing_ok=True)
-        print("stopped; state saved.", flush=True)
+        for what in late:
+            print(
+                f"stopping: {what} did not stop within {STOP_WAIT_SECONDS:g} s; cut off",
+                file=sys.stderr,
+            )
+        print(f"stopped; {saved}.", flush=True)
 
 
 def _traders_on(client: Any, table_name: str, day: date) -> set[str]:

@@ -27,7 +27,7 @@ from local_platform.wiring import Wiring
 STAGE = "local"
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization,Content-Type,X-Amz-Date,X-Api-Key,X-Amz-Security-Token",
+    "Access-Control-Allow-Headers": "Authorization,Content-Type,X-Amz-Date,X-Api-Key,X-Amz-Security-Token,Idempotency-Key",
     "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
     "Access-Control-Max-Age": "600",
 }
@@ -66,8 +66,11 @@ class LocalApiGateway:
         lock: threading.Lock | None = None,
         operator_views: dict[str, Callable[[], Any]] | None = None,
         output: Callable[[], Any] | None = None,
+        not_durable: Callable[[], str | None] | None = None,
     ):
         self.wiring = wiring
+        # Why the local AWS state takes no more writes (a journal append failed), or None.
+        self.not_durable = not_durable or (lambda: None)
         # Where the functions' own output goes (a context manager), as the engine's does.
         self.output = output or contextlib.nullcontext
         self.verifier = verifier
@@ -144,9 +147,17 @@ class LocalApiGateway:
             claims,
             source_ip,
         )
+        if method in _CHANGING_METHODS and self.not_durable():
+            return _not_durable()
         handler = self.wiring.handler(route.function)
         with self._invocation, self.output():
             result = handler(event, LambdaContext(function_name=route.function))
+        if (
+            method in _CHANGING_METHODS
+            and int(result.get("statusCode", 200)) >= 500
+            and self.not_durable()
+        ):
+            return _not_durable()  # this request's write is the one that could not be journaled
         reply_headers = {**CORS_HEADERS, **(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             reply_headers[name] = ", ".join(values)
@@ -226,6 +237,18 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == lowered), None)
 
 
+_CHANGING_METHODS = frozenset({"POST", "PUT", "DELETE"})
+
+
+def _not_durable() -> Reply:
+    return _error(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "NOT_DURABLE",
+        "the local platform could not save a write durably and takes no more until it is "
+        "restarted (reads still work); this request changed nothing",
+    )
+
+
 def _error(status: int, code: str, message: str) -> Reply:
     body = json.dumps({"error": {"code": code, "message": message, "details": []}})
     return Reply(status, {**CORS_HEADERS, "Content-Type": "application/json"}, body)
@@ -235,7 +258,11 @@ MAX_BODY_BYTES = (
     1024 * 1024
 )  # API Gateway takes up to 10 MB; no request of this API comes near 1 MB
 LISTEN_BACKLOG = 128  # a burst of connections waits to be accepted instead of being reset
-SOCKET_TIMEOUT_SECONDS = 60  # a client that stops sending mid-request frees its thread
+# A client that stops sending mid-request frees its thread after this long, and a body that
+# does not arrive in full is a 408 (API Gateway waits less; this leaves room for a loaded machine).
+SOCKET_TIMEOUT_SECONDS = 20
+# A client that went away before its answer (e.g. one still sending a body refused with a 413).
+_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 # What BaseHTTPRequestHandler reports by itself, in the API's words.
 _FRONT_ERRORS = {
     HTTPStatus.BAD_REQUEST: ("BAD_REQUEST", "the request is not well-formed HTTP/1.1"),
@@ -254,6 +281,11 @@ _FRONT_ERRORS = {
 class _FrontServer(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], _CLIENT_GONE):
+            return  # a client that hung up is not an error of the platform's
+        super().handle_error(request, client_address)
 
 
 def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
@@ -317,14 +349,33 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
                     "PAYLOAD_TOO_LARGE",
                     f"the body is {length:,} bytes; at most {MAX_BODY_BYTES:,} are taken",
                 )
-            raw = self.rfile.read(length) if length else b""
+            try:
+                raw = self.rfile.read(length) if length else b""
+            except TimeoutError:
+                return None, self._refuse(
+                    HTTPStatus.REQUEST_TIMEOUT,
+                    "REQUEST_TIMEOUT",
+                    f"the body did not arrive in full within {SOCKET_TIMEOUT_SECONDS} s "
+                    f"(Content-Length promised {length} bytes)",
+                )
             if len(raw) < length:
                 return None, self._refuse(
                     HTTPStatus.BAD_REQUEST,
                     "BAD_REQUEST",
                     f"the body ended after {len(raw)} of the {length} bytes Content-Length promised",
                 )
-            return (raw.decode("utf-8", errors="replace") if length else None), None
+            if not length:
+                return None, None
+            try:
+                return raw.decode("utf-8"), None
+            except UnicodeDecodeError as error:
+                # The API takes JSON, which is UTF-8: a body that is not is refused here, naming
+                # where, rather than handed on with U+FFFD in place of what was sent.
+                return None, self._refuse(
+                    HTTPStatus.BAD_REQUEST,
+                    "BAD_REQUEST",
+                    f"the body is not UTF-8 (byte {error.start} is not valid UTF-8); send JSON in UTF-8",
+                )
 
         def handle_expect_100(self):
             # A body that will be refused is not asked for.
@@ -340,16 +391,25 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
             reply.headers["Connection"] = "close"
             return reply
 
+        def handle(self):
+            try:
+                super().handle()
+            except _CLIENT_GONE:  # it went away mid-request: nobody is left to answer
+                self.close_connection = True
+
         def _answer(self, reply: Reply) -> None:
             payload = reply.body.encode()
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                if name.lower() != "content-length":
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+            try:
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    if name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+            except _CLIENT_GONE:  # it went away before its answer (a 413 while it still sent)
+                self.close_connection = True
 
         def send_error(self, code, message=None, explain=None):
             """Every error the stdlib answers by itself (an unknown method, oversize headers, a

@@ -55,7 +55,32 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
 }
+# How long the stop path waits for any one thing (a snapshot in progress, a request in hand, a
+# server's loop) before it goes on without it: every acknowledged write is journaled already.
+STOP_WAIT_SECONDS = 10.0
+NOT_DURABLE_BODY = (
+    b'{"__type":"ServiceUnavailable","message":"not durable: the local platform could not journal '
+    b'a write and takes no more until it is restarted"}'
+)
 log = logging.getLogger(__name__)
+
+
+def within(seconds: float, step: Callable[[], object]) -> bool:
+    """Run `step` on a thread of its own and wait at most `seconds` for it: whether it finished.
+    What the stop path does with anything it cannot bound itself (a server's shutdown, which waits
+    for its loop without a timeout)."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            step()
+        except Exception:  # the stop goes on; what failed is in the log
+            log.exception("stopping: %s failed", getattr(step, "__qualname__", step))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="stopping", daemon=True).start()
+    return done.wait(seconds)
 
 
 def _load_private_key(pem: bytes) -> RSAPrivateKey:
@@ -181,6 +206,11 @@ class _Journaled:
 
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         with self.aws.requests:
+            if self.aws.not_durable and changes_state(target):
+                start_response(
+                    "503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.0")]
+                )
+                return [NOT_DURABLE_BODY]
             if self.aws.stopping:  # the final snapshot is taken: nothing more may change
                 start_response(
                     "503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.0")]
@@ -193,18 +223,29 @@ class _Journaled:
             answer = list(self.app(environ, capture))
             journal = self.aws.journal
             if journal and statuses and statuses[-1].startswith("2") and changes_state(target):
-                self.aws.sequence += 1
-                journal.append(
-                    Record(
-                        sequence=self.aws.sequence,
-                        seed=seed,
-                        method=environ["REQUEST_METHOD"],
-                        path=environ.get("PATH_INFO", "/"),
-                        query=environ.get("QUERY_STRING", ""),
-                        headers=_recorded_headers(environ),
-                        body=body,
-                    )
+                record = Record(
+                    sequence=self.aws.sequence + 1,
+                    seed=seed,
+                    method=environ["REQUEST_METHOD"],
+                    path=environ.get("PATH_INFO", "/"),
+                    query=environ.get("QUERY_STRING", ""),
+                    headers=_recorded_headers(environ),
+                    body=body,
                 )
+                try:
+                    journal.append(record)
+                except Exception as error:  # a disk full, an I/O error: the write is not durable
+                    self.aws.fail_stop(f"{target} could not be journaled ({error})")
+                    # moto applied it in memory; no snapshot is taken from now on, so it never
+                    # outlives this process, and the client is told it did not happen durably.
+                    statuses.clear()
+                    start_response(
+                        "503 Service Unavailable",
+                        [("Content-Type", "application/x-amz-json-1.0")],
+                        sys.exc_info(),
+                    )
+                    return [NOT_DURABLE_BODY]
+                self.aws.sequence = record.sequence
             return answer
 
 
@@ -345,12 +386,13 @@ class _MotoServer:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
-        self._server.shutdown()
+    def stop(self, wait_seconds: float = STOP_WAIT_SECONDS) -> None:
+        if self._thread.is_alive():  # shutdown() waits for the loop without a timeout
+            within(wait_seconds, self._server.shutdown)
         # Closed, not only shut down: a call still being made is refused at once instead of
         # waiting in the backlog for botocore's read timeout.
         self._server.server_close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=wait_seconds)
 
 
 class LocalAws:
@@ -378,6 +420,9 @@ class LocalAws:
         self.snapshot_sequence = 0  # the last journal record the newest snapshot holds
         self.replayed = 0
         self.stopping = False
+        # Why the state stopped being durable (a journal append failed), or None: from then on
+        # every write is refused and no snapshot is taken, until a restart.
+        self.not_durable: str | None = None
         self.replay_seconds = 0.0
         self.notes: list[str] = []
 
@@ -450,6 +495,24 @@ class LocalAws:
         self.sequence = record.sequence
         self.replayed += 1
 
+    def fail_stop(self, reason: str) -> None:
+        """Take no more writes and no more snapshots (the state in memory holds one that is in no
+        journal): one line on the console and in the functions' log."""
+        if self.not_durable is not None:
+            return
+        self.not_durable = reason
+        line = (
+            f"AWS state: NOT DURABLE: {reason}; every write is refused (503) until the platform is "
+            f"restarted (reads still work); the restart recovers every write acknowledged before"
+        )
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        try:
+            with (self.data_dir / "functions.log").open("a") as functions_log:
+                functions_log.write(line + "\n")
+        except OSError:  # the disk that refused the journal may refuse this too
+            log.error(line)
+
     def start_compaction(self, check_every_seconds: float = 5.0) -> None:
         def loop():
             last = time.monotonic()
@@ -466,22 +529,38 @@ class LocalAws:
         self._compactor = threading.Thread(target=loop, name="aws-state-compactor", daemon=True)
         self._compactor.start()
 
-    def compact(self) -> None:
+    def compact(self, wait_seconds: float | None = None) -> bool:
         """Snapshot the state and start a new journal segment; the previous snapshot and the
-        segments after it stay, so one damaged snapshot still recovers."""
-        with self._compacting:
-            with self.requests:
+        segments after it stay, so one damaged snapshot still recovers. Given `wait_seconds`, waits
+        at most that long for a snapshot in progress or a request in hand: whether it snapshotted
+        (or had nothing to)."""
+        timeout = -1 if wait_seconds is None else wait_seconds
+        if self.not_durable is not None:
+            return False  # the state in memory holds a write that is in no journal
+        if not self._compacting.acquire(timeout=timeout):
+            return False
+        try:
+            if not self.requests.acquire(timeout=timeout):
+                return False
+            try:
                 if self.journal is not None and self.sequence == self.snapshot_sequence:
-                    return
+                    return True
+                if self.not_durable is not None:
+                    return False
                 pickled = self._pickle()
                 sequence = self.sequence
                 if self.journal is not None:
                     self.journal.open_segment(sequence + 1)
+            finally:
+                self.requests.release()
             self.snapshots.write(sequence, pickled)
             self.snapshot_sequence = sequence
             previous = self.snapshots.previous_sequence()
             if self.journal is not None and previous is not None:
                 self.journal.prune(kept_from=previous + 1)
+            return True
+        finally:
+            self._compacting.release()
 
     def _pickle(self) -> bytes:
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -492,18 +571,36 @@ class LocalAws:
         }
         return pickle.dumps(state)
 
-    def stop(self) -> None:
+    def stop(self, wait_seconds: float = STOP_WAIT_SECONDS) -> str:
+        """Stop serving and take a final snapshot, waiting at most `wait_seconds` for each thing in
+        hand (a snapshot in progress, a request): what it saved, in words for the console."""
         self._stop.set()
         if self._server:
-            self._server.stop()
+            self._server.stop(wait_seconds)
         if self._compactor:
-            self._compactor.join(timeout=10)
-        if self.endpoint_url:
-            self.compact()
-        with self.requests:
-            self.stopping = True
-            if self.journal is not None:
-                self.journal.close()
+            self._compactor.join(timeout=wait_seconds)
+        saved = "state saved"
+        if self.not_durable is not None:
+            saved = "no final snapshot: the state stopped being durable; the journal holds every acknowledged write"
+        elif self.endpoint_url:
+            try:
+                if not self.compact(wait_seconds):
+                    saved = (
+                        f"no final snapshot (a snapshot or a request still in hand after "
+                        f"{wait_seconds:g} s); the journal holds every acknowledged write"
+                    )
+            except OSError as error:
+                saved = f"no final snapshot ({error}); the journal holds every acknowledged write"
+        # A request still in hand may yet append: then the journal stays open until the process
+        # ends (each record is fsync'd as it is written).
+        self.stopping = True
+        if self.requests.acquire(timeout=wait_seconds):
+            try:
+                if self.journal is not None:
+                    self.journal.close()
+            finally:
+                self.requests.release()
+        return saved
 
     # -- clients and resources -----------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -518,7 +615,7 @@ class LocalAws:
         """The table, user pool and app client: created on first start, found again after that,
         by the ids in resources.json or, if that file is gone, by their names."""
         recorded_file = self.data_dir / RESOURCES_FILE
-        recorded = json.loads(recorded_file.read_text()) if recorded_file.exists() else {}
+        recorded = _recorded_resources(recorded_file)
         table_name = recorded.get("TableName") or f"{stack_name}-{wiring.load().table['name']}"
         dynamodb = self.client("dynamodb")
         if table_name not in _all_tables(dynamodb):
@@ -561,6 +658,29 @@ class LocalAws:
     def issuer(self, pool_id: str) -> str:
         """What moto writes into `iss`: the AWS issuer, as a real pool's tokens carry."""
         return f"https://cognito-idp.{self.region}.amazonaws.com/{pool_id}"
+
+
+def _recorded_resources(file: Path) -> dict[str, str]:
+    """The ids resources.json holds, {} if it is not there; a damaged one is StateDamaged."""
+    if not file.exists():
+        return {}
+    problem = None
+    try:
+        recorded = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:  # UnicodeDecodeError and JSONDecodeError included
+        problem = f"it does not read as JSON: {error}"
+    else:
+        if not isinstance(recorded, dict) or not all(
+            isinstance(recorded.get(name), str)
+            for name in ("TableName", "UserPoolId", "UserPoolClientId")
+        ):
+            problem = "it is not an object of TableName, UserPoolId and UserPoolClientId strings"
+    if problem is not None:
+        raise StateDamaged(
+            f"the resources file {file} is damaged ({problem}); delete it (`rm {file}`) and start "
+            f"again: the table, user pool and app client are found again by their names"
+        )
+    return {name: str(value) for name, value in recorded.items()}
 
 
 def _all_tables(dynamodb: Any) -> set[str]:

@@ -7,11 +7,14 @@ import contextlib
 import io
 import json
 import socket
+import struct
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from local_platform import api_gateway
 from local_platform.api_gateway import MAX_BODY_BYTES, LocalApiGateway, serve
 from local_platform.aws import free_port
 from local_platform.wiring import load
@@ -153,3 +156,84 @@ def test_a_burst_of_100_connections_at_once_is_answered_every_one(front):
             )
         )
     assert statuses == [200] * 100
+
+
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(front):
+    url, _, _ = front
+    answer = requests.post(
+        url + "/options/baskets",
+        data=b'{"basket_name": "caf\xe9 \xff"}',
+        headers={"Authorization": "Bearer alice", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 400
+    error = _api_error(answer)
+    assert error["code"] == "BAD_REQUEST"
+    assert "body is not UTF-8" in error["message"]
+
+
+def test_once_a_write_could_not_be_made_durable_writes_are_503_and_reads_still_work(front):
+    url, gateway, _ = front
+    gateway.not_durable = lambda: "the journal could not be written (No space left on device)"
+    headers = {"Authorization": "Bearer alice", "Content-Type": "application/json"}
+    for method in ("POST", "PUT", "DELETE"):
+        answer = requests.request(
+            method, url + "/options/baskets/b1", data=b"{}", headers=headers, timeout=30
+        )
+        if answer.status_code == 405:  # not a method of that path: try the collection
+            answer = requests.request(
+                method, url + "/options/baskets", data=b"{}", headers=headers, timeout=30
+            )
+        assert answer.status_code == 503, (method, answer.text)
+        assert _api_error(answer)["code"] == "NOT_DURABLE"
+    read = requests.get(url + "/options/baskets", headers=headers, timeout=30)
+    assert read.status_code != 503
+
+
+def test_a_client_that_hangs_up_mid_request_leaves_no_traceback(front, capfd):
+    url, _, _ = front
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        b"POST /options/baskets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n"
+    )
+    for attempt in range(30):
+        connection = socket.create_connection((host, int(port)), timeout=30)
+        # Closing with unread data and no linger resets the connection, as a client that gives
+        # up on a 2 MB upload does: the front then writes its 413 to a socket that is gone.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.sendall(head if attempt % 2 else head[:20])
+        connection.close()
+    time.sleep(1)  # let the front's threads get to their writes
+    assert requests.get(url + "/local/ping", timeout=30).status_code == 200
+    console = capfd.readouterr()
+    assert "Traceback" not in console.err + console.out
+    assert "BrokenPipeError" not in console.err + console.out
+    assert "ConnectionResetError" not in console.err + console.out
+
+
+def test_a_body_shorter_than_its_content_length_is_a_408_after_the_read_timeout(monkeypatch):
+    assert api_gateway.SOCKET_TIMEOUT_SECONDS <= 30  # API-Gateway-like, not a minute
+    monkeypatch.setattr(api_gateway, "SOCKET_TIMEOUT_SECONDS", 1)
+    port = free_port()
+    server = serve(LocalApiGateway(load(), StubVerifier()), port)
+    try:
+        asked = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(
+                b"POST /options/baskets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"basket'
+            )
+            data = b""
+            while chunk := connection.recv(65536):
+                data += chunk
+        took = time.monotonic() - asked
+    finally:
+        server.shutdown()
+        server.server_close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"408"
+    error = json.loads(body)["error"]
+    assert error["code"] == "REQUEST_TIMEOUT"
+    assert "100 bytes" in error["message"]
+    assert took < 15

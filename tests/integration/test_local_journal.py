@@ -1,12 +1,17 @@
 """The local platform's AWS state: journaled writes replayed after a crash, damaged files refused
 with a message naming them, resources found again by name, the data dir's own signing key."""
 
+import errno
 import json
 import stat
+import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from joserfc import jwk, jwt
 from moto.backends import get_backend
 from moto.cognitoidp import models as cognito_models
@@ -329,3 +334,130 @@ def test_another_data_dir_has_another_key(tmp_path):
         assert IdTokenVerifier(jwks, issuer, audience).claims(f"Bearer {token}") is None
     finally:
         other.stop()
+
+
+def test_stopping_while_a_snapshot_is_in_progress_ends_within_its_bound(tmp_path, monkeypatch):
+    running = Running(tmp_path)
+    running.put("u1", "before")
+    aws = running.aws
+    in_snapshot, release = threading.Event(), threading.Event()
+    pickle_state = aws._pickle
+
+    def slow_pickle() -> bytes:  # a snapshot of a large state, as the background one takes
+        in_snapshot.set()
+        release.wait(60)
+        return pickle_state()
+
+    monkeypatch.setattr(aws, "_pickle", slow_pickle)
+    compactor = threading.Thread(target=aws.compact, daemon=True)
+    compactor.start()
+    assert in_snapshot.wait(30)
+    said: list[str] = []
+    stopper = threading.Thread(target=lambda: said.append(aws.stop(wait_seconds=1)), daemon=True)
+    started = time.monotonic()
+    stopper.start()
+    stopper.join(timeout=30)
+    try:
+        assert not stopper.is_alive(), "stop() waited for the snapshot in progress"
+        assert time.monotonic() - started < 15
+        assert said, "stop() did not return"
+        assert "no final snapshot" in said[0]
+    finally:
+        release.set()
+        compactor.join(timeout=30)
+        _forget_everything()
+    # Nothing acknowledged is lost by the skipped final snapshot: the journal has it.
+    again = Running(tmp_path)
+    try:
+        assert again.sort_keys() == {"before"}
+    finally:
+        again.stop()
+
+
+def test_stopping_while_a_request_holds_the_state_ends_within_its_bound(tmp_path):
+    running = Running(tmp_path)
+    running.put("u1", "before")
+    running.aws.requests.acquire()  # a request cut off mid-way by the stop
+    try:
+        said: list[str] = []
+        stopper = threading.Thread(
+            target=lambda: said.append(running.aws.stop(wait_seconds=1)), daemon=True
+        )
+        stopper.start()
+        stopper.join(timeout=30)
+        assert not stopper.is_alive(), "stop() waited for a request in hand"
+        assert said, "stop() did not return"
+        assert "no final snapshot" in said[0]
+    finally:
+        running.aws.requests.release()
+        _forget_everything()
+
+
+class _FullDisk:
+    """A journal file on a disk that has no room left."""
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fileno(self) -> int:
+        raise AssertionError("nothing was written to sync")
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_write_that_cannot_be_journaled_is_503_and_the_state_takes_no_more_writes(
+    tmp_path, capsys
+):
+    running = Running(tmp_path)
+    running.put("u1", "durable")
+    assert running.aws.journal is not None
+    running.aws.journal._file = _FullDisk()  # type: ignore[assignment]  # a file whose write fails
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name=running.aws.region,
+        endpoint_url=running.aws.endpoint_url,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+    table = running.resources["TableName"]
+
+    def put(key: str) -> None:
+        dynamodb.put_item(TableName=table, Item={"user_id": {"S": "u1"}, "sort_key": {"S": key}})
+
+    with pytest.raises(ClientError) as refused:
+        put("not durable")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert "not durable" in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as later:
+        put("later")
+    assert later.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert running.sort_keys() >= {"durable"}  # reads still work
+    console = capsys.readouterr().err
+    assert console.count("NOT DURABLE") == 1
+    assert "NOT DURABLE" in (tmp_path / "functions.log").read_text()
+    assert running.aws.compact() is False  # the write moto applied never reaches a snapshot
+    assert "no final snapshot" in running.aws.stop(wait_seconds=1)
+    _forget_everything()
+    again = Running(tmp_path)
+    try:
+        assert again.sort_keys() == {"durable"}
+    finally:
+        again.stop()
+
+
+@pytest.mark.parametrize("content", [b"{garbage", b"[1, 2]", b'{"TableName": 5}', b"\xff\xfe"])
+def test_a_damaged_resources_file_names_the_file_and_the_recovery(tmp_path, content):
+    Running(tmp_path).stop()
+    (tmp_path / "resources.json").write_bytes(content)
+    aws = LocalAws(tmp_path)
+    aws.start()
+    try:
+        with pytest.raises(StateDamaged) as damaged:
+            aws.ensure_resources(STACK)
+        message = str(damaged.value)
+        assert str(tmp_path / "resources.json") in message
+        assert "found again by their names" in message
+    finally:
+        aws.stop()
