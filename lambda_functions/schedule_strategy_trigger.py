@@ -11,13 +11,22 @@ from lambda_functions.composition import engine
 from lambda_functions.environment import ScheduleTriggerEnvironment, read
 from lambda_functions.observability import count, logger, observed
 from shared_utils.adapters.aws.execution_workflow import workflow_input
-from shared_utils.engine.emitter import EventPublisher, alert_types, publish
+from shared_utils.engine.emitter import EventPublisher, alert_types, put_all
 from shared_utils.engine.trigger import MissedAlert, trigger
 from shared_utils.market.calendar import built_in_calendar
 
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _on_the_bus(
+    events: EventPublisher, bus: str, entries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Put the alerts on the platform's bus: the trigger's entries that still failed (without the
+    bus name, as the trigger built them)."""
+    failed = put_all(events, [{**entry, "EventBusName": bus} for entry in entries])
+    return [{k: v for k, v in entry.items() if k != "EventBusName"} for entry in failed]
 
 
 @observed()
@@ -42,10 +51,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         missed_alert=MissedAlert(
             alert["source"],
             alert["detail_type"],
-            lambda entries: publish(
-                events,
-                [{**entry, "EventBusName": environment.event_bus_name} for entry in entries],
-            ),
+            lambda entries: _on_the_bus(events, environment.event_bus_name, entries),
         ),
     )
     count("ExecutionsScheduled", result.created)
@@ -56,6 +62,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if result.missed:
         count("ExecutionsMissed", len(result.missed))
         logger.warning("executions missed", extra={"missed": result.missed})
+    if result.alerts_failed:  # they stay marked to alert: the next trigger sends them again
+        count("ExecutionMissedAlertsFailed", len(result.alerts_failed))
+        logger.error(
+            "Execution Missed alerts not published", extra={"executions": result.alerts_failed}
+        )
     # Under a key of its own: "created" and the like are LogRecord attributes and may not be overwritten.
     logger.info("schedule trigger", extra={"result": result.__dict__})
     return result.__dict__

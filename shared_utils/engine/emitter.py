@@ -176,7 +176,15 @@ def tick(
 def publish(publisher: EventPublisher, entries: list[dict[str, Any]]) -> list[str]:
     """Put the entries in batches of 10, retrying once those EventBridge reports failed; returns the
     detail types that still failed (the tick goes on: the next minute's events supersede them)."""
-    failed: list[str] = []
+    failed = [entry["DetailType"] for entry in put_all(publisher, entries)]
+    by_detail_type = {event.detail_type: event.name for event in event_types()[0]}
+    return [by_detail_type.get(detail_type, detail_type) for detail_type in failed]
+
+
+def put_all(publisher: EventPublisher, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Put the entries in batches of 10, retrying once those EventBridge reports failed: the entries
+    that still failed."""
+    failed: list[dict[str, Any]] = []
     for start in range(0, len(entries), PUT_EVENTS_BATCH):
         batch = entries[start : start + PUT_EVENTS_BATCH]
         for _attempt in range(2):
@@ -189,6 +197,5 @@ def publish(publisher: EventPublisher, entries: list[dict[str, Any]]) -> list[st
                 if result.get("ErrorCode")
             ]
         else:
-            failed += [entry["DetailType"] for entry in batch]
-    by_detail_type = {event.detail_type: event.name for event in event_types()[0]}
-    return [by_detail_type.get(detail_type, detail_type) for detail_type in failed]
+            failed += batch
+    return failed

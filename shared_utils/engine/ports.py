@@ -127,21 +127,31 @@ class ExecutionStore(TriggerWatermark, RunClaims, Protocol):
         ...
 
     def awaiting(self, day: date) -> Found[ExecutionRecord]:
-        """The day's scheduled executions that no executor has claimed yet (nor MISSED, SKIPPED),
-        across all users, at a cost that does not grow with users."""
+        """The day's scheduled executions that no executor has claimed yet (nor SKIPPED), and the
+        MISSED ones whose alert is not yet on the bus, across all users. It costs a fixed number of
+        index queries (one per shard) but reads every such record of the day: at a tick early in
+        the day that is most of the day's executions, so its cost grows with the executions still
+        to run that day, not with the users who have none."""
+        ...
+
+    def mark_alerted(self, record: ExecutionRecord) -> None:
+        """A MISSED execution's alert is on the bus: it no longer waits to be alerted."""
         ...
 
     def run_late(
         self, record: ExecutionRecord, due_at: datetime, found_at: datetime, reason: str
     ) -> bool:
         """A SCHEDULED execution found after its time is to run now: say how late and why, and make
-        its workflow PENDING again. False when an executor claimed it meanwhile."""
+        its workflow PENDING again, only while its workflow is still the one `record` was read with.
+        False when an executor claimed it (or a trigger started it) meanwhile."""
         ...
 
     def mark_missed(
         self, record: ExecutionRecord, due_at: datetime, found_at: datetime, reason: str
     ) -> bool:
-        """SCHEDULED -> MISSED with the reason: False when an executor claimed it meanwhile."""
+        """SCHEDULED -> MISSED with the reason, only while its workflow is still the one `record`
+        was read with: False when an executor claimed it (or a trigger started it) meanwhile. It
+        waits to be alerted (see `awaiting`) until `mark_alerted`."""
         ...
 
     def skip(self, record: ExecutionRecord, reason: str) -> bool:

@@ -319,32 +319,34 @@ class ExecutionQueries:
             todays = [e for e in entries if e.weekday == weekday_of(today)]
             if todays:
                 held = self._hold_scheduled(todays[0], scheduled_key, key, now, runs)
-        record = ExecutionRecord(
+        record = ExecutionRecord.of_entry(
+            entry,
             key=key,
-            user_id=user_id,
-            strategy_id=entry.strategy_id,
-            execution_date=today,
-            execution_time=now.astimezone(IST).strftime("%H:%M"),
-            execution_type=kind,
-            total_legs=entry.total_legs,
-            total_lots=entry.total_lots,
-            brokers_involved=entry.brokers_involved,
+            day=today,
+            hhmm=now.astimezone(IST).strftime("%H:%M"),
             status=ExecutionStatus.SCHEDULED,
-            scheduled_at=utc_iso(now),
             workflow=ExecutionWorkflow.MANUAL,
-            plan=entry.plan,
-            version=1,
+            scheduled_at=utc_iso(now),
             manual=True,
         )
-        if not self.executions.create(record):
-            raise Conflict("another run of it was started meanwhile; retry")
-        if self.executor is None:  # checked before the claim; here for the type checker
-            raise RuntimeError("these queries were built without an executor to run with")
-        report = self.executor.execute(record.ref)
-        placed = report.results is not None and report.results.successful_orders > 0
-        if held is not None and not (report.status in PLACED and placed):
-            self.executions.unskip(*held)
-        return report
+        placed = False
+        try:
+            if not self.executions.create(record):
+                raise Conflict("another run of it was started meanwhile; retry")
+            if self.executor is None:  # checked before the claim; here for the type checker
+                raise RuntimeError("these queries were built without an executor to run with")
+            report = self.executor.execute(record.ref)
+            placed = (
+                report.status in PLACED
+                and report.results is not None
+                and report.results.successful_orders > 0
+            )
+            return report
+        finally:
+            # Nothing placed (it failed, placed no order, or never started): the day's scheduled
+            # entry is given back, also when this run raised.
+            if held is not None and not placed:
+                self.executions.unskip(*held)
 
     def _hold_scheduled(
         self,
@@ -362,21 +364,14 @@ class ExecutionQueries:
         )
         scheduled = next((r for r in runs if r.key == scheduled_key), None)
         if scheduled is None:
-            waiting = ExecutionRecord(
+            waiting = ExecutionRecord.of_entry(
+                entry,
                 key=scheduled_key,
-                user_id=entry.user_id,
-                strategy_id=entry.strategy_id,
-                execution_date=ist_date(now),
-                execution_time=entry.execution_time,
-                execution_type=entry.execution_type,
-                total_legs=entry.total_legs,
-                total_lots=entry.total_lots,
-                brokers_involved=entry.brokers_involved,
+                day=ist_date(now),
+                hhmm=entry.execution_time,
                 status=ExecutionStatus.SKIPPED,
-                scheduled_at=utc_iso(now),
                 workflow=ExecutionWorkflow.PENDING,
-                plan=entry.plan,
-                version=1,
+                scheduled_at=utc_iso(now),
                 reason=reason,
             )
             if self.executions.create(waiting):

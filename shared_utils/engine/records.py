@@ -34,7 +34,7 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import ConfigDict, PlainSerializer
 from pydantic.dataclasses import dataclass
 
-from shared_utils.configuration.schedule import ExecutionPlan, Record
+from shared_utils.configuration.schedule import ExecutionPlan, Record, ScheduleEntry
 from shared_utils.domain.enums import (
     AccountMode,
     BrokerName,
@@ -159,6 +159,41 @@ class ExecutionRecord(Record):
     due_at: str | None = None
     found_at: str | None = None
     late_minutes: int | None = None
+
+    @classmethod
+    def of_entry(
+        cls,
+        entry: ScheduleEntry,
+        *,
+        key: str,
+        day: date,
+        hhmm: str,
+        status: ExecutionStatus,
+        workflow: ExecutionWorkflow,
+        scheduled_at: str,
+        **given: object,
+    ) -> ExecutionRecord:
+        """The execution of a schedule entry on a trading day at HH:MM (IST): what it trades and
+        its plan come from the entry; `given` are the optional fields (manual, reason)."""
+        return cls.model_validate(
+            {
+                "key": key,
+                "user_id": entry.user_id,
+                "strategy_id": entry.strategy_id,
+                "execution_date": day,
+                "execution_time": hhmm,
+                "execution_type": entry.execution_type,
+                "total_legs": entry.total_legs,
+                "total_lots": entry.total_lots,
+                "brokers_involved": entry.brokers_involved,
+                "status": status,
+                "scheduled_at": scheduled_at,
+                "workflow": workflow,
+                "plan": entry.plan,
+                "version": 1,
+                **given,
+            }
+        )
 
     @property
     def ref(self) -> ExecutionRef:

@@ -14,10 +14,11 @@ IN_PROGRESS) makes the execution itself happen once.
 Nothing is missed silently. The trigger keeps a watermark per trading day (the end of the last
 window it covered) and covers [watermark, end of window]: after a gap (the platform was down, the
 timer died or started late) the minutes of the gap are covered too; on the first run of a day the
-watermark is the session's open, and it looks back on the trading day before: if the platform ran
-then but stopped before the close, the rest of that session is covered too. What it finds due
-before now, and the day's SCHEDULED records that no executor claimed within STALE_AFTER of their
-time (their workflow died), are handled by one rule:
+watermark is the session's open, and it looks back through the trading days before to the last one
+with a watermark (within WATERMARK_KEPT_DAYS, the watermark's lifetime): the rest of that day's
+session, and the whole session of every trading day after it that passed while the platform was
+stopped, are covered too. What it finds due before now, and the SCHEDULED records that no executor
+claimed by STALE_AFTER past their minute (their workflow died), are handled by one rule:
 
 - an exit runs now, late, for as long as the session is open (closing lowers risk); after the close
   it is MISSED;
@@ -25,7 +26,10 @@ time (their workflow died), are handled by one rule:
   never entered.
 
 A late run says so on its record (`due_at`, `found_at`, `late_minutes`, `reason`); a MISSED one
-says why, and raises an "Execution Missed" alert on the platform's bus.
+says why, and raises an "Execution Missed" alert on the platform's bus. The alert is published
+before any late run is started, and a MISSED record stays in the day's awaiting index until its
+alert is on the bus: a trigger that failed after marking it (a throttled start, a failed PutEvents
+entry) leaves it there, and the next trigger alerts it again. Never silently late.
 """
 
 from __future__ import annotations
@@ -53,13 +57,16 @@ MAX_EXECUTIONS_PER_WORKFLOW = 400  # keeps a workflow's input far below Step Fun
 # A started workflow claims its executions at their minute; one still unclaimed this long after it
 # has died (or its start was lost).
 STALE_AFTER = timedelta(minutes=2)
+# How long a day's watermark is kept (the table's TTL removes it after): the look-back's bound.
+WATERMARK_KEPT_DAYS = 7
 NOT_RUNNING = "the platform was not running"
 WORKFLOW_DIED = "its execution workflow did not run it"
 
 # Starts the workflow of one due minute: when to run, and the executions due then.
 StartWorkflow = Callable[[datetime, Sequence[ExecutionRef]], object]
-# Puts alert entries (PutEvents' shape, without the bus) on the platform's bus.
-PublishAlerts = Callable[[list[dict[str, Any]]], object]
+# Puts alert entries (PutEvents' shape, without the bus) on the platform's bus: the entries that
+# still failed after its retries.
+PublishAlerts = Callable[[list[dict[str, Any]]], Sequence[dict[str, Any]]]
 
 
 @dataclass
@@ -74,6 +81,8 @@ class TriggerResult:
     covered_from: str | None = None
     late: list[str] = field(default_factory=list)  # the reason of each execution run late
     missed: list[str] = field(default_factory=list)  # the reason of each execution MISSED
+    alerted: int = 0  # MISSED executions whose alert is on the bus
+    alerts_failed: list[str] = field(default_factory=list)  # and those whose alert is not (yet)
 
 
 @dataclass(frozen=True)
@@ -102,17 +111,42 @@ def trigger(
     catch_up = CatchUp(executions, calendar, clock, result)
     covered_until = executions.covered_until(day)
     if covered_until is None:
-        previous = calendar.trading_day_on_or_before(day - timedelta(days=1))
-        _look_back(previous, schedule, executions, calendar, clock, start_workflow, catch_up)
+        _look_back(day, schedule, executions, calendar, clock, start_workflow, catch_up)
     minute = _covered_from(window_from, covered_until, calendar.session_on(day))
     result.covered_from = utc_iso(minute)
     _cover(minute, window_to, schedule, executions, calendar, clock, start_workflow, catch_up)
     catch_up.handle_stale(day)
+    # The alert first: a start that fails below must not leave a MISSED execution unannounced.
+    _alert(missed_alert, executions, catch_up.missed, result)
     _start(executions, start_workflow, _minute(now), catch_up.run_now, result)
-    if missed_alert is not None and catch_up.missed:
-        missed_alert.publish([_alert_entry(missed_alert, record) for record in catch_up.missed])
     executions.cover(day, window_to + timedelta(minutes=1))
     return result
+
+
+def _alert(
+    missed_alert: MissedAlert | None,
+    executions: ExecutionStore,
+    missed: Sequence[ExecutionRecord],
+    result: TriggerResult,
+) -> None:
+    """Publish the MISSED executions' alerts; each one on the bus leaves the awaiting index, each
+    that failed stays in it (the next trigger alerts it again) and is reported as an error.
+    Without a bus (a trigger built to test the schedule alone) they wait in the index."""
+    if missed_alert is None or not missed:
+        return
+    entries = [(record, _alert_entry(missed_alert, record)) for record in missed]
+    failed = missed_alert.publish([entry for _, entry in entries])
+    for record, entry in entries:
+        if entry in failed:
+            result.alerts_failed.append(f"{record.user_id} {record.key}")
+        else:
+            executions.mark_alerted(record)
+            result.alerted += 1
+    if result.alerts_failed:
+        result.errors.append(
+            f"Execution Missed alert not published for {', '.join(result.alerts_failed)}"
+            " (kept to alert again on the next trigger)"
+        )
 
 
 def _cover(
@@ -151,7 +185,7 @@ def _cover(
 
 
 def _look_back(
-    day: date,
+    today: date,
     schedule: Schedule,
     executions: ExecutionStore,
     calendar: TradingCalendar,
@@ -159,28 +193,40 @@ def _look_back(
     start_workflow: StartWorkflow,
     catch_up: CatchUp,
 ) -> None:
-    """The first run of a trading day looks back on the one before: if the platform ran that day
-    but stopped before its close, the rest of its session is covered (all of it is past: its
-    entries and exits are MISSED) and its unclaimed records are found. A day on which the platform
-    never ran (a new installation) is not looked back on."""
-    session = calendar.session_on(day)
-    covered_until = executions.covered_until(day)
-    if session is None or covered_until is None:
-        return
-    close = session.close_at()
-    if covered_until < close:
-        _cover(
-            covered_until.astimezone(UTC),
-            close - timedelta(minutes=1),
-            schedule,
-            executions,
-            calendar,
-            clock,
-            start_workflow,
-            catch_up,
-        )
-        executions.cover(day, close)
-    catch_up.handle_stale(day)
+    """The first run of a trading day looks back through the trading days before to the last one
+    the platform ran on (it has a watermark): the rest of that day's session and every session
+    after it are covered (all of them are past: their entries and exits are MISSED) and their
+    unclaimed records are found. Nothing is looked back on when no watermark is found within
+    WATERMARK_KEPT_DAYS (a new installation, or one stopped longer than a watermark is kept)."""
+    passed: list[tuple[date, datetime | None]] = []
+    day = today
+    while True:
+        day = calendar.trading_day_on_or_before(day - timedelta(days=1))
+        if day < today - timedelta(days=WATERMARK_KEPT_DAYS):
+            return
+        covered_until = executions.covered_until(day)
+        passed.append((day, covered_until))
+        if covered_until is not None:
+            break
+    for day, covered_until in reversed(passed):
+        session = calendar.session_on(day)
+        if session is None:
+            continue
+        start = covered_until or datetime.combine(day, session.opens, IST)
+        close = session.close_at()
+        if start < close:
+            _cover(
+                start.astimezone(UTC),
+                close - timedelta(minutes=1),
+                schedule,
+                executions,
+                calendar,
+                clock,
+                start_workflow,
+                catch_up,
+            )
+            executions.cover(day, close)
+        catch_up.handle_stale(day)
 
 
 def _minute(moment: datetime) -> datetime:
@@ -269,17 +315,25 @@ class CatchUp:
         return self.clock.now()
 
     def handle_stale(self, day: date) -> None:
-        """The day's SCHEDULED records no executor claimed: a PENDING one whose minute has passed
-        (its start was lost), a STARTED one STALE_AFTER past its minute (its workflow died)."""
+        """The day's SCHEDULED records no executor claimed by STALE_AFTER past their minute: a
+        PENDING one's start was lost, a STARTED one's workflow died. The index is eventually
+        consistent (a record started a moment ago may still read PENDING), so only a record due
+        before this minute less STALE_AFTER is stale, and the change is made only if the record
+        still holds the workflow read here. The MISSED records whose alert is not yet on the bus
+        are in the index too: they are alerted again."""
         found = self.executions.awaiting(day)
         self.result.errors += [f"awaiting {u}" for u in found.unreadable]
+        stale_before = _minute(self.now) - STALE_AFTER
         for record in found.records:
-            due = due_at(record)
-            if record.status is not ExecutionStatus.SCHEDULED:
+            if record.status is ExecutionStatus.MISSED:
+                if (record.user_id, record.key) not in self._seen:
+                    self._seen.add((record.user_id, record.key))
+                    self.missed.append(record)
+                continue
+            if record.status is not ExecutionStatus.SCHEDULED or due_at(record) >= stale_before:
                 continue
             started = record.workflow is ExecutionWorkflow.STARTED
-            if (started and due + STALE_AFTER <= self.now) or (not started and due < self.now):
-                self.handle(record, WORKFLOW_DIED if started else NOT_RUNNING)
+            self.handle(record, WORKFLOW_DIED if started else NOT_RUNNING)
 
     def handle(self, record: ExecutionRecord, cause: str) -> None:
         if (record.user_id, record.key) in self._seen:
@@ -378,21 +432,14 @@ def _record(
     executions: ExecutionStore, clock: Clock, entry: ScheduleEntry, day: date, hhmm: str
 ) -> tuple[ExecutionRecord, bool]:
     """The execution record, created if it was not there yet: (record, created)."""
-    record = ExecutionRecord(
+    record = ExecutionRecord.of_entry(
+        entry,
         key=executions.execution_key(entry.execution_type, entry.strategy_id, day),
-        user_id=entry.user_id,
-        strategy_id=entry.strategy_id,
-        execution_date=day,
-        execution_time=hhmm,
-        execution_type=entry.execution_type,
-        total_legs=entry.total_legs,
-        total_lots=entry.total_lots,
-        brokers_involved=entry.brokers_involved,
+        day=day,
+        hhmm=hhmm,
         status=ExecutionStatus.SCHEDULED,
-        scheduled_at=utc_iso(clock.now()),
         workflow=ExecutionWorkflow.PENDING,
-        plan=entry.plan,
-        version=1,
+        scheduled_at=utc_iso(clock.now()),
     )
     if executions.create(record):
         return record, True

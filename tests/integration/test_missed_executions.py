@@ -3,8 +3,11 @@ timer's restart, and handled by the rule the trader reads on the record. Exits a
 the session is open; entries only within the strategy's grace, else MISSED with an alert."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from lambda_functions.schedule_strategy_trigger import _on_the_bus
 from shared_utils.adapters.aws.execution_workflow import execution_of, workflow_payload
 from shared_utils.adapters.dynamodb.engine_tables import engine_tables
 from shared_utils.domain.clock import IST, FixedClock, utc_iso
@@ -15,6 +18,7 @@ from shared_utils.domain.models import (
     StrategyCreate,
 )
 from shared_utils.engine.emitter import catching_up, tick
+from shared_utils.engine.records import Found
 from shared_utils.engine.trigger import MissedAlert, trigger
 from shared_utils.market.calendar import built_in_calendar
 from tests.integration.test_strategy_executor import executor, paper_book
@@ -49,6 +53,10 @@ def iron_condor(service, entry_time="09:30", exit_time="09:45", **changes):
     return strategy.strategy_id
 
 
+class Throttled(Exception):
+    """Step Functions' ThrottlingException, as boto3 raises it."""
+
+
 class Platform:
     """The trigger as the Lambda runs it, with workflows that run their executions at once (the
     Express workflow waits until `execute_at`, which for a late run is now) and a bus that keeps
@@ -56,6 +64,14 @@ class Platform:
 
     def __init__(self, repository):
         self.repository, self.started, self.alerts, self.reports = repository, [], [], []
+        self.bus_refuses = False  # PutEvents answers every entry with an error
+        self.throttled = False  # StartExecution raises (Step Functions throttles)
+
+    def publish(self, entries):
+        if self.bus_refuses:
+            return entries
+        self.alerts.append(entries)
+        return []
 
     def trigger(self, at: datetime, window_from: datetime | None = None, minutes: int = 5):
         clock = FixedClock(at)
@@ -63,6 +79,8 @@ class Platform:
         start = (window_from or at).replace(second=0, microsecond=0)
 
         def start_workflow(execute_at, refs):
+            if self.throttled:
+                raise Throttled("Rate exceeded")
             payload = workflow_payload(execute_at, refs)
             self.started.append(payload)
             if execute_at <= at:  # due now: the workflow's Wait is over at once
@@ -77,9 +95,7 @@ class Platform:
             calendar=CALENDAR,
             clock=clock,
             start_workflow=start_workflow,
-            missed_alert=MissedAlert(
-                "options.trading.scheduler", "Execution Missed", self.alerts.append
-            ),
+            missed_alert=MissedAlert("options.trading.scheduler", "Execution Missed", self.publish),
         )
 
     def record(self, kind: str, strategy_id: str):
@@ -285,3 +301,164 @@ def test_the_first_trigger_of_a_day_finds_what_the_day_before_missed_after_the_p
         "EXIT"
     ]
     assert platform.trigger(wednesday + timedelta(minutes=5)).missed == []
+
+
+def test_a_missed_entry_is_alerted_although_a_workflow_start_fails_after_it(service, repository):
+    # Down from 09:20; back at 10:00, its trigger marks the 09:30 entry MISSED and then fails to
+    # start the 10:02 exit's workflow (throttled): the retried trigger still alerts the entry.
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="10:02")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 19), minutes=1)
+    platform.throttled = True
+    with pytest.raises(Throttled):
+        platform.trigger(monday(10, 0))
+    assert platform.record("ENTRY", strategy_id)["status"] == "MISSED"
+    assert platform.alerts == []
+    platform.throttled = False
+    retried = platform.trigger(monday(10, 0, 30))
+    (alert,) = [a for batch in platform.alerts for a in batch]
+    assert json.loads(alert["Detail"])["execution_type"] == "ENTRY"
+    assert retried.alerted == 1
+    assert "GSI2PK" not in platform.record("ENTRY", strategy_id)  # alerted: no longer waiting
+    platform.trigger(monday(10, 4))
+    assert len(platform.alerts) == 1  # alerted once
+
+
+def test_the_alert_goes_out_before_a_late_run_is_started(service, repository):
+    # The 09:45 exit is caught up at 10:00 and its start is throttled: the entry's alert is out.
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="09:45")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 19), minutes=1)
+    platform.throttled = True
+    with pytest.raises(Throttled):
+        platform.trigger(monday(10, 0))
+    (alert,) = [a for batch in platform.alerts for a in batch]
+    assert json.loads(alert["Detail"])["strategy_id"] == strategy_id
+
+
+def test_an_alert_the_bus_refused_is_kept_and_sent_again(service, repository):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="09:45")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 19), minutes=1)
+    platform.bus_refuses = True
+    refused = platform.trigger(monday(10, 0))
+    assert refused.alerted == 0
+    assert refused.alerts_failed == [f"{USER} EXECUTION_ENTRY#{strategy_id}#20260302"]
+    assert any("Execution Missed alert not published" in e for e in refused.errors)
+    platform.bus_refuses = False
+    again = platform.trigger(monday(10, 4))
+    assert (again.alerted, again.alerts_failed) == (1, [])
+    (alert,) = [a for batch in platform.alerts for a in batch]
+    assert json.loads(alert["Detail"])["reason"] == platform.record("ENTRY", strategy_id)["reason"]
+
+
+def test_the_look_back_reaches_the_last_day_the_platform_ran(service, repository):
+    # It ran on Monday until 13:59, was stopped through Wednesday (Tuesday is a holiday) and is
+    # back on Thursday: Monday's exit and all of Wednesday are covered, each MISSED with an alert.
+    strategy_id = iron_condor(
+        service,
+        entry_time="09:30",
+        exit_time="15:20",
+        entry_days=["MONDAY", "WEDNESDAY"],
+        exit_days=["MONDAY", "WEDNESDAY"],
+    )
+    platform = Platform(repository)
+    platform.trigger(monday(9, 30))
+    platform.trigger(monday(13, 59))
+    thursday = datetime(2026, 3, 5, 9, 4, 0, 400000, tzinfo=IST)
+    result = platform.trigger(thursday)
+    assert platform.record("EXIT", strategy_id)["status"] == "MISSED"
+    wednesday = [
+        repository.get(USER, f"EXECUTION_{kind}#{strategy_id}#20260304")["status"]
+        for kind in ("ENTRY", "EXIT")
+    ]
+    assert wednesday == ["MISSED", "MISSED"]
+    assert len(result.missed) == 3
+    assert sorted(
+        json.loads(a["Detail"])["execution_date"] for b in platform.alerts for a in b
+    ) == ["2026-03-02", "2026-03-04", "2026-03-04"]
+
+
+def test_no_look_back_past_the_watermarks_lifetime(service, repository):
+    iron_condor(service, entry_time="09:30", exit_time="15:20")
+    platform = Platform(repository)
+    platform.trigger(monday(9, 30))
+    platform.trigger(monday(13, 59))
+    nine_days_later = datetime(2026, 3, 11, 9, 4, 0, 400000, tzinfo=IST)
+    assert platform.trigger(nine_days_later).missed == []
+
+
+class StaleIndex:
+    """The executions table with GSI2 as it may read right after a write in AWS (eventually
+    consistent): every record still as it was created (SCHEDULED, its workflow PENDING)."""
+
+    def __init__(self, table):
+        self.table, self.created = table, {}
+
+    def __getattr__(self, name):
+        return getattr(self.table, name)
+
+    def create(self, record):
+        created = self.table.create(record)
+        if created:
+            self.created[record.user_id, record.key] = record
+        return created
+
+    def awaiting(self, day):
+        return Found([r for r in self.created.values() if r.execution_date == day], [])
+
+
+def _trigger_with_stale_index(repository, at, stale, starts):
+    stores = engine_tables(repository, FixedClock(at))
+    stale.table = stores.executions
+    start = at.replace(second=0, microsecond=0)
+    return trigger(
+        start,
+        start + timedelta(minutes=4),
+        schedule=stores.schedule,
+        executions=stale,
+        calendar=CALENDAR,
+        clock=FixedClock(at),
+        start_workflow=lambda execute_at, refs: starts.append((execute_at, list(refs))),
+    )
+
+
+def test_an_execution_started_on_time_is_not_run_late_from_a_stale_index(service, repository):
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="15:15")
+    stale, starts = StaleIndex(None), []
+    result = _trigger_with_stale_index(repository, monday(9, 30), stale, starts)
+    assert [(at, len(refs)) for at, refs in starts] == [(monday(9, 30, 0).astimezone(UTC), 1)]
+    assert result.late == []
+    record = repository.get(USER, f"EXECUTION_ENTRY#{strategy_id}#20260302")
+    assert (record["workflow"], record.get("late_minutes")) == ("STARTED", None)
+
+
+def test_a_started_execution_read_pending_from_a_stale_index_is_not_started_again(
+    service, repository
+):
+    # Started at 09:28 for 09:30; at 09:33 its workflow has not claimed it yet (it is about to),
+    # and the index still reads it PENDING: the record's STARTED workflow keeps it from a restart.
+    strategy_id = iron_condor(service, entry_time="09:30", exit_time="15:15")
+    stale, starts = StaleIndex(None), []
+    _trigger_with_stale_index(repository, monday(9, 28), stale, starts)
+    assert len(starts) == 1
+    result = _trigger_with_stale_index(repository, monday(9, 33), stale, starts)
+    assert (len(starts), result.late, result.missed) == (1, [], [])
+    record = repository.get(USER, f"EXECUTION_ENTRY#{strategy_id}#20260302")
+    assert (record["status"], record["workflow"]) == ("SCHEDULED", "STARTED")
+
+
+def test_the_lambdas_publisher_hands_back_the_alerts_the_bus_refused():
+    class HalfBroken:
+        def put_events(self, Entries):  # noqa: N803 (boto3's keyword)
+            results = [
+                {"ErrorCode": "ThrottlingException"} if "refused" in e["Detail"] else {}
+                for e in Entries
+            ]
+            return {"FailedEntryCount": sum(bool(r) for r in results), "Entries": results}
+
+    entries = [
+        {"Source": "s", "DetailType": "Execution Missed", "Detail": detail}
+        for detail in ('{"a": "sent"}', '{"b": "refused"}')
+    ]
+    assert _on_the_bus(HalfBroken(), "bus", entries) == [entries[1]]

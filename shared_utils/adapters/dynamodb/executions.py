@@ -4,15 +4,16 @@ executor, finished from IN_PROGRESS only, with the metrics the execution adds in
 transaction.
 
 A scheduled record waits in a sparse GSI2 partition of its day (AWAITING_EXECUTIONS#YYYYMMDD#nn,
-sharded like the schedule) from its creation until an executor claims it, or it is MISSED or
-SKIPPED: the trigger finds the ones whose workflow died with SCHEDULE_SHARDS queries, never a scan.
+sharded like the schedule) from its creation until an executor claims it, it is SKIPPED, or it is
+MISSED and its alert is on the bus: the trigger finds the ones whose workflow died, and the MISSED
+ones still to alert, with SCHEDULE_SHARDS queries, never a scan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from shared_utils.adapters.dynamodb import keys, metrics
@@ -20,7 +21,7 @@ from shared_utils.adapters.dynamodb import repository as db
 from shared_utils.adapters.dynamodb.records import attributes, item_of, record_of, records_of
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.adapters.dynamodb.run_marks import RunMarks
-from shared_utils.domain.clock import IST, utc_iso
+from shared_utils.domain.clock import utc_iso
 from shared_utils.domain.enums import ExecutionStatus, ExecutionType, ExecutionWorkflow
 from shared_utils.domain.errors import Conflict
 from shared_utils.engine.performance import MetricCounts
@@ -30,24 +31,18 @@ from shared_utils.engine.records import (
     ExecutionResults,
     Found,
 )
+from shared_utils.engine.trigger import due_at
 
 ENTITY = "EXECUTION"
 INDEX_ATTRIBUTES = f"{keys.GSI2_PK}, {keys.GSI2_SK}"
 
 
-def _awaiting_partition(day: date, shard: int) -> str:
-    return f"AWAITING_EXECUTIONS#{day:%Y%m%d}#{shard:02d}"
-
-
 def _awaiting_index(record: ExecutionRecord) -> dict[str, str]:
-    due = datetime.combine(
-        record.execution_date, time.fromisoformat(record.execution_time), IST
-    ).astimezone(UTC)
     return {
-        keys.GSI2_PK: _awaiting_partition(
+        keys.GSI2_PK: keys.awaiting_executions(
             record.execution_date, keys.schedule_shard(f"{record.user_id}#{record.strategy_id}")
         ),
-        keys.GSI2_SK: f"{utc_iso(due)}#{record.user_id}#{record.key}",
+        keys.GSI2_SK: f"{utc_iso(due_at(record))}#{record.user_id}#{record.key}",
     }
 
 
@@ -169,7 +164,7 @@ class ExecutionTable(RunMarks):
         with ThreadPoolExecutor(max_workers=keys.SCHEDULE_SHARDS) as pool:
             shards = pool.map(
                 lambda shard: self.repository.query_index(
-                    keys.GSI2, keys.GSI2_PK, _awaiting_partition(day, shard)
+                    keys.GSI2, keys.GSI2_PK, keys.awaiting_executions(day, shard)
                 ),
                 range(keys.SCHEDULE_SHARDS),
             )
@@ -190,6 +185,7 @@ class ExecutionTable(RunMarks):
                 ":reason": reason,
                 ":pending": ExecutionWorkflow.PENDING,
             },
+            same_workflow=True,
         )
 
     def mark_missed(
@@ -197,15 +193,35 @@ class ExecutionTable(RunMarks):
     ) -> bool:
         return self._from_scheduled(
             record,
+            # It stays in the awaiting index until its alert is on the bus (mark_alerted).
             "SET #status = :missed, due_at = :due, found_at = :found, reason = :reason,"
-            f" completed_at = :found REMOVE {INDEX_ATTRIBUTES}",
+            " completed_at = :found",
             {
                 ":missed": ExecutionStatus.MISSED,
                 ":due": utc_iso(due_at),
                 ":found": utc_iso(found_at),
                 ":reason": reason,
             },
+            same_workflow=True,
         )
+
+    def mark_alerted(self, record: ExecutionRecord) -> None:
+        try:
+            self.repository.commit(
+                [
+                    db.update(
+                        record.user_id,
+                        record.key,
+                        f"SET alerted = :alerted REMOVE {INDEX_ATTRIBUTES}",
+                        "#status = :missed",
+                        Conflict("not missed"),
+                        names={"#status": "status"},
+                        values={":alerted": True, ":missed": ExecutionStatus.MISSED},
+                    )
+                ]
+            )
+        except Conflict:
+            return  # only a MISSED record is alerted; nothing else leaves the index this way
 
     def skip(self, record: ExecutionRecord, reason: str) -> bool:
         return self._from_scheduled(
@@ -248,12 +264,23 @@ class ExecutionTable(RunMarks):
         return True
 
     def _from_scheduled(
-        self, record: ExecutionRecord, expression: str, values: dict[str, Any]
+        self,
+        record: ExecutionRecord,
+        expression: str,
+        values: dict[str, Any],
+        *,
+        same_workflow: bool = False,
     ) -> bool:
-        """Change a record that is still SCHEDULED (an executor's claim wins over this change)."""
-        names = {"#status": "status"}
-        if "#workflow" in expression:
-            names["#workflow"] = "workflow"
+        """Change a record that is still SCHEDULED (an executor's claim wins over this change), and
+        with `same_workflow` whose workflow is still the one `record` was read with (a record read
+        PENDING from the eventually consistent index may have been started meanwhile)."""
+        names = {"#status": "status", "#workflow": "workflow"}
+        condition = "#status = :scheduled"
+        if same_workflow:
+            condition += " AND #workflow = :read_workflow"
+            values = {**values, ":read_workflow": record.workflow}
+        elif "#workflow" not in expression:
+            del names["#workflow"]
         try:
             self.repository.commit(
                 [
@@ -261,7 +288,7 @@ class ExecutionTable(RunMarks):
                         record.user_id,
                         record.key,
                         expression,
-                        "#status = :scheduled",
+                        condition,
                         Conflict("no longer scheduled"),
                         names=names,
                         values={**values, ":scheduled": ExecutionStatus.SCHEDULED},

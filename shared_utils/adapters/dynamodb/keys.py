@@ -187,3 +187,25 @@ def metrics_of(strategy_id: str, client_id: str | None = None) -> str:
     """Performance metrics live beside the strategy and allocation, never inside them: the
     configuration's versioned writes would otherwise overwrite what executions add."""
     return f"METRICS#{strategy_id}" if client_id is None else f"METRICS#{strategy_id}#{client_id}"
+
+
+# Scheduled execution records waiting for an executor (and MISSED ones whose alert is not yet on
+# the bus): a sparse GSI2 partition set per trading day, sharded like the schedule.
+def awaiting_executions(day: date, shard: int) -> str:
+    return f"AWAITING_EXECUTIONS#{day:%Y%m%d}#{shard:02d}"
+
+
+# The engine's own marks against doubled or silently missed runs (adapters/dynamodb/run_marks.py).
+PLATFORM = "#PLATFORM"  # the engine's own partition: no Cognito sub starts with "#"
+
+
+def trigger_watermark(day: date) -> str:
+    return f"TRIGGER_WATERMARK#{day:%Y%m%d}"
+
+
+def run_claim(execution_type: str, strategy_id: str) -> str:
+    return f"RUN_CLAIM#{execution_type}#{strategy_id}"
+
+
+def manual_answer(idempotency_key: str) -> str:
+    return f"MANUAL_ANSWER#{idempotency_key}"

@@ -21,20 +21,6 @@ from shared_utils.domain.enums import ExecutionType
 from shared_utils.domain.errors import Conflict
 from shared_utils.engine.records import ExecutionReport
 
-PLATFORM = "#PLATFORM"  # the engine's own partition: no Cognito sub starts with "#"
-
-
-def _watermark(day: date) -> str:
-    return f"TRIGGER_WATERMARK#{day:%Y%m%d}"
-
-
-def _run_claim(execution_type: ExecutionType, strategy_id: str) -> str:
-    return f"RUN_CLAIM#{execution_type}#{strategy_id}"
-
-
-def _answer(idempotency_key: str) -> str:
-    return f"MANUAL_ANSWER#{idempotency_key}"
-
 
 def _expires(moment: datetime, days: int) -> int:
     """Epoch seconds for the table's TTL: the item is gone some days after it stops mattering."""
@@ -48,7 +34,7 @@ class RunMarks:
         self.repository = repository
 
     def covered_until(self, day: date) -> datetime | None:
-        item = self.repository.get(PLATFORM, _watermark(day))
+        item = self.repository.get(keys.PLATFORM, keys.trigger_watermark(day))
         return datetime.fromisoformat(item["covered_until"]) if item else None
 
     def cover(self, day: date, until: datetime) -> None:
@@ -56,8 +42,8 @@ class RunMarks:
             self.repository.commit(
                 [
                     db.update(
-                        PLATFORM,
-                        _watermark(day),
+                        keys.PLATFORM,
+                        keys.trigger_watermark(day),
                         "SET covered_until = :until, entity_type = :entity, expires_at = :expires",
                         "attribute_not_exists(covered_until) OR covered_until < :until",
                         Conflict("covered further already"),
@@ -81,7 +67,7 @@ class RunMarks:
         at: datetime,
         until: datetime,
     ) -> str | None:
-        sort_key = _run_claim(execution_type, strategy_id)
+        sort_key = keys.run_claim(execution_type, strategy_id)
         item: dict[str, object] = {
             keys.PK: user_id,
             keys.SK: sort_key,
@@ -117,7 +103,7 @@ class RunMarks:
                 [
                     db.Write(
                         "Delete",
-                        {keys.PK: user_id, keys.SK: _run_claim(execution_type, strategy_id)},
+                        {keys.PK: user_id, keys.SK: keys.run_claim(execution_type, strategy_id)},
                         condition="holder = :holder",
                         values={":holder": holder},
                         on_condition_failure=Conflict("not held"),
@@ -128,7 +114,7 @@ class RunMarks:
             return  # the lease ran out and another run holds it now: that claim is not ours
 
     def answer_for(self, user_id: str, idempotency_key: str) -> tuple[str, ExecutionReport] | None:
-        item = self.repository.get(user_id, _answer(idempotency_key))
+        item = self.repository.get(user_id, keys.manual_answer(idempotency_key))
         if item is None:
             return None
         return str(item["request"]), ExecutionReport.model_validate(item["report"])
@@ -143,7 +129,7 @@ class RunMarks:
     ) -> None:
         item = {
             keys.PK: user_id,
-            keys.SK: _answer(idempotency_key),
+            keys.SK: keys.manual_answer(idempotency_key),
             "entity_type": "MANUAL_ANSWER",
             "request": request,
             "report": report.model_dump(mode="python"),
