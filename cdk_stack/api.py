@@ -75,6 +75,7 @@ class Api(Construct):
                     "Content-Type",
                     "X-Amz-Date",
                     "X-Amz-Security-Token",
+                    "Idempotency-Key",  # a manual run's retry key (options/executions/manual)
                 ],
             ),
         )

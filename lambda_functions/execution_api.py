@@ -6,18 +6,40 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import Field, StrictBool, StringConstraints
+from pydantic import BeforeValidator, Field, StrictBool, StringConstraints
 
-from lambda_functions.api import api_function, caller_id, json_numbers, unpaged
+from lambda_functions.api import ISO_DAY, api_function, caller_id, json_numbers, unpaged
 from lambda_functions.composition import execution_queries, today
 from shared_utils.adapters.aws.execution_workflow import report_payload
 from shared_utils.domain.errors import InvalidInput
 from shared_utils.domain.models import ApiModel
+from shared_utils.market.calendar import built_in_calendar
 
 router = Router()
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-# Exactly as DESIGN section 5 spells them: one spelling per value, as every enum of the API takes.
-Kind = Literal["entry", "exit"]  # a Literal matches only these very strings
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# As DESIGN section 5 spells them, and like every enum of the API the string's case is not
+# significant ("ENTRY" is "entry"); anything but a string (a number, a boolean) is a 422.
+Kind = Annotated[Literal["entry", "exit"], BeforeValidator(_lower)]
+
+
+def _in_calendar(name: str, on: date | None) -> date | None:
+    """A date asked must be in the years the trading calendar covers (9999-12-31 is a 422 naming
+    the parameter, not an answer about a day no calendar knows)."""
+    if on is None:
+        return None
+    holidays = built_in_calendar().holidays
+    first, last = date(min(holidays).year, 1, 1), date(max(holidays).year, 12, 31)
+    if not first <= on <= last:
+        raise InvalidInput.at(
+            name, f"must be from {first} to {last}, the years the trading calendar covers"
+        )
+    return on
 
 
 class ManualExecution(ApiModel):
@@ -37,11 +59,12 @@ def _items(rows: list[dict[str, Any]]) -> dict[str, Any]:
 @router.get("/options/executions/schedule", tags=["Executions"], summary="What runs on a date")
 def schedule(
     date_: Annotated[
-        date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")
+        date | None, ISO_DAY, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")
     ] = None,
     type_: Annotated[Kind | None, Query(alias="type", description="entry or exit")] = None,
 ) -> dict:
-    return _items(execution_queries().schedule(caller_id(router), date_ or today(), type_))
+    on = _in_calendar("date", date_) or today()
+    return _items(execution_queries().schedule(caller_id(router), on, type_))
 
 
 @router.get(
@@ -49,10 +72,15 @@ def schedule(
 )
 def history(
     strategy_id: Annotated[str | None, Query()] = None,
-    from_date: Annotated[date | None, Query()] = None,
-    to_date: Annotated[date | None, Query()] = None,
+    from_date: Annotated[date | None, ISO_DAY, Query(description="YYYY-MM-DD")] = None,
+    to_date: Annotated[date | None, ISO_DAY, Query(description="YYYY-MM-DD")] = None,
 ) -> dict:
-    found = execution_queries().history(caller_id(router), strategy_id, from_date, to_date)
+    found = execution_queries().history(
+        caller_id(router),
+        strategy_id,
+        _in_calendar("from_date", from_date),
+        _in_calendar("to_date", to_date),
+    )
     page = _items(found.records)
     if found.unreadable:  # the rest is still answered; these keys are named, not hidden
         page["unreadable"] = [
@@ -68,12 +96,11 @@ def history(
 )
 def daily_report(
     date_: Annotated[
-        date | None, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")
+        date | None, ISO_DAY, Query(alias="date", description="YYYY-MM-DD (default: today, IST)")
     ] = None,
 ) -> dict:
-    report: dict[str, Any] = json_numbers(
-        execution_queries().daily_report(caller_id(router), date_ or today())
-    )
+    on = _in_calendar("date", date_) or today()
+    report: dict[str, Any] = json_numbers(execution_queries().daily_report(caller_id(router), on))
     return report
 
 
@@ -92,10 +119,11 @@ def positions(
 )
 def orders(
     strategy_id: Annotated[str | None, Query()] = None,
-    date_: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
+    date_: Annotated[date | None, ISO_DAY, Query(alias="date", description="YYYY-MM-DD")] = None,
     client_id: Annotated[str | None, Query()] = None,
 ) -> dict:
-    return _items(execution_queries().orders(caller_id(router), strategy_id, date_, client_id))
+    on = _in_calendar("date", date_)
+    return _items(execution_queries().orders(caller_id(router), strategy_id, on, client_id))
 
 
 @router.post(

@@ -400,3 +400,18 @@ def test_missed_execution_alerts_reach_the_alarm_topic_and_the_trigger_may_put_t
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
     assert any("events:PutEvents" in str(s["Action"]) for s in statements)
+
+
+def test_the_preflight_allows_a_manual_runs_idempotency_key(dev):
+    preflight = [
+        m
+        for m in resources(dev, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "OPTIONS"
+    ]
+    assert preflight
+    for method in preflight:
+        (response,) = method["Properties"]["Integration"]["IntegrationResponses"]
+        allowed = response["ResponseParameters"][
+            "method.response.header.Access-Control-Allow-Headers"
+        ]
+        assert "Idempotency-Key" in allowed.strip("'").split(",")

@@ -171,7 +171,7 @@ def test_a_manual_entry_while_the_scheduled_one_runs_is_refused(service, reposit
         ({"execution_type": "entry", "force": 1}, "force"),
         ({"execution_type": "entry", "force": "true"}, "force"),
         ({"execution_type": "entry", "force": None}, "force"),
-        ({"execution_type": "ENTRY"}, "execution_type"),
+        ({"execution_type": True}, "execution_type"),
         ({"execution_type": 1}, "execution_type"),
         ({"execution_type": "entry", "strategy_id": ""}, "strategy_id"),
         ({"execution_type": "entry", "strategy_id": 7}, "strategy_id"),
@@ -233,3 +233,70 @@ def test_an_idempotency_key_sent_with_another_request_or_malformed_is_refused(ir
     assert status == 422
     assert answer["error"]["details"][0]["field"] == "Idempotency-Key"
     assert len(alice.get("/options/orders").body["items"]) == 8
+
+
+class Crashes:
+    """An executor that raises instead of answering (a bug, a timeout of its own)."""
+
+    def execute(self, ref):
+        raise RuntimeError("the executor crashed")
+
+
+class ManualRecordTaken:
+    """The executions table, where the manual run's own record is found there already (a run
+    with the same key raced it): its create answers that it exists."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __getattr__(self, name):
+        return getattr(self.table, name)
+
+    def create(self, record):
+        return False if record.manual else self.table.create(record)
+
+
+@pytest.mark.parametrize("failure", ["the executor raises", "the record is taken"])
+def test_a_manual_entry_that_never_ran_gives_the_scheduled_entry_back(service, repository, failure):
+    strategy_id = iron_condor_at(service, entry_time="09:30", exit_time="15:15")
+    clock = FixedClock(MONDAY_0925)
+    manual = queries(repository, clock, Crashes())
+    if failure == "the record is taken":
+        manual = queries(repository, clock)
+        manual.executions = ManualRecordTaken(manual.executions)
+    with pytest.raises(RuntimeError if failure == "the executor raises" else Conflict):
+        manual.run_now(USER, strategy_id, "entry", False)
+    scheduled = repository.get(USER, f"EXECUTION_ENTRY#{strategy_id}#20260302")
+    assert (scheduled["status"], scheduled["workflow"]) == ("SCHEDULED", "PENDING")
+    platform = Platform(repository)
+    platform.trigger(datetime(2026, 3, 2, 9, 30, 0, 400000, tzinfo=IST))
+    assert platform.record("ENTRY", strategy_id)["status"] == "COMPLETED"  # entered at 09:30
+
+
+@pytest.mark.parametrize("spelling", ["ENTRY", "Entry", " entry "])
+def test_the_execution_type_is_read_whatever_its_case(iron_condor, alice, spelling):
+    _, strategy = iron_condor
+    body = {"strategy_id": strategy["strategy_id"], "execution_type": spelling}
+    answer = alice.post("/options/executions/manual", body)
+    assert answer.status == 200, answer.body
+    schedule = alice.get(f"/options/executions/schedule?type={spelling.strip()}")
+    assert schedule.status == 200, schedule.body
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("/options/executions/schedule?date=1772409600", "date"),
+        ("/options/executions/schedule?date=9999-12-31", "date"),
+        ("/options/executions/schedule?type=1", "type"),
+        ("/options/executions/history?from_date=1772409600", "from_date"),
+        ("/options/executions/history?to_date=9999-12-31", "to_date"),
+        ("/options/reports/daily?date=20260302", "date"),
+        ("/options/reports/daily?date=1900-01-01", "date"),
+        ("/options/orders?date=9999-12-31", "date"),
+    ],
+)
+def test_a_date_or_type_in_a_query_is_strict(alice, query, param):
+    answer = alice.get(query)
+    assert answer.status == 422, answer.body
+    assert param in {d["field"] for d in answer.error["details"]}, answer.error
