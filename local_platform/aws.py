@@ -121,6 +121,7 @@ def _register_key_pickling() -> None:
 def signing_key(data_dir: Path) -> RSAKey:
     """This data dir's token signing key: made on first start (0600), kept so that tokens issued
     before a restart still verify after it."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import rsa
     from joserfc.jwk import RSAKey
 
@@ -137,7 +138,7 @@ def signing_key(data_dir: Path) -> RSAKey:
     file.chmod(PRIVATE)
     try:
         private = _load_private_key(file.read_bytes())
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
         raise StateDamaged(
             f"the token signing key {file} cannot be read ({error}); move it away to make a new "
             f"one (every token issued before is then refused: sign in again)"
@@ -379,6 +380,11 @@ class _MotoServer:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             request_queue_size = 128
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                if isinstance(sys.exc_info()[1], ConnectionError):
+                    return  # a client that hung up (a job cut off at the stop) is not an error
+                super().handle_error(request, client_address)
 
         self._server = Server(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
@@ -664,23 +670,19 @@ def _recorded_resources(file: Path) -> dict[str, str]:
     """The ids resources.json holds, {} if it is not there; a damaged one is StateDamaged."""
     if not file.exists():
         return {}
-    problem = None
+    names = ("TableName", "UserPoolId", "UserPoolClientId")
     try:
         recorded = json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, OSError) as error:  # UnicodeDecodeError and JSONDecodeError included
         problem = f"it does not read as JSON: {error}"
     else:
-        if not isinstance(recorded, dict) or not all(
-            isinstance(recorded.get(name), str)
-            for name in ("TableName", "UserPoolId", "UserPoolClientId")
-        ):
-            problem = "it is not an object of TableName, UserPoolId and UserPoolClientId strings"
-    if problem is not None:
-        raise StateDamaged(
-            f"the resources file {file} is damaged ({problem}); delete it (`rm {file}`) and start "
-            f"again: the table, user pool and app client are found again by their names"
-        )
-    return {name: str(value) for name, value in recorded.items()}
+        if isinstance(recorded, dict) and all(isinstance(recorded.get(n), str) for n in names):
+            return {name: str(recorded[name]) for name in names}
+        problem = "it is not an object of TableName, UserPoolId and UserPoolClientId strings"
+    raise StateDamaged(
+        f"the resources file {file} is damaged ({problem}); delete it (`rm {file}`) and start "
+        f"again: the table, user pool and app client are found again by their names"
+    )
 
 
 def _all_tables(dynamodb: Any) -> set[str]:
