@@ -37,11 +37,40 @@ from shared_utils.domain.validation import field_details
 PAGE_LIMIT_MAX = 100
 
 
+# More digits than this is beyond every bound a path or query number has (a page is at most 100).
+_MAX_DIGITS = 9
+
+
 def _digits(value: object) -> object:
-    """A number in a path or query is text; only plain digits are one (not "5.0", "1_000", "+5")."""
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,9}", value):
+    """A number in a path or query is text; only plain digits are one (not "5.0", "1_000", "+5").
+    A longer run of digits is still a number, just too large: the bound says so."""
+    if not isinstance(value, str):
+        return value
+    if not re.fullmatch(r"[0-9]+", value):
         raise PydanticCustomError("int_parsing", "must be a whole number written in digits")
-    return value
+    return 10**_MAX_DIGITS if len(value.lstrip("0")) > _MAX_DIGITS else value
+
+
+# A bound a path or query parameter breaks, in words rather than pydantic's "Input should be".
+_BOUND_WORDS = {
+    "less_than_equal": "at most {le}",
+    "greater_than_equal": "at least {ge}",
+    "less_than": "less than {lt}",
+    "greater_than": "more than {gt}",
+    "string_too_long": "at most {max_length} characters",
+    "string_too_short": "at least {min_length} characters",
+    "int_type": "must be a whole number written in digits",
+    "int_parsing": "must be a whole number written in digits",
+    "string_type": "must be text",
+}
+
+
+def _in_words(problem: dict[str, Any]) -> dict[str, Any]:
+    loc = problem.get("loc", ())
+    words = _BOUND_WORDS.get(str(problem.get("type")))
+    if not loc or loc[0] == "body" or words is None:
+        return problem
+    return {**problem, "msg": words.format(**problem.get("ctx", {}))}
 
 
 def _iso_day(value: object) -> object:
@@ -85,7 +114,7 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error(HTTPStatus.BAD_REQUEST, "BAD_REQUEST", "the body is not valid JSON")
-        details = field_details(errors, skip_first=True)
+        details = field_details([_in_words(e) for e in errors], skip_first=True)
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
         return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, details)
 
@@ -95,7 +124,11 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(InvalidInput)
     def _invalid(exc: InvalidInput) -> Response:
-        query = app.current_event.query_string_parameters or {}
+        event = app.current_event
+        query = {
+            **(event.multi_value_query_string_parameters or {}),
+            **(event.query_string_parameters or {}),
+        }
         details = [_located(detail, query) for detail in exc.details]
         return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", exc.message, details)
 
@@ -161,6 +194,16 @@ def resolve(
         check_body(event.get("body"), bool(event.get("isBase64Encoded")))
     except BodyRefused as refused:
         return _refusal(refused.status, refused.code, refused.message, refused.details)
+    # Before the resolver: it would validate the values as a list and say only that they are not
+    # a number; one of the two would be dropped if it did not.
+    repeated = [
+        {"field": name, "location": "query", "message": "is given twice; send it once"}
+        for name, values in sorted((event.get("multiValueQueryStringParameters") or {}).items())
+        if len(values or ()) > 1
+    ]
+    if repeated:
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in repeated)
+        return _refusal(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, repeated)
     return app.resolve(event, context)
 
 
@@ -179,7 +222,7 @@ def _refusal(
     }
 
 
-def _located(detail: dict[str, str], query: dict[str, str]) -> dict[str, str]:
+def _located(detail: dict[str, str], query: dict[str, Any]) -> dict[str, str]:
     """A rule a service checks names its field; the field was sent in the query or else the body."""
     if "location" in detail:
         return detail
@@ -191,21 +234,21 @@ def _only_known_query_parameters(
     app: APIGatewayRestResolver, next_middleware: NextMiddleware
 ) -> Response:
     """A misspelt parameter (`?basket=` for `?basket_id=`) would otherwise be ignored and the
-    answer be about something else than was asked; one given twice would have one value dropped."""
+    answer be about something else than was asked."""
     event = app.current_event
     route = app.context.get("_route")
     known = {param.alias for param in route.dependant.query_params} if route else set()
     multi = event.multi_value_query_string_parameters or {}
-    details = []
-    for name in sorted(set(multi) | set(event.query_string_parameters or {})):
-        if name not in known:
-            accepted = ", ".join(sorted(known)) or "none"
-            message = f"is not a parameter of this request (it takes: {accepted})"
-        elif len(multi.get(name, ())) > 1:
-            message = "is given more than once; send it once"
-        else:
-            continue
-        details.append({"field": name, "location": "query", "message": message})
+    accepted = ", ".join(sorted(known)) or "none"
+    details = [
+        {
+            "field": name,
+            "location": "query",
+            "message": f"is not a parameter of this request (it takes: {accepted})",
+        }
+        for name in sorted(set(multi) | set(event.query_string_parameters or {}))
+        if name not in known
+    ]
     if details:
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
         return error(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, details)

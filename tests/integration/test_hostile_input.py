@@ -36,14 +36,23 @@ INTEGER_FIELDS = {
     "lot_increment",
     "version",
 }
-# Fields of a change that may be null on purpose (null clears them); every other one may not.
-NULL_CLEARS = {"creator_name", "category", "stop_loss", "entry_max_slippage", "exit_max_slippage"}
+# Fields that may be null on purpose (null clears them, or says "none"); every other one may not,
+# whether it is required or may be left out, in a POST or a PUT, at the top or nested.
+NULL_CLEARS = {"creator_name", "stop_loss", "entry_max_slippage", "exit_max_slippage", "basket_id"}
+STRATEGY_ROUTES = {"/options/strategies", "/options/baskets/{basket_id}/strategies"}
 SPARE_ACCOUNT = {"client_id": "SPARE789", "broker": "UPSTOX"}
 
 
 def valid_body(method: str, resource: str, ids: dict[str, Any]) -> dict[str, Any]:
     """A body each route takes as it is (checked below), whose fields are then made wrong."""
-    new_leg = {**copy.deepcopy(LEGS["legs"][0]), "leg_no": 5}
+    new_leg = {
+        **copy.deepcopy(LEGS["legs"][0]),
+        "leg_no": 5,
+        "strike_selection_config": {"method": "DELTA", "delta_value": 0.2},
+        "position_sizing": {"min_lots": 1, "max_lots": 4, "lot_increment": 1},
+        "enabled": True,
+    }
+    del new_leg["entry_by"]
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/options/baskets"): BASKET,
         ("PUT", "/options/baskets/{basket_id}"): {
@@ -93,6 +102,7 @@ def valid_body(method: str, resource: str, ids: dict[str, Any]) -> dict[str, Any
         },
         ("PUT", "/options/strategies/{strategy_id}/allocations/{client_id}"): {
             "priority": 1,
+            "allocation_config": {"type": "STRATEGY_LEVEL", "strategy_lots_multiplier": 2},
             "risk_limits": {"max_daily_trades": 5, "max_daily_loss": 1000},
             "execution_config": {"execution_delay_ms": 10, "prefer_for_exits": False},
             "status": "ACTIVE",
@@ -145,6 +155,26 @@ def replaced(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     else:
         node[last] = value
     return body
+
+
+def fields(value: Any, path: str = "") -> list[str]:
+    """Every field of a body, objects and lists as well as what they hold, as the API names it."""
+    named = [path] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            named += fields(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            named += fields(item, f"{path}[{i}]")
+    return named
+
+
+def null_clears(resource: str, path: str) -> bool:
+    name = path.rsplit(".", 1)[-1]
+    # A strategy's category may be cleared; a leg's is derived from its side when left out.
+    return name in NULL_CLEARS or (
+        path == "category" and (resource in STRATEGY_ROUTES or resource.endswith("{strategy_id}"))
+    )
 
 
 def wrong_types(path: str, value: Any) -> list[Any]:
@@ -293,14 +323,52 @@ def test_every_field_in_the_wrong_json_type_is_refused_naming_it(refusals, ids, 
 
 
 @pytest.mark.parametrize(("method", "resource"), WITH_BODY)
-def test_null_for_a_field_that_must_have_a_value_is_refused_naming_it(
+def test_null_for_any_field_that_null_does_not_clear_is_refused_naming_it(
     refusals, ids, method, resource
 ):
     body, path = valid_body(method, resource, ids), path_of(resource, ids)
-    must = set(body) - NULL_CLEARS if method == "PUT" else required_fields(method, resource)
-    for field in sorted(must & set(body)):
-        refusals.expect(method, path, replaced(body, field, None), status=422, field=field)
+    for field in fields(body):
+        if not null_clears(resource, field):
+            refusals.expect(method, path, replaced(body, field, None), status=422, field=field)
     refusals.check()
+
+
+@pytest.mark.parametrize(
+    ("method", "resource", "field", "name"),
+    [
+        (
+            "PUT",
+            "/options/strategies/{strategy_id}/allocations/{client_id}",
+            "allocation_config.strategy_lots_multiplier",
+            "allocation_config.strategy_lots_multiplier",
+        ),
+        ("POST", "/options/strategies", "is_intra_day", "is_intra_day"),
+        (
+            "POST",
+            "/options/strategies/{strategy_id}/legs",
+            "legs[0].underlying",
+            "legs[0].underlying",
+        ),
+        ("POST", "/options/broker-accounts", "display_name", "display_name"),
+    ],
+)
+def test_null_for_a_field_that_may_be_left_out_is_not_its_default(
+    refusals, ids, method, resource, field, name
+):
+    """Found by an attacker: each of these was taken (200/201), the null read as the default."""
+    body = replaced(valid_body(method, resource, ids), field, None)
+    refusals.expect(method, path_of(resource, ids), body, status=422, field=name)
+    refusals.check()
+
+
+def test_null_where_it_clears_is_still_taken(alice, ids):
+    path = path_of("/options/strategies/{strategy_id}/legs/{leg_no}", ids)
+    reply = alice.call("PUT", path, {"stop_loss": None, "entry_max_slippage": None})
+    assert reply.status == 200, reply.body
+    assert reply.body["stop_loss"] is None
+    assert reply.body["entry_max_slippage"] is None
+    strategy = alice.call("POST", "/options/strategies", {**STRATEGY, "category": None})
+    assert strategy.status == 201, strategy.body
 
 
 def test_a_leg_override_under_two_spellings_of_one_leg_is_refused(refusals, ids):
@@ -338,6 +406,7 @@ def test_an_unknown_or_repeated_query_parameter_is_refused_naming_it(
         "limit=-1",
         "next_token=not-a-token",
         "limit=5&limit=6",
+        "limit=99999999999999999999",
     ],
 )
 @pytest.mark.parametrize(
@@ -346,6 +415,68 @@ def test_an_unknown_or_repeated_query_parameter_is_refused_naming_it(
 def test_paging_parameters_are_checked(refusals, ids, resource, query):
     field = query.split("=", 1)[0]
     refusals.expect("GET", f"{resource}?{query}", status=None, field=field, location="query")
+    refusals.check()
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("limit=99999999999999999999", "at most 100"),
+        ("limit=101", "at most 100"),
+        ("limit=0", "at least 1"),
+        ("limit=5&limit=6", "given twice"),
+        ("limit=abc", "digits"),
+        ("next_token=not-a-token", "not a token"),
+    ],
+)
+@pytest.mark.parametrize(
+    "resource", ["/options/baskets", "/options/strategies", "/options/broker-accounts"]
+)
+def test_a_query_error_says_what_is_wrong_in_words_and_where(alice, ids, resource, query, says):
+    reply = alice.call("GET", f"{resource}?{query}")
+    assert 400 <= reply.status < 500, reply.body
+    details = reply.body["error"]["details"]
+    assert details, reply.body
+    for detail in details:
+        assert detail["field"] == query.split("=", 1)[0], detail
+        assert detail["location"] == "query", detail
+        assert says in detail["message"], detail
+        assert not detail["message"].startswith("Input should"), detail
+    assert reply.body["error"]["message"].startswith(f"{details[0]['field']}: "), reply.body
+
+
+@pytest.mark.parametrize("leg_no", ["99999999999999999999", "7", "0", "x"])
+def test_a_path_error_says_what_is_wrong_in_words_and_where(alice, ids, leg_no):
+    reply = alice.call("DELETE", f"/options/strategies/{ids['strategy_id']}/legs/{leg_no}")
+    assert reply.status == 422, reply.body
+    [detail] = reply.body["error"]["details"]
+    assert (detail["field"], detail["location"]) == ("leg_no", "path"), detail
+    assert not detail["message"].startswith("Input should"), detail
+    if leg_no.isdigit():
+        assert ("at most 6" if int(leg_no) > 6 else "at least 1") in detail["message"], detail
+
+
+@pytest.mark.parametrize(
+    ("method", "resource", "field"),
+    [
+        ("POST", "/options/baskets", "basket_name"),
+        ("POST", "/options/strategies", "strategy_name"),
+        ("POST", "/options/broker-accounts", "client_id"),
+        ("POST", "/options/strategies/{strategy_id}/allocations", "client_id"),
+        ("PUT", "/options/baskets/{basket_id}", "basket_name"),
+        ("PUT", "/options/baskets/{basket_id}", "basket_id"),
+        ("PUT", "/options/strategies/{strategy_id}", "strategy_name"),
+        ("PUT", "/options/strategies/{strategy_id}", "strategy_id"),
+        ("POST", "/options/strategies", "basket_id"),
+        ("PUT", "/options/strategies/{strategy_id}/allocations/{client_id}", "client_id"),
+        ("PUT", "/options/strategies/{strategy_id}/legs/{leg_no}", "strategy_id"),
+    ],
+)
+def test_a_required_name_or_id_of_only_whitespace_is_refused(
+    refusals, ids, method, resource, field
+):
+    body = {**valid_body(method, resource, ids), field: " \t  "}
+    refusals.expect(method, path_of(resource, ids), body, status=422, field=field)
     refusals.check()
 
 

@@ -169,6 +169,77 @@ def test_nullable_fields_of_a_change_say_null_clears_them():
     assert BasketUpdate.model_validate({"creator_name": None}).creator_name is None
 
 
+@pytest.mark.parametrize(
+    ("model", "body", "field"),
+    [
+        (
+            AllocationUpdate,
+            {"allocation_config": {"type": "STRATEGY_LEVEL", "strategy_lots_multiplier": None}},
+            "allocation_config.strategy_lots_multiplier",
+        ),
+        (
+            AllocationUpdate,
+            {"strategy_lots_multiplier": None},
+            "allocation_config.strategy_lots_multiplier",
+        ),
+        (StrategyCreate, {**STRATEGY, "is_intra_day": None}, "is_intra_day"),
+        (LegInput, {**LEGS["legs"][0], "underlying": None}, "underlying"),
+        (LegInput, {**LEGS["legs"][0], "category": None}, "category"),
+        (
+            LegInput,
+            {**LEGS["legs"][0], "position_sizing": {"min_lots": 1, "max_lots": None}},
+            "position_sizing.max_lots",
+        ),
+        (
+            BasketCreate,
+            {"basket_name": "b", "initial_capital": 1, "current_capital": None},
+            "current_capital",
+        ),
+    ],
+)
+def test_null_for_a_field_that_may_be_left_out_is_refused_not_read_as_its_default(
+    model, body, field
+):
+    with pytest.raises(ValidationError) as error:
+        model.model_validate(body)
+    assert fields_of(error.value) == {field}
+
+
+def test_every_null_of_a_body_is_named_at_once():
+    body = {**LEGS["legs"][0], "underlying": None, "lots": None, "order_type": None}
+    with pytest.raises(ValidationError) as error:
+        LegInput.model_validate(body)
+    assert fields_of(error.value) == {"underlying", "lots", "order_type"}
+
+
+def test_what_is_read_back_may_hold_none_for_a_field_left_out():
+    """The table's items are the platform's own dumps: a None there is a field left out."""
+    stored = Leg.model_validate(
+        {
+            **leg(),
+            "strike_selection_config": {"method": "DELTA", "delta_value": None, "premium": None},
+            "position_sizing": {"min_lots": 1, "max_lots": None, "lot_increment": 1},
+            "stop_loss": None,
+            "strategy_id": "s1",
+            "created_at": "2026-03-02T04:00:00Z",
+            "updated_at": "2026-03-02T04:00:00Z",
+        }
+    )
+    assert stored.position_sizing.max_lots is None
+    assert stored.stop_loss is None
+
+
+def test_the_document_says_null_only_where_null_is_taken():
+    for model in (StrategyCreate, LegInput, BasketCreate, BasketUpdate, LegUpdate, AllocationInput):
+        properties = model.model_json_schema()["properties"]
+        nullable = {
+            name
+            for name, schema in properties.items()
+            if {"type": "null"} in schema.get("anyOf", [])
+        }
+        assert nullable == set(model.null_clears) & set(properties), model
+
+
 @pytest.mark.parametrize("key", [" 1 ", "01", "1.0", "7", ""])
 def test_a_leg_override_key_is_a_leg_number_written_exactly(key):
     with pytest.raises(ValidationError):

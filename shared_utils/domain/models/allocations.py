@@ -17,6 +17,7 @@ from shared_utils.domain.models.base import (
     ApiModel,
     Change,
     ClientId,
+    EntityId,
     Flag,
     Metrics,
     Money,
@@ -174,8 +175,8 @@ class AllocationUpdate(ApiModel):
     execution_config: Change[ExecutionConfig] = None
     status: Change[Status] = None
     version: Change[Version] = None
-    client_id: Change[str] = Field(None, description="If sent, must be the path's")
-    strategy_id: Change[str] = Field(None, description="If sent, must be the path's")
+    client_id: Change[EntityId] = Field(None, description="If sent, must be the path's")
+    strategy_id: Change[EntityId] = Field(None, description="If sent, must be the path's")
 
     @model_validator(mode="before")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -13,14 +13,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
     StrictBool,
+    ValidationError,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
     WrapValidator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
 from shared_utils.domain.enums import WEEKDAYS, EntityStatus, Weekday
 from shared_utils.domain.instruments import built_in_catalog
@@ -109,11 +112,12 @@ Version = Annotated[int, Field(ge=1, description="The version read; a stale one 
 Sent = TypeVar("Sent")
 
 
+NOT_NULL = "must not be null; leave the field out to not send it"
+
+
 def _not_null(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     if value is None:
-        raise PydanticCustomError(
-            "not_null", "may be left out but not null; send a value to change it"
-        )
+        raise PydanticCustomError("not_null", NOT_NULL)
     return handler(value)
 
 
@@ -211,18 +215,71 @@ ClientId = Annotated[
     ),
 ]
 Timestamp = Annotated[str, Field(description="UTC ISO-8601")]
+# An id a body names (echoed back, or the basket a strategy goes in): trimmed like every string,
+# so one of only whitespace is empty and refused rather than stored as the id "".
+EntityId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 class ApiModel(BaseModel):
+    """What a trader sends. A field sent as null is refused unless it is in `null_clears`: an
+    optional field is left out to not send it, and a null that is accepted is silently read as the
+    default (a multiplier of 1, a derived flag), which is not what was sent."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    null_clears: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
     def _drop_server_owned(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            owned = SERVER_OWNED_FIELDS - set(cls.model_fields)
-            return {key: value for key, value in data.items() if key not in owned}
+        if not isinstance(data, dict):
+            return data
+        owned = SERVER_OWNED_FIELDS - set(cls.model_fields)
+        data = {key: value for key, value in data.items() if key not in owned}
+        if cls.model_config.get("extra") == "ignore":
+            # Read back (a stored entity, a plan's leg): the platform's own dump, whose None is a
+            # field left out, so no nested model takes it for a trader's null.
+            return _without_nulls(data)
+        nulls = [
+            InitErrorDetails(
+                type=PydanticCustomError("not_null", NOT_NULL), loc=(name,), input=None
+            )
+            for name, value in data.items()
+            if value is None and name in cls.model_fields and name not in cls.null_clears
+        ]
+        if nulls:
+            raise ValidationError.from_exception_data(cls.__name__, nulls)
         return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The document says null only where null is taken: an optional field is typed `X | None`
+        for the code, but a trader leaves it out."""
+        schema = handler(core_schema)
+        if cls.model_config.get("extra") == "ignore":
+            return schema
+        for name, field_schema in handler.resolve_ref_schema(schema).get("properties", {}).items():
+            options = field_schema.get("anyOf")
+            if name in cls.null_clears or not options:
+                continue
+            kept = [option for option in options if option.get("type") != "null"]
+            if len(kept) == 1:
+                # The field's own description and default say more than the type's.
+                own = {key: value for key, value in field_schema.items() if key != "anyOf"}
+                field_schema.clear()
+                field_schema.update({**kept[0], **own})
+            else:
+                field_schema["anyOf"] = kept
+        return schema
 
 
 class StoredModel(BaseModel):

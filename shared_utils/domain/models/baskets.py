@@ -12,6 +12,7 @@ from shared_utils.domain.models.base import (
     ApiModel,
     Change,
     Description,
+    EntityId,
     Metrics,
     Money,
     Name,
@@ -25,6 +26,7 @@ from shared_utils.domain.models.base import (
 
 
 class BasketCreate(ApiModel):
+    null_clears = frozenset({"creator_name"})
     basket_name: Name
     description: Description = ""
     initial_capital: PositiveMoney
@@ -37,6 +39,7 @@ class BasketCreate(ApiModel):
 
 
 class BasketUpdate(ApiModel):
+    null_clears = frozenset({"creator_name"})
     basket_name: Change[Name] = None
     description: Change[Description] = Field(None, description='"" clears it')
     initial_capital: Change[PositiveMoney] = None
@@ -47,7 +50,7 @@ class BasketUpdate(ApiModel):
     )
     status: Change[Status] = None
     version: Change[Version] = None
-    basket_id: Change[str] = Field(None, description="If sent, must be the path's")
+    basket_id: Change[EntityId] = Field(None, description="If sent, must be the path's")
 
 
 class Basket(StoredModel):

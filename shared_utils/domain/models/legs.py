@@ -25,6 +25,7 @@ from shared_utils.domain.models.base import (
     WHOLE,
     ApiModel,
     Change,
+    EntityId,
     Flag,
     Points,
     StoredModel,
@@ -147,7 +148,11 @@ class PositionSizing(ApiModel):
         return None
 
 
+CLEARABLE_LIMITS = frozenset({"stop_loss", "entry_max_slippage", "exit_max_slippage"})
+
+
 class LegSettings(ApiModel):
+    null_clears = CLEARABLE_LIMITS
     lots: Lots = Field(description="Base lots; allocations say how many each account trades")
     transaction_type: TransactionType
     leg_type: LegType
@@ -250,6 +255,7 @@ class LegsCreate(ApiModel):
 
 
 class LegUpdate(ApiModel):
+    null_clears = CLEARABLE_LIMITS
     lots: Change[Lots] = None
     transaction_type: Change[TransactionType] = None
     leg_type: Change[LegType] = None
@@ -271,7 +277,7 @@ class LegUpdate(ApiModel):
     enabled: Change[Flag] = None
     version: Change[Version] = None
     leg_no: Change[WholeNumber] = Field(None, description="If sent, must be the path's")
-    strategy_id: Change[str] = Field(None, description="If sent, must be the path's")
+    strategy_id: Change[EntityId] = Field(None, description="If sent, must be the path's")
 
 
 class Leg(LegInput, StoredModel):

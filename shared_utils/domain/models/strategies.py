@@ -12,6 +12,7 @@ from shared_utils.domain.models.base import (
     ApiModel,
     Change,
     Description,
+    EntityId,
     Flag,
     Metrics,
     Name,
@@ -40,6 +41,7 @@ GraceMinutes = Annotated[
 
 
 class StrategySettings(ApiModel):
+    null_clears = frozenset({"category"})
     strategy_name: Name
     description: Description = ""
     entry_time: SessionTime = Field(description="IST, HH:MM, inside 09:15-15:30")
@@ -79,10 +81,12 @@ class StrategySettings(ApiModel):
 
 
 class StrategyCreate(StrategySettings):
-    basket_id: str | None = Field(None, description="Omit for a standalone strategy")
+    null_clears = frozenset({"category", "basket_id"})
+    basket_id: EntityId | None = Field(None, description="Omit for a standalone strategy")
 
 
 class StrategyUpdate(ApiModel):
+    null_clears = frozenset({"category", "basket_id"})
     strategy_name: Change[Name] = None
     description: Change[Description] = Field(None, description='"" clears it')
     entry_time: Change[SessionTime] = None
@@ -96,8 +100,8 @@ class StrategyUpdate(ApiModel):
     status: Change[Status] = None
     entry_grace_minutes: Change[GraceMinutes] = None
     version: Change[Version] = None
-    strategy_id: Change[str] = Field(None, description="If sent, must be the path's")
-    basket_id: str | None = Field(
+    strategy_id: Change[EntityId] = Field(None, description="If sent, must be the path's")
+    basket_id: EntityId | None = Field(
         None,
         description="If sent, must be the strategy's (null for a standalone one): strategies do not move between baskets",
     )
