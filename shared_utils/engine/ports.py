@@ -8,6 +8,7 @@ strategy, the intent of an order), it asks the store for the key and passes it o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
@@ -38,6 +39,16 @@ class TriggerWatermark(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class HeldRun:
+    """Who holds a manual run's claim: a run in progress (`finished_at` None), or one that placed
+    orders a moment ago and keeps the claim until `until` against a double submit."""
+
+    holder: str
+    finished_at: datetime | None
+    until: datetime | None
+
+
 class RunClaims(Protocol):
     """One manual run at a time per strategy and kind, held with a lease."""
 
@@ -49,14 +60,27 @@ class RunClaims(Protocol):
         holder: str,
         at: datetime,
         until: datetime,
-    ) -> str | None:
-        """Claim it for `holder` until `until` (a claim whose lease has run out is taken over):
-        None when claimed, else who holds it."""
+        *,
+        past_a_finished_run: bool = False,
+    ) -> HeldRun | None:
+        """Claim it for `holder` until `until` (a claim whose lease has run out is taken over, and
+        with `past_a_finished_run` one kept after a finished run too): None when claimed, else who
+        holds it."""
         ...
 
     def release_run(
-        self, user_id: str, execution_type: ExecutionType, strategy_id: str, holder: str
-    ) -> None: ...
+        self,
+        user_id: str,
+        execution_type: ExecutionType,
+        strategy_id: str,
+        holder: str,
+        *,
+        finished_at: datetime | None = None,
+        keep_until: datetime | None = None,
+    ) -> None:
+        """Give the claim back; with `keep_until`, keep it (as finished at `finished_at`) until
+        then, so that a second submit of the same run meanwhile is refused."""
+        ...
 
     def answer_for(self, user_id: str, idempotency_key: str) -> tuple[str, ExecutionReport] | None:
         """The answer kept for a client's Idempotency-Key: (the request it answered, the report)."""

@@ -22,7 +22,13 @@ from shared_utils.domain.enums import (
 )
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.engine.executor import StrategyExecutor
-from shared_utils.engine.ports import ExecutionStore, OrderStore, PositionLedger, Schedule
+from shared_utils.engine.ports import (
+    ExecutionStore,
+    HeldRun,
+    OrderStore,
+    PositionLedger,
+    Schedule,
+)
 from shared_utils.engine.positions import expired, unrealised
 from shared_utils.engine.records import ExecutionRecord, ExecutionReport, Found
 from shared_utils.market.data import MarketDataProvider
@@ -32,6 +38,10 @@ FINISHED = (ExecutionStatus.COMPLETED, ExecutionStatus.PARTIAL, ExecutionStatus.
 PLACED = (ExecutionStatus.COMPLETED, ExecutionStatus.PARTIAL)  # an entry that placed orders
 # As long as a Lambda function can run (15 minutes): a lease never runs out under a live run.
 MANUAL_LEASE = timedelta(minutes=15)
+# Requests that reach the platform one after another can still be one click sent twice (the local
+# front serves them in turn, a client retries on a slow answer): a forced run that placed orders
+# keeps its claim this long, and the same run asked for meanwhile is refused, not traded again.
+DOUBLE_SUBMIT_WINDOW = timedelta(seconds=60)
 HISTORY_FIELDS = (
     "strategy_id",
     "execution_type",
@@ -236,7 +246,11 @@ class ExecutionQueries:
 
         Concurrent requests are kept to one run by a conditional claim in the table (per user,
         strategy and kind) held with a lease of MANUAL_LEASE, so a run that crashed cannot block
-        the strategy for ever. A claim rather than Powertools Idempotency: the requests to keep
+        the strategy for ever. A run that placed orders keeps the claim for DOUBLE_SUBMIT_WINDOW
+        after it finished, so the same run asked for again meanwhile (requests that raced but were
+        served in turn) is refused too, unless it comes with an Idempotency-Key not seen before;
+        forced runs further apart each run. A claim rather than
+        Powertools Idempotency: the requests to keep
         apart are not the same request retried (each forced run is a fresh decision, and clients
         send no key), they are any two runs of one strategy's entry at once; the claim says which
         run holds it, and it needs no second table.
@@ -279,19 +293,37 @@ class ExecutionQueries:
         key = self.executions.again(
             scheduled_key, f"M{utc_iso(now).replace(':', '').replace('-', '').replace('.', '')}"
         )
-        holder = self.executions.claim_run(user_id, kind, strategy_id, key, now, now + MANUAL_LEASE)
-        if holder is not None:
-            raise Conflict(
-                f"a manual {execution_type} of strategy {strategy_id} is running ({holder}); "
-                "wait for it to finish, then see options/executions/history"
-            )
+        # A key the platform has not answered yet is the client saying "a new run, not a resend".
+        held = self.executions.claim_run(
+            user_id,
+            kind,
+            strategy_id,
+            key,
+            now,
+            now + MANUAL_LEASE,
+            past_a_finished_run=idempotency_key is not None,
+        )
+        if held is not None:
+            raise Conflict(_held_message(execution_type, strategy_id, held, force))
+        report: ExecutionReport | None = None
         try:
             report = self._run_claimed(user_id, entries, kind, key, scheduled_key, force, now)
             if idempotency_key:
                 self.executions.keep_answer(user_id, idempotency_key, request, report, now)
             return report
         finally:
-            self.executions.release_run(user_id, kind, strategy_id, key)
+            if report is not None and report.status in PLACED:
+                finished = self.clock.now()
+                self.executions.release_run(
+                    user_id,
+                    kind,
+                    strategy_id,
+                    key,
+                    finished_at=finished,
+                    keep_until=finished + DOUBLE_SUBMIT_WINDOW,
+                )
+            else:  # nothing was placed: a retry at once is what the trader wants
+                self.executions.release_run(user_id, kind, strategy_id, key)
 
     def _run_claimed(
         self,
@@ -382,6 +414,26 @@ class ExecutionQueries:
         if not self.executions.skip(scheduled, reason):
             raise Conflict(f"today's scheduled entry ({scheduled_key}) has just started")
         return scheduled, reason
+
+
+def _held_message(execution_type: str, strategy_id: str, held: HeldRun, force: bool) -> str:
+    named = f"a manual {execution_type} of strategy {strategy_id}"
+    if held.finished_at is None or held.until is None:
+        return (
+            f"{named} is running ({held.holder}); "
+            "wait for it to finish, then see options/executions/history"
+        )
+    if not force:
+        return (
+            f"today's {execution_type} of strategy {strategy_id} already ran and placed orders "
+            f"({held.holder}); send force: true to run it again"
+        )
+    return (
+        f"{named} placed orders at {held.finished_at.astimezone(IST):%H:%M:%S} IST ({held.holder}); "
+        f"the same run asked for within {DOUBLE_SUBMIT_WINDOW.seconds} s of it is taken for a "
+        f"double submit and refused: send it again after {held.until.astimezone(IST):%H:%M:%S} IST "
+        "if you mean to trade it again"
+    )
 
 
 def _fields(record: BaseModel, names: tuple[str, ...]) -> dict[str, Any]:

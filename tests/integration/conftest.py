@@ -52,8 +52,10 @@ class Api:
     def __init__(self, gateway: LocalApiGateway, user: str | None):
         self.gateway, self.user = gateway, user
 
-    def call(self, method: str, path: str, body=None, raw: str | None = None) -> Reply:
-        headers = {"Content-Type": "application/json"}
+    def call(
+        self, method: str, path: str, body=None, raw: str | None = None, headers=None
+    ) -> Reply:
+        headers = {"Content-Type": "application/json", **(headers or {})}
         if self.user:
             headers["Authorization"] = f"Bearer {self.user}"
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
@@ -63,8 +65,8 @@ class Api:
     def get(self, path):
         return self.call("GET", path)
 
-    def post(self, path, body=None, raw=None):
-        return self.call("POST", path, body, raw)
+    def post(self, path, body=None, raw=None, headers=None):
+        return self.call("POST", path, body, raw, headers)
 
     def put(self, path, body):
         return self.call("PUT", path, body)

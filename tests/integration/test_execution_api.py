@@ -96,7 +96,17 @@ def test_a_completed_execution_runs_again_only_when_forced(iron_condor, alice):
     again = alice.post("/options/executions/manual", body)
     assert again.status == 409
     assert "force" in again.error["message"]
-    forced = alice.post("/options/executions/manual", {**body, "force": True})
+    # At once, a forced run is taken for a double submit (a second click, a retry): 409
+    double = alice.post("/options/executions/manual", {**body, "force": True})
+    assert double.status == 409
+    assert "double submit" in double.error["message"]
+    assert len(alice.get("/options/orders").body["items"]) == 8
+    # A key not sent before says it is a new run.
+    forced = alice.post(
+        "/options/executions/manual",
+        {**body, "force": True},
+        headers={"Idempotency-Key": "again-1"},
+    )
     assert forced.status == 200
     assert forced.body["successful_orders"] == 8
     assert len(alice.get("/options/orders").body["items"]) == 16
@@ -169,7 +179,9 @@ def test_the_history_answers_with_what_reads_and_names_what_does_not(
     _, strategy = iron_condor
     body = {"strategy_id": strategy["strategy_id"], "execution_type": "entry"}
     assert alice.post("/options/executions/manual", body).status == 200
-    assert alice.post("/options/executions/manual", {**body, "force": True}).status == 200
+    forced = {**body, "force": True}
+    again = alice.post("/options/executions/manual", forced, headers={"Idempotency-Key": "k2"})
+    assert again.status == 200
     first = f"EXECUTION_ENTRY#{strategy['strategy_id']}#20260302"
     spoil(repository, "sub-alice", first, lambda item: item.update(status="MISLAID"))
     history = alice.get("/options/executions/history")

@@ -88,13 +88,38 @@ def test_concurrent_manual_entries_run_once_and_the_others_are_told_which_run(
     assert sorted(r.status for r in runs.records) == ["COMPLETED", "SKIPPED"]
 
 
-def test_forced_runs_one_after_the_other_each_run(service, repository):
+def test_forced_runs_a_minute_apart_each_run(service, repository):
     strategy_id = iron_condor_at(service, entry_time="09:30", exit_time="15:15")
     manual = queries(repository, FixedClock(MONDAY_0925))
     manual.run_now(USER, strategy_id, "entry", force=False)
-    later = queries(repository, FixedClock(MONDAY_0925 + timedelta(seconds=30)))
+    later = queries(repository, FixedClock(MONDAY_0925 + timedelta(seconds=61)))
     assert later.run_now(USER, strategy_id, "entry", force=True).status == "COMPLETED"
     assert len(paper_book(repository, FixedClock(MONDAY_0925), "ZERODHA123").order_book()) == 8
+
+
+def test_the_same_forced_run_served_in_turn_within_a_minute_is_a_double_submit(service, repository):
+    """The local front (and a client retrying a slow answer) hands racing requests over one after
+    another: a forced run right after one that placed orders is refused, and places nothing."""
+    strategy_id = iron_condor_at(service, entry_time="09:30", exit_time="15:15")
+    first = queries(repository, FixedClock(MONDAY_0925)).run_now(USER, strategy_id, "entry", True)
+    assert first.status == "COMPLETED"
+    soon = queries(repository, FixedClock(MONDAY_0925 + timedelta(seconds=59)))
+    with pytest.raises(Conflict) as refused:
+        soon.run_now(USER, strategy_id, "entry", force=True)
+    assert str(refused.value).startswith(
+        f"a manual entry of strategy {strategy_id} placed orders at 09:25:00 IST ({first.key}); "
+        "the same run asked for within 60 s of it is taken for a double submit and refused: "
+        "send it again after 09:26:00 IST"
+    )
+    assert len(paper_book(repository, FixedClock(MONDAY_0925), "ZERODHA123").order_book()) == 4
+
+
+def test_a_forced_run_right_after_one_that_placed_nothing_runs(service, repository):
+    strategy_id = iron_condor_at(service, entry_time="09:30", exit_time="15:15")
+    closed = FixedClock(datetime(2026, 3, 2, 16, 0, tzinfo=IST))  # after the close: refused
+    assert queries(repository, closed).run_now(USER, strategy_id, "entry", True).status == "FAILED"
+    again = queries(repository, FixedClock(MONDAY_0925))
+    assert again.run_now(USER, strategy_id, "entry", force=True).status == "COMPLETED"
 
 
 def test_a_claim_left_by_a_crashed_run_blocks_until_its_lease_runs_out(service, repository):

@@ -4,7 +4,8 @@
   the last window it covered, so a trigger after a gap (the platform was down, the timer died)
   covers the gap.
 - A manual run's claim (RUN_CLAIM#TYPE#strategy in the trader's partition), held with a lease so
-  that a crashed run cannot block the strategy for ever; the table's TTL removes old ones.
+  that a crashed run cannot block the strategy for ever, and kept a short while after a run that
+  placed orders (the double-submit window); the table's TTL removes old ones.
 - A manual run's answer under the client's Idempotency-Key (MANUAL_ANSWER#key in the trader's
   partition) for a day, so that the same request sent again is answered the same, not run again.
 """
@@ -19,6 +20,7 @@ from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import utc_iso
 from shared_utils.domain.enums import ExecutionType
 from shared_utils.domain.errors import Conflict
+from shared_utils.engine.ports import HeldRun
 from shared_utils.engine.records import ExecutionReport
 
 
@@ -66,7 +68,9 @@ class RunMarks:
         holder: str,
         at: datetime,
         until: datetime,
-    ) -> str | None:
+        *,
+        past_a_finished_run: bool = False,
+    ) -> HeldRun | None:
         sort_key = keys.run_claim(execution_type, strategy_id)
         item: dict[str, object] = {
             keys.PK: user_id,
@@ -84,7 +88,8 @@ class RunMarks:
                         "Put",
                         {keys.PK: user_id, keys.SK: sort_key},
                         item=item,
-                        condition="attribute_not_exists(sort_key) OR lease_until < :now",
+                        condition="attribute_not_exists(sort_key) OR lease_until < :now"
+                        + (" OR attribute_exists(finished_at)" if past_a_finished_run else ""),
                         values={":now": utc_iso(at)},
                         on_condition_failure=Conflict("claimed"),
                     )
@@ -92,24 +97,52 @@ class RunMarks:
             )
         except Conflict:
             held = self.repository.get(user_id, sort_key)
-            return str(held["holder"]) if held else "another run"
+            if held is None:  # released between the write and the read
+                return HeldRun("another run", None, None)
+            finished = held.get("finished_at")
+            return HeldRun(
+                str(held["holder"]),
+                datetime.fromisoformat(str(finished)) if finished else None,
+                datetime.fromisoformat(str(held["lease_until"])),
+            )
         return None
 
     def release_run(
-        self, user_id: str, execution_type: ExecutionType, strategy_id: str, holder: str
+        self,
+        user_id: str,
+        execution_type: ExecutionType,
+        strategy_id: str,
+        holder: str,
+        *,
+        finished_at: datetime | None = None,
+        keep_until: datetime | None = None,
     ) -> None:
-        try:
-            self.repository.commit(
-                [
-                    db.Write(
-                        "Delete",
-                        {keys.PK: user_id, keys.SK: keys.run_claim(execution_type, strategy_id)},
-                        condition="holder = :holder",
-                        values={":holder": holder},
-                        on_condition_failure=Conflict("not held"),
-                    )
-                ]
+        sort_key = keys.run_claim(execution_type, strategy_id)
+        write = (
+            db.update(
+                user_id,
+                sort_key,
+                "SET lease_until = :until, finished_at = :finished, expires_at = :expires",
+                "holder = :holder",
+                Conflict("not held"),
+                values={
+                    ":holder": holder,
+                    ":until": utc_iso(keep_until),
+                    ":finished": utc_iso(finished_at or keep_until),
+                    ":expires": _expires(keep_until, days=1),
+                },
             )
+            if keep_until is not None
+            else db.Write(
+                "Delete",
+                {keys.PK: user_id, keys.SK: sort_key},
+                condition="holder = :holder",
+                values={":holder": holder},
+                on_condition_failure=Conflict("not held"),
+            )
+        )
+        try:
+            self.repository.commit([write])
         except Conflict:
             return  # the lease ran out and another run holds it now: that claim is not ours
 
