@@ -169,11 +169,49 @@ def fields(value: Any, path: str = "") -> list[str]:
     return named
 
 
+def _null_is_left_out() -> set[str]:
+    """Fields whose absence is stored as None (a GET shows them null: no maximum, no limit), so a
+    null for them is the same as leaving them out: every other field refuses null."""
+    from shared_utils.domain.models import allocations, baskets, broker_accounts, legs, strategies
+    from shared_utils.domain.models.base import ApiModel
+
+    names: set[str] = set()
+    for module in (allocations, baskets, broker_accounts, legs, strategies):
+        for model in vars(module).values():
+            # An update's fields refuse null for themselves: left out is "unchanged" there.
+            if (
+                isinstance(model, type)
+                and issubclass(model, ApiModel)
+                and not model.__name__.endswith("Update")
+            ):
+                names |= {
+                    name
+                    for name, field in model.model_fields.items()
+                    if field.default is None
+                    and name not in model.derived_when_left_out
+                    and name not in model.null_clears
+                    and not any(
+                        name in other.derived_when_left_out
+                        for other in vars(module).values()
+                        if isinstance(other, type) and issubclass(other, ApiModel)
+                    )
+                }
+    return names
+
+
+NULL_IS_LEFT_OUT = _null_is_left_out()
+
+
 def null_clears(resource: str, path: str) -> bool:
     name = path.rsplit(".", 1)[-1]
     # A strategy's category may be cleared; a leg's is derived from its side when left out.
-    return name in NULL_CLEARS or (
-        path == "category" and (resource in STRATEGY_ROUTES or resource.endswith("{strategy_id}"))
+    return (
+        name in NULL_CLEARS
+        or (
+            path == "category"
+            and (resource in STRATEGY_ROUTES or resource.endswith("{strategy_id}"))
+        )
+        or name in NULL_IS_LEFT_OUT
     )
 
 
@@ -349,7 +387,6 @@ def test_null_for_any_field_that_null_does_not_clear_is_refused_naming_it(
             "legs[0].underlying",
             "legs[0].underlying",
         ),
-        ("POST", "/options/broker-accounts", "display_name", "display_name"),
     ],
 )
 def test_null_for_a_field_that_may_be_left_out_is_not_its_default(

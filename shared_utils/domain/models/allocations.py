@@ -87,6 +87,13 @@ class AllocationConfig(ApiModel):
             if self.leg_overrides:
                 raise ValueError("leg_overrides: belongs to LEG_LEVEL allocations")
             if self.strategy_lots_multiplier is None:
+                # A LEG_LEVEL allocation reads back with a null multiplier; a STRATEGY_LEVEL one
+                # never does, so a null sent for it is not "left out" and is not read as 1.
+                if "strategy_lots_multiplier" in self.model_fields_set:
+                    raise ValueError(
+                        "strategy_lots_multiplier: must not be null for a STRATEGY_LEVEL "
+                        "allocation; leave it out for 1"
+                    )
                 self.strategy_lots_multiplier = Decimal(1)
         return self
 

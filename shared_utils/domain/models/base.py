@@ -229,12 +229,15 @@ def _without_nulls(value: Any) -> Any:
 
 
 class ApiModel(BaseModel):
-    """What a trader sends. A field sent as null is refused unless it is in `null_clears`: an
-    optional field is left out to not send it, and a null that is accepted is silently read as the
-    default (a multiplier of 1, a derived flag), which is not what was sent."""
+    """What a trader sends. A field sent as null is refused unless null clears it (`null_clears`)
+    or null is what leaving it out stores: a null taken anywhere else would be silently read as
+    something that was not sent (a multiplier of 1, a required field's absence)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     null_clears: ClassVar[frozenset[str]] = frozenset()
+    # Left out, these are worked out from others (is_intra_day from product, a leg's underlying
+    # from its strategy's): a null would be read as that, not as what was sent.
+    derived_when_left_out: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
@@ -252,11 +255,20 @@ class ApiModel(BaseModel):
                 type=PydanticCustomError("not_null", NOT_NULL), loc=(name,), input=None
             )
             for name, value in data.items()
-            if value is None and name in cls.model_fields and name not in cls.null_clears
+            if value is None and name in cls.model_fields and not cls._takes_null(name)
         ]
         if nulls:
             raise ValidationError.from_exception_data(cls.__name__, nulls)
         return data
+
+    @classmethod
+    def _takes_null(cls, name: str) -> bool:
+        """Null clears the field, or is what leaving it out stores (what a GET shows, so a body read
+        back can be sent as it is). A null that would be read as another value (a multiplier of 1,
+        a required field) is refused."""
+        if name in cls.null_clears:
+            return True
+        return name not in cls.derived_when_left_out and cls.model_fields[name].default is None
 
     @classmethod
     def __get_pydantic_json_schema__(
@@ -269,7 +281,7 @@ class ApiModel(BaseModel):
             return schema
         for name, field_schema in handler.resolve_ref_schema(schema).get("properties", {}).items():
             options = field_schema.get("anyOf")
-            if name in cls.null_clears or not options:
+            if not options or (name in cls.model_fields and cls._takes_null(name)):
                 continue
             kept = [option for option in options if option.get("type") != "null"]
             if len(kept) == 1:

@@ -27,6 +27,7 @@ from shared_utils.domain.models.base import (
 
 class BasketCreate(ApiModel):
     null_clears = frozenset({"creator_name"})
+    derived_when_left_out = frozenset({"current_capital"})
     basket_name: Name
     description: Description = ""
     initial_capital: PositiveMoney

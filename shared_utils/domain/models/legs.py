@@ -153,6 +153,7 @@ CLEARABLE_LIMITS = frozenset({"stop_loss", "entry_max_slippage", "exit_max_slipp
 
 class LegSettings(ApiModel):
     null_clears = CLEARABLE_LIMITS
+    derived_when_left_out = frozenset({"underlying", "category"})
     lots: Lots = Field(description="Base lots; allocations say how many each account trades")
     transaction_type: TransactionType
     leg_type: LegType

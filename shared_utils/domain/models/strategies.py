@@ -42,6 +42,7 @@ GraceMinutes = Annotated[
 
 class StrategySettings(ApiModel):
     null_clears = frozenset({"category"})
+    derived_when_left_out = frozenset({"is_intra_day"})
     strategy_name: Name
     description: Description = ""
     entry_time: SessionTime = Field(description="IST, HH:MM, inside 09:15-15:30")
