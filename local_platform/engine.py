@@ -678,6 +678,9 @@ def serve_control_plane(
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # server_close() joins non-daemon handler threads without a timeout: a stop would wait on a
+    # job's call still in hand (one SIGTERM hung for minutes there).
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="control-plane", daemon=True).start()
     return server
 
