@@ -244,16 +244,12 @@ class ExecutionQueries:
     ) -> ExecutionReport:
         """Run today's entry or exit of a strategy now, once.
 
-        Concurrent requests are kept to one run by a conditional claim in the table (per user,
-        strategy and kind) held with a lease of MANUAL_LEASE, so a run that crashed cannot block
-        the strategy for ever. A run that placed orders keeps the claim for DOUBLE_SUBMIT_WINDOW
-        after it finished, so the same run asked for again meanwhile (requests that raced but were
-        served in turn) is refused too, unless it comes with an Idempotency-Key not seen before;
-        forced runs further apart each run. A claim rather than
-        Powertools Idempotency: the requests to keep
-        apart are not the same request retried (each forced run is a fresh decision, and clients
-        send no key), they are any two runs of one strategy's entry at once; the claim says which
-        run holds it, and it needs no second table.
+        One run at a time: a conditional claim per user, strategy and kind, leased for
+        MANUAL_LEASE (a crashed run cannot block the strategy for ever), and kept for
+        DOUBLE_SUBMIT_WINDOW after a run that placed orders, so racing requests served in turn
+        trade once (a new Idempotency-Key is a new run). A claim, not Powertools Idempotency: what
+        to keep apart is any two runs of one entry at once, not one request retried; clients send
+        no key, and it needs no second table.
 
         A manual run has its own record (the day's key, qualified), so the day's scheduled record
         keeps its own outcome. A manual entry skips the day's scheduled entry while it runs (the two
@@ -261,9 +257,8 @@ class ExecutionQueries:
         the scheduled entry back. A manual exit never touches the scheduled exit: closing what is
         held again is harmless, and the position claims keep two closes from doubling an order.
 
-        With the client's `idempotency_key`, the same request sent again (a retry after a lost
-        answer) gets the first run's answer for a day instead of a 409 or a second run; the key sent
-        with another request is a 409.
+        With the client's `idempotency_key`, the same request sent again gets the first run's
+        answer for a day; the key sent with another request is a 409.
         """
         kind = TYPES[execution_type]
         now = self.clock.now()
@@ -294,14 +289,9 @@ class ExecutionQueries:
             scheduled_key, f"M{utc_iso(now).replace(':', '').replace('-', '').replace('.', '')}"
         )
         # A key the platform has not answered yet is the client saying "a new run, not a resend".
+        fresh_key = idempotency_key is not None
         held = self.executions.claim_run(
-            user_id,
-            kind,
-            strategy_id,
-            key,
-            now,
-            now + MANUAL_LEASE,
-            past_a_finished_run=idempotency_key is not None,
+            user_id, kind, strategy_id, key, now, now + MANUAL_LEASE, past_a_finished_run=fresh_key
         )
         if held is not None:
             raise Conflict(_held_message(execution_type, strategy_id, held, force))
@@ -312,18 +302,16 @@ class ExecutionQueries:
                 self.executions.keep_answer(user_id, idempotency_key, request, report, now)
             return report
         finally:
-            if report is not None and report.status in PLACED:
-                finished = self.clock.now()
-                self.executions.release_run(
-                    user_id,
-                    kind,
-                    strategy_id,
-                    key,
-                    finished_at=finished,
-                    keep_until=finished + DOUBLE_SUBMIT_WINDOW,
-                )
-            else:  # nothing was placed: a retry at once is what the trader wants
-                self.executions.release_run(user_id, kind, strategy_id, key)
+            # One that placed nothing keeps nothing: a retry at once is what the trader wants.
+            placed, finished = report is not None and report.status in PLACED, self.clock.now()
+            self.executions.release_run(
+                user_id,
+                kind,
+                strategy_id,
+                key,
+                finished_at=finished,
+                keep_until=finished + DOUBLE_SUBMIT_WINDOW if placed else None,
+            )
 
     def _run_claimed(
         self,
