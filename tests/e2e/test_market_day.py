@@ -30,7 +30,7 @@ from tests.e2e.conftest import (
     e2e_budget,
     stop_group,
 )
-from tests.journey import ALLOCATIONS, BASKET, BROKER_ACCOUNTS, LEGS, STRATEGY
+from tests.journey import ALLOCATIONS, BASKET, BROKER_ACCOUNTS, LEGS, SPECS_LOTS, STRATEGY
 
 # The first test of the module sets the three data dirs up (three starts), runs four sessions (the
 # week's two one after the other, the other two beside them) and starts a read-back platform;
@@ -43,16 +43,6 @@ MONDAY, FRIDAY = "2026-03-02", "2026-03-06"
 MONDAY_EVENING = "2026-03-02T20:00:00+05:30"  # after the close; the next thing due is Friday 15:20
 FRIDAY_EVENING = "2026-03-06T20:00:00+05:30"
 DISCOVERY_QUERIES = 2 * 8 * 5  # entries and exits, 8 shards, 5 minutes a window: whatever the users
-SPECS_LOTS = {
-    ("ZERODHA123", 1): 3,
-    ("ZERODHA123", 2): 3,
-    ("ZERODHA123", 3): 1,
-    ("ZERODHA123", 4): 1,
-    ("ANGELONE456", 1): 1,
-    ("ANGELONE456", 2): 1,
-    ("ANGELONE456", 3): 4,
-    ("ANGELONE456", 4): 4,
-}
 
 # Legs split across accounts; MARKET orders on next week's contracts (the weekly expires on Monday
 # 2 March, so a Monday-to-Friday condor trades the 10 March expiry).

@@ -7,6 +7,7 @@ from tests.integration.test_position_watch import queries_on
 from tests.integration.test_schedule_trigger import iron_condor as iron_condor_of
 from tests.integration.test_schedule_trigger import spoil
 from tests.integration.test_strategy_executor import MONDAY_0930
+from tests.journey import SPECS_LOTS
 
 
 def test_the_schedule_says_what_runs_on_a_date(iron_condor, alice):
@@ -53,16 +54,7 @@ def test_a_manual_entry_places_each_accounts_orders_and_shows_them(iron_condor, 
         "placed_at",
     }
     assert fields <= set(orders[0])
-    assert {(o["client_id"], o["leg_no"]): o["lots"] for o in orders} == {
-        ("ZERODHA123", 1): 3,
-        ("ZERODHA123", 2): 3,
-        ("ZERODHA123", 3): 1,
-        ("ZERODHA123", 4): 1,
-        ("ANGELONE456", 1): 1,
-        ("ANGELONE456", 2): 1,
-        ("ANGELONE456", 3): 4,
-        ("ANGELONE456", 4): 4,
-    }
+    assert {(o["client_id"], o["leg_no"]): o["lots"] for o in orders} == SPECS_LOTS
     assert all(o["status"] == "COMPLETE" and o["quantity"] == o["lots"] * 65 for o in orders)
     positions = alice.get(f"/options/positions?strategy_id={sid}").body["items"]
     assert sorted((p["client_id"], p["leg_no"], p["quantity"]) for p in positions) == sorted(

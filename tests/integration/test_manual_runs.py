@@ -11,11 +11,10 @@ from shared_utils.adapters.dynamodb.engine_tables import engine_tables
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.enums import ExecutionType
 from shared_utils.domain.errors import Conflict
-from shared_utils.engine.queries import ExecutionQueries
 from tests.conftest import all_items
 from tests.integration.test_missed_executions import Platform
 from tests.integration.test_missed_executions import iron_condor as iron_condor_at
-from tests.integration.test_position_watch import MARKET
+from tests.integration.test_position_watch import queries_on
 from tests.integration.test_strategy_executor import executor, paper_book
 
 MONDAY_0925 = datetime(2026, 3, 2, 9, 25, 0, 400000, tzinfo=IST)
@@ -23,16 +22,7 @@ USER = "sub-alice"
 
 
 def queries(repository, clock, run=None):
-    stores = engine_tables(repository, clock)
-    return ExecutionQueries(
-        stores.executions,
-        stores.orders,
-        stores.positions,
-        stores.schedule,
-        clock,
-        MARKET,
-        run or executor(repository, clock),
-    )
+    return queries_on(repository, clock, run or executor(repository, clock))
 
 
 class HeldUntilTheOthersAnswer:
