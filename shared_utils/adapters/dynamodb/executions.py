@@ -12,7 +12,6 @@ ones still to alert, with SCHEDULE_SHARDS queries, never a scan.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
@@ -161,14 +160,11 @@ class ExecutionTable(RunMarks):
         return records_of(ExecutionRecord, items)
 
     def awaiting(self, day: date) -> Found[ExecutionRecord]:
-        with ThreadPoolExecutor(max_workers=keys.SCHEDULE_SHARDS) as pool:
-            shards = pool.map(
-                lambda shard: self.repository.query_index(
-                    keys.GSI2, keys.GSI2_PK, keys.awaiting_executions(day, shard)
-                ),
-                range(keys.SCHEDULE_SHARDS),
-            )
-            return records_of(ExecutionRecord, (item for shard in shards for item in shard))
+        items = self.repository.query_index_partitions(
+            (keys.GSI2, keys.GSI2_PK, keys.awaiting_executions(day, shard))
+            for shard in range(keys.SCHEDULE_SHARDS)
+        )
+        return records_of(ExecutionRecord, items)
 
     def run_late(
         self, record: ExecutionRecord, due_at: datetime, found_at: datetime, reason: str

@@ -7,7 +7,6 @@ GSI2 (an order is there while it may still fill, however long it rests).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,10 +47,8 @@ class OrderFollowUpTable:
             (keys.GSI2, keys.GSI2_PK, keys.working_orders(shard))
             for shard in range(keys.SCHEDULE_SHARDS)
         ]
-        with ThreadPoolExecutor(max_workers=min(16, len(partitions))) as pool:
-            found = pool.map(lambda p: self.repository.query_index(*p), partitions)
         unique: dict[tuple[str, str], dict[str, Any]] = {}
-        for item in (item for items in found for item in items):
+        for item in self.repository.query_index_partitions(partitions):
             if item.get("entity_type") == ENTITY and not item.get("duplicate_of"):
                 unique[(item[keys.PK], item[keys.SK])] = item
         return records_of(OrderRecord, unique.values()), len(partitions)

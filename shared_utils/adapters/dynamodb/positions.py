@@ -9,7 +9,6 @@ was not before, and with the performance metrics the fill realised: each fill co
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, Protocol
 
@@ -99,15 +98,11 @@ class PositionTable:
         return record_of(Position, item) if item else None
 
     def open_everywhere(self) -> Found[Position]:
-        shards = range(keys.SCHEDULE_SHARDS)
-        with ThreadPoolExecutor(max_workers=len(shards)) as pool:
-            found = pool.map(
-                lambda shard: self.repository.query_index(
-                    keys.GSI2, keys.GSI2_PK, keys.open_positions(shard)
-                ),
-                shards,
-            )
-        return records_of(Position, (item for items in found for item in items))
+        items = self.repository.query_index_partitions(
+            (keys.GSI2, keys.GSI2_PK, keys.open_positions(shard))
+            for shard in range(keys.SCHEDULE_SHARDS)
+        )
+        return records_of(Position, items)
 
     # -- fills ---------------------------------------------------------------------------------
     def record_fill(self, fill: Fill) -> Position | None:

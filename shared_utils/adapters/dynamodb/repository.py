@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,10 @@ from shared_utils.domain.errors import Conflict, DomainError, InvalidInput
 
 MAX_TRANSACTION_ACTIONS = 100
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
+# One pool for every sharded index read in this process: a pool per read started up to 16 threads
+# each time, and a trigger's look-back after a long stop reads thousands of slots. Its threads
+# start on first use; the queries they run never read through the pool again, so none waits on it.
+_INDEX_READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="index-read")
 
 
 def serialize(item: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +209,14 @@ class ConfigurationRepository:
         return self.query_index(
             keys.GSI2, keys.GSI2_PK, keys.schedule_slot(execution_type, weekday, hhmm, shard)
         )
+
+    def query_index_partitions(
+        self, partitions: Iterable[tuple[str, str, str]]
+    ) -> list[dict[str, Any]]:
+        """Every item of several global-index partitions (the shards of a slot, say), each given
+        as (index, partition attribute, partition): read at once, their items in the given order."""
+        found = _INDEX_READS.map(lambda read: self.query_index(*read), list(partitions))
+        return [item for items in found for item in items]
 
     def query_index(
         self, index: str, partition_attribute: str, partition: str

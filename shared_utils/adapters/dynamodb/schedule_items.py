@@ -10,7 +10,6 @@ allocations; the schedule trigger finds them on GSI2.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from shared_utils.adapters.dynamodb import keys
@@ -61,18 +60,11 @@ class ScheduleTable:
     def due_at(
         self, execution_type: ExecutionType, weekday: Weekday, hhmm: str
     ) -> Found[ScheduleEntry]:
-        with ThreadPoolExecutor(max_workers=keys.SCHEDULE_SHARDS) as pool:
-            shards = pool.map(
-                lambda shard: self.repository.query_schedule_slot(
-                    execution_type, weekday, hhmm, shard
-                ),
-                range(keys.SCHEDULE_SHARDS),
-            )
-            return records_of(
-                ScheduleEntry,
-                (item for shard in shards for item in shard),
-                lambda model, item: model.model_validate(item),
-            )
+        items = self.repository.query_index_partitions(
+            (keys.GSI2, keys.GSI2_PK, keys.schedule_slot(execution_type, weekday, hhmm, shard))
+            for shard in range(keys.SCHEDULE_SHARDS)
+        )
+        return records_of(ScheduleEntry, items, lambda model, item: model.model_validate(item))
 
     def of_user(self, user_id: str, execution_type: ExecutionType) -> list[ScheduleEntry]:
         items, _ = self.repository.query_prefix(user_id, keys.schedule_prefix(execution_type))
