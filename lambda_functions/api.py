@@ -88,6 +88,7 @@ NextToken = Annotated[str | None, Query(description="The next_token of the previ
 # An id in a path: any text (a numeric-looking one too), but not longer than an id the platform
 # issues could be, since DynamoDB refuses a key over 1 KB with an error rather than a miss.
 MAX_ID_LENGTH = 128
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
@@ -194,6 +195,17 @@ def resolve(
         check_body(event.get("body"), bool(event.get("isBase64Encoded")))
     except BodyRefused as refused:
         return _refusal(refused.status, refused.code, refused.message, refused.details)
+    # Before the resolver routes: its route patterns end in `$`, which also matches before a final
+    # newline, so `strategies/%0A` would be answered as the list of strategies and
+    # `strategies/abc%0A` as strategy abc.
+    unprintable = [
+        {"field": name, "location": "path", "message": "must not hold control characters"}
+        for name, value in sorted((event.get("pathParameters") or {}).items())
+        if _CONTROL_CHARACTER.search(value or "")
+    ]
+    if unprintable:
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in unprintable)
+        return _refusal(HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message, unprintable)
     # Before the resolver: it would validate the values as a list and say only that they are not
     # a number; one of the two would be dropped if it did not.
     repeated = [

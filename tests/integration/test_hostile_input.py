@@ -583,3 +583,24 @@ def test_an_id_in_the_path_longer_than_any_id_is_refused_naming_it(
     body = valid_body(method, resource, ids) if (method, resource) in WITH_BODY else None
     refusals.expect(method, path, body, status=422, field=name, location="path")
     refusals.check()
+
+
+PATH_PARAMETER_ROUTES = [
+    (method, resource, name)
+    for method, resource in ROUTES
+    for name in ("basket_id", "strategy_id", "client_id", "leg_no", "underlying")
+    if "{" + name + "}" in resource
+]
+
+
+@pytest.mark.parametrize(("method", "resource", "name"), PATH_PARAMETER_ROUTES)
+def test_a_control_character_in_a_path_parameter_is_refused_not_routed_elsewhere(
+    refusals, ids, method, resource, name
+):
+    """`strategies/%0A` was answered as the list of strategies, and `strategies/<id>%0A` would be
+    answered as that strategy: the router's patterns also match before a final newline."""
+    body = valid_body(method, resource, ids) if (method, resource) in WITH_BODY else None
+    for encoded in ("%0A", "%0D", "%00", "%09", "%7F", "{id}%0A", "{id}%1B", "a%0Ab"):
+        path = path_of(resource, {**ids, name: encoded.format(id=ids[name])})
+        refusals.expect(method, path, body, status=422, field=name, location="path")
+    refusals.check()
