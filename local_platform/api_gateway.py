@@ -157,7 +157,7 @@ class LocalApiGateway:
             and int(result.get("statusCode", 200)) >= 500
             and self.not_durable()
         ):
-            return _not_durable()  # this request's write is the one that could not be journaled
+            return _not_durable(this_request=True)  # its write could not be journaled
         reply_headers = {**CORS_HEADERS, **(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             reply_headers[name] = ", ".join(values)
@@ -240,12 +240,19 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 _CHANGING_METHODS = frozenset({"POST", "PUT", "DELETE"})
 
 
-def _not_durable() -> Reply:
+def _not_durable(this_request: bool = False) -> Reply:
+    """Refused as not durable: before the function ran (nothing changed), or after its own write
+    could not be journaled (moto holds it in memory until the restart, which drops it)."""
+    what = (
+        "this request is not saved: reads may show its change until the restart, which drops it"
+        if this_request
+        else "this request changed nothing"
+    )
     return _error(
         HTTPStatus.SERVICE_UNAVAILABLE,
         "NOT_DURABLE",
         "the local platform could not save a write durably and takes no more until it is "
-        "restarted (reads still work); this request changed nothing",
+        f"restarted (reads still work); {what}",
     )
 
 
