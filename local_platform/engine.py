@@ -227,16 +227,37 @@ class _ThreadStdout:
 
     def __init__(self, default: TextIO):
         self.default, self.local = default, threading.local()
+        self._lost: str | None = None
 
     def _target(self) -> TextIO:
         sink: TextIO | None = getattr(self.local, "sink", None)
         return sink or self.default
 
     def write(self, text: str) -> int:
-        return self._target().write(text)
+        target = self._target()
+        try:
+            return target.write(text)
+        except OSError as error:
+            if target is self.default:
+                raise
+            self._log_lost(error)
+            return len(text)
 
     def flush(self) -> None:
-        self._target().flush()
+        target = self._target()
+        try:
+            target.flush()
+        except OSError as error:
+            if target is self.default:
+                raise
+            self._log_lost(error)
+
+    def _log_lost(self, error: OSError) -> None:
+        """A disk that is full refuses the functions' log too: the function still answers (its
+        log line is lost), and the console says so once rather than a traceback per line."""
+        if self._lost is None:
+            self._lost = str(error)
+            _to_stderr(f"engine: the functions' log takes no more lines ({error}); they are lost")
 
     def isatty(self) -> bool:
         return self._target().isatty()

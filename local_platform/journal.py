@@ -12,6 +12,7 @@ snapshot before it and the segments after that one are kept, so one damaged snap
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import struct
@@ -116,12 +117,23 @@ class Snapshot:
     file: Path
 
 
+def _write_all(descriptor: int, data: bytes) -> None:
+    """Write every byte or raise: a disk that fills mid-record answers a short count first and
+    ENOSPC only on the next write, and a record cut short must never be acknowledged."""
+    unwritten = memoryview(data)
+    while unwritten:
+        written = os.write(descriptor, unwritten)
+        if written <= 0:
+            raise OSError(errno.EIO, "the write wrote nothing")
+        unwritten = unwritten[written:]
+
+
 def _write_private(path: Path, data: bytes) -> None:
     """Write, fsync and close a file only this user can read (it holds moto's users' passwords)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
     try:
         os.fchmod(descriptor, PRIVATE)
-        os.write(descriptor, data)
+        _write_all(descriptor, data)
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
@@ -313,7 +325,7 @@ class Journal:
     def append(self, record: Record) -> None:
         if self._file is None:
             raise RuntimeError("the journal has no open segment")
-        self._file.write(record.encode())
+        _write_all(self._file.fileno(), record.encode())
         os.fsync(self._file.fileno())
         self.records_in_segment += 1
 

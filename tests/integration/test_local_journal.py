@@ -1,9 +1,10 @@
 """The local platform's AWS state: journaled writes replayed after a crash, damaged files refused
 with a message naming them, resources found again by name, the data dir's own signing key."""
 
-import errno
 import json
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -393,17 +394,44 @@ def test_stopping_while_a_request_holds_the_state_ends_within_its_bound(tmp_path
         _forget_everything()
 
 
-class _FullDisk:
-    """A journal file on a disk that has no room left."""
+# A child process whose files may not grow past a limit: the kernel answers the write that
+# crosses it with a short count and only the next one with an error, as a disk that fills does.
+_APPEND_PAST_A_FILE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+from local_platform.journal import Journal, Record
 
-    def write(self, data: bytes) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+journal = Journal(Path(sys.argv[1]))
+journal.open_segment(1)
+journal.append(Record(1, 7, "POST", "/", "", {}, b'{"first": "acknowledged"}'))
+size = journal.segment.stat().st_size
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 40, resource.RLIM_INFINITY))
+try:
+    journal.append(Record(2, 7, "POST", "/", "", {}, b'{"second": "' + b"x" * 400 + b'"}'))
+except OSError as error:
+    print("refused:", error.errno)
+else:
+    print("acknowledged")
+"""
 
-    def fileno(self) -> int:
-        raise AssertionError("nothing was written to sync")
 
-    def close(self) -> None:
-        return None
+def test_a_record_the_disk_takes_only_part_of_is_never_acknowledged(tmp_path):
+    """A disk that filled mid-record once lost a write answered 201: the record was cut short,
+    synced and acknowledged, and the restart dropped it as a torn tail."""
+    child = subprocess.run(
+        [sys.executable, "-c", _APPEND_PAST_A_FILE_LIMIT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.startswith("refused:"), child.stdout
+    journal = Journal(tmp_path)
+    assert [record.sequence for record in journal.records(after=0)] == [1]
+    assert any("cut short" in note for note in journal.notes), journal.notes
 
 
 def test_a_write_that_cannot_be_journaled_is_503_and_the_state_takes_no_more_writes(
@@ -412,33 +440,37 @@ def test_a_write_that_cannot_be_journaled_is_503_and_the_state_takes_no_more_wri
     running = Running(tmp_path)
     running.put("u1", "durable")
     assert running.aws.journal is not None
-    running.aws.journal._file = _FullDisk()  # type: ignore[assignment]  # a file whose write fails
-    dynamodb = boto3.client(
-        "dynamodb",
-        region_name=running.aws.region,
-        endpoint_url=running.aws.endpoint_url,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
-    table = running.resources["TableName"]
+    running.aws.journal.close()
+    with Path("/dev/full").open("ab", buffering=0) as full:  # a disk with no room left
+        running.aws.journal._file = full
+        dynamodb = boto3.client(
+            "dynamodb",
+            region_name=running.aws.region,
+            endpoint_url=running.aws.endpoint_url,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+        table = running.resources["TableName"]
 
-    def put(key: str) -> None:
-        dynamodb.put_item(TableName=table, Item={"user_id": {"S": "u1"}, "sort_key": {"S": key}})
+        def put(key: str) -> None:
+            dynamodb.put_item(
+                TableName=table, Item={"user_id": {"S": "u1"}, "sort_key": {"S": key}}
+            )
 
-    with pytest.raises(ClientError) as refused:
-        put("not durable")
-    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
-    assert "not durable" in refused.value.response["Error"]["Message"]
-    with pytest.raises(ClientError) as later:
-        put("later")
-    assert later.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
-    assert running.sort_keys() >= {"durable"}  # reads still work
-    console = capsys.readouterr().err
-    assert console.count("NOT DURABLE") == 1
-    assert "NOT DURABLE" in (tmp_path / "functions.log").read_text()
-    assert running.aws.compact() is False  # the write moto applied never reaches a snapshot
-    assert "no final snapshot" in running.aws.stop(wait_seconds=1)
+        with pytest.raises(ClientError) as refused:
+            put("not durable")
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert "not durable" in refused.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as later:
+            put("later")
+        assert later.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert running.sort_keys() >= {"durable"}  # reads still work
+        console = capsys.readouterr().err
+        assert console.count("NOT DURABLE") == 1
+        assert "NOT DURABLE" in (tmp_path / "functions.log").read_text()
+        assert running.aws.compact() is False  # the write moto applied never reaches a snapshot
+        assert "no final snapshot" in running.aws.stop(wait_seconds=1)
     _forget_everything()
     again = Running(tmp_path)
     try:

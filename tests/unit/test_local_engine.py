@@ -2,13 +2,15 @@
 pattern semantics, the daily cron, and the scheduler on a stepped clock."""
 
 import json
+import logging
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from local_platform.asl import Execution, StateMachine, StatesError
-from local_platform.engine import Scheduler, matches, next_cron_time
+from local_platform.engine import Scheduler, function_output, matches, next_cron_time
 from local_platform.wiring import ROOT, load
 from shared_utils.domain.clock import IST, SteppedClock
 
@@ -277,3 +279,27 @@ def test_a_platform_started_after_its_time_covers_what_was_due_while_it_was_stop
         )
         assert event["detail"]["window"]["from"] == "2026-03-02T10:30:00.000Z"
         assert any(line.startswith("engine: MISSED sub-alice") for line in lines)
+
+
+def test_a_functions_log_on_a_full_disk_loses_its_lines_without_a_traceback(tmp_path, capsys):
+    """A full disk once printed a `--- Logging error ---` traceback to the console for each line a
+    function logged; the function still answers, and the console says once that lines are lost."""
+    log_file = tmp_path / "functions.log"
+    log_file.symlink_to("/dev/full")
+    outputs = []
+    function_logger = logging.getLogger("a-function-on-a-full-disk")
+    for attempt in range(3):
+        with function_output(log_file):
+            handler = logging.StreamHandler(sys.stdout)  # the thread's sink, as Powertools' is
+            function_logger.addHandler(handler)
+            try:
+                sys.stdout.write(f"a function's log line {attempt}\n")
+                function_logger.warning("a function's warning")
+            finally:
+                function_logger.removeHandler(handler)
+            outputs.append(attempt)
+    assert outputs == [0, 1, 2]
+    console = capsys.readouterr().err
+    assert console.count("the functions' log takes no more lines") == 1, console
+    assert "Traceback" not in console, console
+    assert "Logging error" not in console, console
