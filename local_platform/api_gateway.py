@@ -5,7 +5,9 @@ token, build the proxy event AWS would send, and call the function's handler in 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import socket
 import sys
 import threading
 import time
@@ -268,6 +270,18 @@ LISTEN_BACKLOG = 128  # a burst of connections waits to be accepted instead of b
 # A client that stops sending mid-request frees its thread after this long, and a body that
 # does not arrive in full is a 408 (API Gateway waits less; this leaves room for a loaded machine).
 SOCKET_TIMEOUT_SECONDS = 20
+# The request line and headers arrive in full within this long of the connection's accept, or of
+# the previous answer on a kept-alive connection, or are a 408: a client trickling one header line
+# at a time is cut off there, however often it sends (the read timeout above only bounds silence).
+REQUEST_HEAD_SECONDS = 20
+# Connections served at once, each on its own thread. Twenty traders with a browser each (at most
+# six connections to one host) and a script or two need about 150; past this a new connection is
+# a 503 at once, answered by the thread that accepts, so a flood of connections starts no threads.
+MAX_CONNECTIONS = 256
+# After a 408 the front stops writing and reads (and drops) what the client still sends, for at
+# most this long, before it closes: a close with unread bytes is a reset, which can destroy the
+# 408 in the client's buffers before it is read.
+LINGER_SECONDS = 2
 # A client that went away before its answer (e.g. one still sending a body refused with a 413).
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 # What BaseHTTPRequestHandler reports by itself, in the API's words.
@@ -285,9 +299,89 @@ _FRONT_ERRORS = {
 }
 
 
+class _HeadTooSlow(Exception):
+    """The request line and headers were not in by their deadline."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection's bytes for the handler's buffered reader: each read waits at most the read
+    timeout, and, while a request head is due, no later than its deadline (a timeout per read
+    alone would let a client that sends a byte now and then hold the connection for ever)."""
+
+    def __init__(self, connection: socket.socket, read_timeout: float):
+        self.connection = connection
+        self.read_timeout = read_timeout
+        self.head_due: float | None = None  # time.monotonic() by which the head must be in
+        self.head_bytes = 0  # of the head now due, received so far
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wait, until_head_due = self.read_timeout, False
+        if self.head_due is not None:
+            left = self.head_due - time.monotonic()
+            if left <= 0:
+                raise _HeadTooSlow
+            if left <= wait:
+                wait, until_head_due = left, True
+        self.connection.settimeout(wait)
+        try:
+            received = self.connection.recv_into(buffer)
+        except TimeoutError:
+            if until_head_due:
+                raise _HeadTooSlow from None
+            raise
+        if self.head_due is not None:
+            self.head_bytes += received
+        return received
+
+
 class _FrontServer(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Any, max_connections: int):
+        self.max_connections = max_connections
+        self._connection_slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._connection_slots.acquire(blocking=False):
+            self._refuse_over_capacity(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: nothing else will give the slot back
+            self._connection_slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connection_slots.release()
+
+    def _refuse_over_capacity(self, request: socket.socket) -> None:
+        # On the accepting thread, so it must never wait: what the client already sent is read
+        # (so that the close is an end of stream, not a reset), the answer is one non-blocking
+        # send of a few hundred bytes, which an empty send buffer always takes.
+        reply = _error(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "TOO_MANY_CONNECTIONS",
+            f"the local platform already serves {self.max_connections} connections; "
+            "try again in a few seconds",
+        )
+        payload = reply.body.encode()
+        head = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
+        head += [f"{name}: {value}" for name, value in reply.headers.items()]
+        head += [f"Content-Length: {len(payload)}", "Retry-After: 5", "Connection: close"]
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                request.recv(65536)
+            request.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+        self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], _CLIENT_GONE):
@@ -295,10 +389,89 @@ class _FrontServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
+def serve(
+    gateway: LocalApiGateway,
+    port: int,
+    head_seconds: float = REQUEST_HEAD_SECONDS,
+    max_connections: int = MAX_CONNECTIONS,
+) -> ThreadingHTTPServer:
+    """Serve the gateway on 127.0.0.1:port, on a thread of its own; head_seconds and
+    max_connections are REQUEST_HEAD_SECONDS and MAX_CONNECTIONS unless a test says otherwise."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = SOCKET_TIMEOUT_SECONDS
+        _reader: _DeadlineReader
+
+        def setup(self):
+            super().setup()
+            self.rfile.close()  # the stdlib's reader, replaced by one that keeps the deadline
+            self._reader = _DeadlineReader(self.connection, self.timeout)
+            self.rfile = io.BufferedReader(self._reader)
+            self.request_version, self.requestline = self.protocol_version, ""
+
+        def handle_one_request(self):
+            # The head's time runs from the accept, or from the end of the previous answer.
+            self._reader.head_due = time.monotonic() + head_seconds
+            self._reader.head_bytes = 0
+            self.raw_requestline = b""
+            try:
+                super().handle_one_request()
+            except _HeadTooSlow:
+                self._head_too_slow()
+            finally:
+                self._reader.head_due = None
+
+        def parse_request(self):
+            words = self.raw_requestline.split()
+            if len(words) == 2 and words[0] == b"GET":
+                # HTTP/0.9: its answers have no status line or headers. Refused before any
+                # header is read.
+                self.command, self.path = "", words[1].decode("latin-1")
+                self.request_version = self.protocol_version
+                self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
+                return False
+            parsed = super().parse_request()
+            # The head is in: the body only has the read timeout (and its own 408).
+            self._reader.head_due = None
+            self.connection.settimeout(self.timeout)
+            return parsed
+
+        def _head_began(self) -> bool:
+            """Whether any of the head came: since the deadline was set, or before it (sent
+            with the previous request). The deadline has passed, so a read raises at once."""
+            if self._reader.head_bytes or self.raw_requestline:
+                return True
+            try:
+                return bool(self.rfile.peek(1))
+            except _HeadTooSlow:
+                return False
+
+        def _head_too_slow(self) -> None:
+            self.close_connection = True
+            began = self._head_began()
+            self._reader.head_due = None
+            if not began:
+                return  # nothing was asked (an idle kept-alive connection): close without a word
+            self.command = ""
+            self.connection.settimeout(self.timeout)
+            reply = _error(
+                HTTPStatus.REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                f"the request line and headers did not arrive in full within {head_seconds:g} s",
+            )
+            reply.headers["Connection"] = "close"
+            self._answer(reply)
+            with contextlib.suppress(OSError):  # includes TimeoutError: then it is closed anyway
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                ends = time.monotonic() + LINGER_SECONDS
+                while (left := ends - time.monotonic()) > 0:
+                    self.connection.settimeout(left)
+                    if not self.connection.recv(65536):
+                        break
+
         # Headers and body leave in two writes: with Nagle on, the body of an answer on a
         # kept-alive connection waits for the client's delayed ACK (40 ms).
         disable_nagle_algorithm = True
@@ -406,6 +579,10 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
 
         def _answer(self, reply: Reply) -> None:
             payload = reply.body.encode()
+            # An error found before the request's version was read leaves it at HTTP/0.9, for
+            # which the stdlib writes the body alone: every answer here has its status line.
+            if self.request_version == "HTTP/0.9":
+                self.request_version = self.protocol_version
             try:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
@@ -443,6 +620,6 @@ def serve(gateway: LocalApiGateway, port: int) -> ThreadingHTTPServer:
         def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
             pass
 
-    server = _FrontServer(("127.0.0.1", port), Handler)
+    server = _FrontServer(("127.0.0.1", port), Handler, max_connections)
     threading.Thread(target=server.serve_forever, name="api-gateway", daemon=True).start()
     return server

@@ -1,13 +1,16 @@
 """The local front over real sockets: what the stdlib would answer by itself (an unknown method,
 oversize headers, a malformed request) comes in the API's error shape, never an HTML page; bodies
 are bounded; a failure outside the handler is INTERNAL_ERROR with a request id, its traceback in
-the functions' log; a burst of connections is answered, not reset."""
+the functions' log; a burst of connections is answered, not reset; every error answer has its
+status line and headers; a request head has a deadline and connections a bound."""
 
 import contextlib
 import io
 import json
+import select
 import socket
 import struct
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -103,12 +106,30 @@ def test_an_oversize_request_line_is_a_431_in_the_apis_shape(front):
     assert json.loads(body)["error"]["code"] == "REQUEST_HEADER_FIELDS_TOO_LARGE"
 
 
-def test_a_malformed_request_line_is_answered_in_the_apis_shape(front):
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        (b"GET / HTTP/9\r\n\r\n", 400),
+        (b"GET /options/baskets HTTP/2.0\r\n\r\n", 505),
+        (b"\x00\x01\x02 garbage\r\n\r\n", 400),
+        (b"GET /options/baskets\r\n\r\n", 505),  # HTTP/0.9, whose answers have no head
+        (b"GET /options/baskets\r\nX-a: b\r\n", 505),  # refused before its headers end
+        (b"GET /a b HTTP/1.1\r\n\r\n", 400),
+    ],
+)
+def test_a_malformed_request_line_is_answered_with_a_status_line_in_the_apis_shape(
+    front, request_head, status
+):
     url, _, _ = front
-    # A request line with no readable version gets no status line (HTTP/0.9): the body alone.
-    reply = _reply(url, b"GET / HTTP/9\r\n\r\n")
+    # The stdlib answers a request line whose version it has not read as HTTP/0.9: the body alone.
+    reply = _reply(url, request_head)
+    assert reply.startswith(f"HTTP/1.1 {status} ".encode()), reply[:80]
     assert b"<html" not in reply.lower()
-    assert json.loads(reply[reply.index(b"{") :])["error"]["code"] == "BAD_REQUEST"
+    _status, headers, body = _raw(url, request_head)
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Connection"] == "close"
+    assert int(headers["Content-Length"]) == len(body)
+    assert set(json.loads(body)["error"]) == {"code", "message", "details"}
 
 
 def test_a_body_over_the_limit_is_a_413_and_a_bad_content_length_a_400(front):
@@ -237,3 +258,153 @@ def test_a_body_shorter_than_its_content_length_is_a_408_after_the_read_timeout(
     assert error["code"] == "REQUEST_TIMEOUT"
     assert "100 bytes" in error["message"]
     assert took < 15
+
+
+@contextlib.contextmanager
+def _serving(**limits):
+    """A front of its own, with a shorter head deadline or fewer connections than the platform's;
+    on the way out every thread it started has ended."""
+    before = set(threading.enumerate())
+    port = free_port()
+    gateway = LocalApiGateway(load(), StubVerifier(), None, {"/local/ping": lambda: {"ok": True}})
+    server = serve(gateway, port, **limits)
+    try:
+        yield port
+    finally:
+        server.shutdown()
+        server.server_close()  # waits for the connections' threads
+    assert set(threading.enumerate()) <= before
+
+
+def _until_answered(connection: socket.socket, trickle: bytes | None, within: float) -> bytes:
+    """Everything the front sends until it closes, sending `trickle` every 0.1 s meanwhile."""
+    data, ends = b"", time.monotonic() + within
+    while time.monotonic() < ends:
+        if select.select([connection], [], [], 0.1)[0]:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        elif trickle and not data:
+            connection.sendall(trickle)
+    raise AssertionError(f"the front did not close within {within} s; it sent {data!r}")
+
+
+def _answer_on(connection: socket.socket) -> bytes:
+    """One answer on a kept-alive connection (its head and Content-Length bytes of body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(line for line in head.split(b"\r\n") if line.startswith(b"Content-Length:")).split()[1]
+    )
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head
+
+
+_PING = b"GET /local/ping HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("first", "trickle"),
+    [
+        (b"GET /options/baskets HTTP/1.1\r\nHost: x\r\n", b"X-a: b\r\n"),  # never idle
+        (b"GET /options/baskets HTTP/1.1\r\nHost: x\r\n", None),  # stops arriving
+        (b"GET /options/bas", b"k"),  # the request line itself, a byte at a time
+        (_PING + b"GET /options/baskets HTTP/1.1\r\n", None),  # sent with the previous one
+    ],
+)
+def test_a_request_head_not_in_by_its_deadline_is_a_408_and_the_connection_closed(first, trickle):
+    # The read timeout (20 s) only bounds silence: a header every 0.1 s never meets it.
+    assert api_gateway.SOCKET_TIMEOUT_SECONDS >= 10
+    assert api_gateway.REQUEST_HEAD_SECONDS <= 30
+    with (
+        _serving(head_seconds=1) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as connection,
+    ):
+        asked = time.monotonic()
+        connection.sendall(first)
+        reply = _until_answered(connection, trickle, within=15)
+        took = time.monotonic() - asked
+    if first.startswith(_PING):  # the first request is answered; the second's head runs out
+        assert reply.startswith(b"HTTP/1.1 200 ")
+        reply = reply[reply.index(b"}") + 1 :]
+    head, _, body = reply.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert lines[0] == "HTTP/1.1 408 Request Timeout"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Connection"] == "close"
+    assert int(headers["Content-Length"]) == len(body)
+    error = json.loads(body)["error"]
+    assert error["code"] == "REQUEST_TIMEOUT"
+    assert "within 1 s" in error["message"]
+    assert 0.9 <= took < 10
+
+
+def test_on_a_kept_alive_connection_the_deadline_runs_from_the_previous_answer():
+    with (
+        _serving(head_seconds=1) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as connection,
+    ):
+        connection.sendall(_PING)
+        assert _answer_on(connection).startswith(b"HTTP/1.1 200 ")
+        answered = time.monotonic()
+        time.sleep(0.5)  # half the deadline spent idle
+        connection.sendall(b"GET /options/baskets HTTP/1.1\r\n")
+        reply = _until_answered(connection, b"X-a: b\r\n", within=15)
+        took = time.monotonic() - answered
+    assert reply.startswith(b"HTTP/1.1 408 ")
+    assert json.loads(reply.partition(b"\r\n\r\n")[2])["error"]["code"] == "REQUEST_TIMEOUT"
+    assert 0.9 <= took < 10
+
+
+def test_an_idle_kept_alive_connection_is_closed_without_a_word_at_the_deadline():
+    with (
+        _serving(head_seconds=1) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as connection,
+    ):
+        connection.sendall(_PING)
+        assert _answer_on(connection).startswith(b"HTTP/1.1 200 ")
+        asked = time.monotonic()
+        assert _until_answered(connection, None, within=15) == b""
+        assert 0.9 <= time.monotonic() - asked < 10
+
+
+def test_connections_over_the_bound_are_a_503_at_once_and_start_no_thread():
+    assert 128 <= api_gateway.MAX_CONNECTIONS <= 1024
+    with _serving(max_connections=3) as port:
+        held = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(3)]
+        try:
+            for connection in held:  # each is being served (a thread each), kept alive
+                connection.sendall(_PING)
+                assert _answer_on(connection).startswith(b"HTTP/1.1 200 ")
+            threads = threading.active_count()
+            for _attempt in range(20):
+                with socket.create_connection(("127.0.0.1", port), timeout=30) as extra:
+                    asked = time.monotonic()
+                    reply = _until_answered(extra, None, within=10)
+                    assert time.monotonic() - asked < 5
+                head, _, body = reply.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                headers = dict(line.split(": ", 1) for line in lines[1:])
+                assert lines[0] == "HTTP/1.1 503 Service Unavailable"
+                assert headers["Content-Type"] == "application/json"
+                assert headers["Connection"] == "close"
+                assert int(headers["Content-Length"]) == len(body)
+                assert json.loads(body)["error"]["code"] == "TOO_MANY_CONNECTIONS"
+            assert threading.active_count() == threads
+            held.pop().close()  # its slot is given back once its thread has seen it go
+            ends = time.monotonic() + 10
+            while threading.active_count() >= threads and time.monotonic() < ends:
+                time.sleep(0.05)
+            again = _reply(
+                f"http://127.0.0.1:{port}",
+                b"GET /local/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+            assert again.startswith(b"HTTP/1.1 200 ")
+        finally:
+            for connection in held:
+                connection.close()
