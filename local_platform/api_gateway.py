@@ -402,12 +402,13 @@ def serve(
         protocol_version = "HTTP/1.1"
         timeout = SOCKET_TIMEOUT_SECONDS
         _reader: _DeadlineReader
+        _buffered: io.BufferedReader  # rfile, by its own type (the stdlib's says less)
 
         def setup(self):
             super().setup()
             self.rfile.close()  # the stdlib's reader, replaced by one that keeps the deadline
             self._reader = _DeadlineReader(self.connection, self.timeout)
-            self.rfile = io.BufferedReader(self._reader)
+            self.rfile = self._buffered = io.BufferedReader(self._reader)
             self.request_version, self.requestline = self.protocol_version, ""
 
         def handle_one_request(self):
@@ -444,7 +445,7 @@ def serve(
             if self._reader.head_bytes or self.raw_requestline:
                 return True
             try:
-                return bool(self.rfile.peek(1))
+                return bool(self._buffered.peek(1))
             except _HeadTooSlow:
                 return False
 
