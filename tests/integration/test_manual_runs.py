@@ -104,6 +104,27 @@ def test_the_same_forced_run_served_in_turn_within_a_minute_is_a_double_submit(s
     assert len(paper_book(repository, FixedClock(MONDAY_0925), "ZERODHA123").order_book()) == 4
 
 
+def test_a_run_under_a_new_key_that_placed_nothing_leaves_the_double_submit_window_open(
+    service, repository
+):
+    """A run under a new Idempotency-Key that failed once deleted the claim, and with it the window
+    of the run before: an unkeyed forced run 18 s after a run that placed orders was taken."""
+    strategy_id = iron_condor_at(service, entry_time="09:30", exit_time="15:15")
+    first = queries(repository, FixedClock(MONDAY_0925)).run_now(USER, strategy_id, "entry", True)
+    assert first.status == "COMPLETED"
+    soon = FixedClock(MONDAY_0925 + timedelta(seconds=10))
+    with pytest.raises(RuntimeError):
+        queries(repository, soon, Crashes()).run_now(
+            USER, strategy_id, "entry", True, idempotency_key="a-new-key"
+        )
+    later = queries(repository, FixedClock(MONDAY_0925 + timedelta(seconds=18)))
+    with pytest.raises(Conflict, match=r"placed orders at 09:25:00 IST .* after 09:26:00 IST"):
+        later.run_now(USER, strategy_id, "entry", force=True)
+    after = queries(repository, FixedClock(MONDAY_0925 + timedelta(seconds=61)))
+    assert after.run_now(USER, strategy_id, "entry", force=True).status == "COMPLETED"
+    assert len(paper_book(repository, FixedClock(MONDAY_0925), "ZERODHA123").order_book()) == 8
+
+
 def test_a_forced_run_right_after_one_that_placed_nothing_runs(service, repository):
     strategy_id = iron_condor_at(service, entry_time="09:30", exit_time="15:15")
     closed = FixedClock(datetime(2026, 3, 2, 16, 0, tzinfo=IST))  # after the close: refused

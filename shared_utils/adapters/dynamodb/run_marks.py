@@ -72,26 +72,26 @@ class RunMarks:
         past_a_finished_run: bool = False,
     ) -> HeldRun | None:
         sort_key = keys.run_claim(execution_type, strategy_id)
-        item: dict[str, object] = {
-            keys.PK: user_id,
-            keys.SK: sort_key,
-            "entity_type": "RUN_CLAIM",
-            "holder": holder,
-            "claimed_at": utc_iso(at),
-            "lease_until": utc_iso(until),
-            "expires_at": _expires(until, days=1),
-        }
         try:
+            # An update, not a put: a run taking over a finished one (a new Idempotency-Key) keeps
+            # that run's `window_until`, which its release hands back if it placed nothing.
             self.repository.commit(
                 [
-                    db.Write(
-                        "Put",
-                        {keys.PK: user_id, keys.SK: sort_key},
-                        item=item,
-                        condition="attribute_not_exists(sort_key) OR lease_until < :now"
+                    db.update(
+                        user_id,
+                        sort_key,
+                        "SET entity_type = :entity, holder = :holder, claimed_at = :at,"
+                        " lease_until = :until, expires_at = :expires REMOVE finished_at",
+                        "attribute_not_exists(sort_key) OR lease_until < :at"
                         + (" OR attribute_exists(finished_at)" if past_a_finished_run else ""),
-                        values={":now": utc_iso(at)},
-                        on_condition_failure=Conflict("claimed"),
+                        Conflict("claimed"),
+                        values={
+                            ":entity": "RUN_CLAIM",
+                            ":holder": holder,
+                            ":at": utc_iso(at),
+                            ":until": utc_iso(until),
+                            ":expires": _expires(until, days=1),
+                        },
                     )
                 ]
             )
@@ -118,33 +118,55 @@ class RunMarks:
         keep_until: datetime | None = None,
     ) -> None:
         sort_key = keys.run_claim(execution_type, strategy_id)
-        write = (
-            db.update(
-                user_id,
-                sort_key,
-                "SET lease_until = :until, finished_at = :finished, expires_at = :expires",
-                "holder = :holder",
-                Conflict("not held"),
-                values={
-                    ":holder": holder,
-                    ":until": utc_iso(keep_until),
-                    ":finished": utc_iso(finished_at or keep_until),
-                    ":expires": _expires(keep_until, days=1),
-                },
-            )
-            if keep_until is not None
-            else db.Write(
-                "Delete",
-                {keys.PK: user_id, keys.SK: sort_key},
-                condition="holder = :holder",
-                values={":holder": holder},
-                on_condition_failure=Conflict("not held"),
-            )
-        )
+        if keep_until is not None:
+            finished = utc_iso(finished_at or keep_until)
+            writes = [
+                db.update(
+                    user_id,
+                    sort_key,
+                    "SET lease_until = :until, finished_at = :finished, expires_at = :expires,"
+                    " window_until = :until, window_from = :finished",
+                    "holder = :holder",
+                    Conflict("not held"),
+                    values={
+                        ":holder": holder,
+                        ":until": utc_iso(keep_until),
+                        ":finished": finished,
+                        ":expires": _expires(keep_until, days=1),
+                    },
+                )
+            ]
+        else:
+            writes = [self._window_handed_back(user_id, sort_key, holder, finished_at)]
         try:
-            self.repository.commit([write])
+            self.repository.commit(writes)
         except Conflict:
             return  # the lease ran out and another run holds it now: that claim is not ours
+
+    def _window_handed_back(
+        self, user_id: str, sort_key: str, holder: str, finished_at: datetime | None
+    ) -> db.Write:
+        """A run that placed nothing keeps nothing of its own; the claim goes, unless an earlier
+        run's double-submit window is still open: then that window holds the claim again."""
+        item = self.repository.get(user_id, sort_key)
+        window = item.get("window_until") if item else None
+        now = utc_iso(finished_at) if finished_at else None
+        if window is not None and now is not None and str(window) > now:
+            return db.update(
+                user_id,
+                sort_key,
+                "SET lease_until = window_until, finished_at = window_from",
+                "holder = :holder AND window_until = :window",
+                Conflict("not held"),
+                values={":holder": holder, ":window": window},
+            )
+        return db.Write(
+            "Delete",
+            {keys.PK: user_id, keys.SK: sort_key},
+            condition="holder = :holder",
+            values={":holder": holder},
+            on_condition_failure=Conflict("not held"),
+        )
 
     def answer_for(self, user_id: str, idempotency_key: str) -> tuple[str, ExecutionReport] | None:
         item = self.repository.get(user_id, keys.manual_answer(idempotency_key))
