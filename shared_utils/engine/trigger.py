@@ -60,7 +60,9 @@ STALE_AFTER = timedelta(minutes=2)
 # How long a day's watermark is kept (the table's TTL removes it after): the look-back's bound.
 WATERMARK_KEPT_DAYS = 7
 NOT_RUNNING = "the platform was not running"
-WORKFLOW_DIED = "its execution workflow did not run it"
+# A started workflow that never ran its execution: it died, or the platform stopped with it (a
+# local platform's workflows do not outlive it), which the record alone cannot tell apart.
+WORKFLOW_DIED = "its execution workflow did not run it: it failed, or the platform stopped"
 
 # Starts the workflow of one due minute: when to run, and the executions due then.
 StartWorkflow = Callable[[datetime, Sequence[ExecutionRef]], object]

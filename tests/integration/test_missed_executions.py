@@ -159,8 +159,8 @@ def test_an_entry_at_0958_found_on_the_restart_at_1001_is_entered_late_and_says_
     assert entry["status"] == "COMPLETED"
     assert entry["late_minutes"] == 3
     assert entry["reason"] == (
-        "09:58 IST entry run 3 min late at 10:01 IST (its execution workflow did not run it),"
-        " within the strategy's 5-minute grace"
+        "09:58 IST entry run 3 min late at 10:01 IST (its execution workflow did not run it:"
+        " it failed, or the platform stopped), within the strategy's 5-minute grace"
     )
     assert len(paper_book(repository, FixedClock(monday(10, 1)), "ZERODHA123").order_book()) == 4
 
