@@ -8,7 +8,8 @@ from typing import Any
 
 from shared_utils.configuration.aggregates import StrategyAggregates
 from shared_utils.configuration.allocation_math import summary
-from shared_utils.configuration.conflicts import IDENTITY_FIELDS, check_identity, check_version
+from shared_utils.configuration.changes import changed
+from shared_utils.configuration.conflicts import check_identity, check_version
 from shared_utils.configuration.store import ConfigurationStore
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
 from shared_utils.domain.models import (
@@ -99,8 +100,7 @@ class Allocations:
             raise NotFound(f"strategy {strategy_id} has no allocation to {client_id}")
         check_identity(request, client_id=client_id, strategy_id=strategy_id)
         check_version(request.version, current.version, f"allocation to {client_id}")
-        patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
-        merged = current.model_dump() | patch
+        merged = changed(current, request)
         merged.update(updated_at=self.aggregates.now_iso, version=current.version + 1)
         allocation = validate(Allocation, merged)
         stored = self.aggregates.commit(

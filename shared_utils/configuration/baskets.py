@@ -6,8 +6,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from shared_utils.configuration.aggregates import StrategyAggregates
+from shared_utils.configuration.changes import changed
 from shared_utils.configuration.conflicts import (
-    IDENTITY_FIELDS,
     check_identity,
     check_version,
 )
@@ -80,8 +80,7 @@ class Baskets:
         current = self.aggregates.basket(user_id, basket_id)
         check_identity(request, basket_id=basket_id)
         check_version(request.version, current.version, f"basket {basket_id}")
-        patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
-        merged = current.model_dump() | patch
+        merged = changed(current, request)
         merged["deployable_capital"] = deployable(
             merged["current_capital"], merged["deployable_percentage"]
         )

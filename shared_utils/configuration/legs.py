@@ -4,7 +4,8 @@ aggregate: the allocations' totals and the compiled schedule follow it in the sa
 from __future__ import annotations
 
 from shared_utils.configuration.aggregates import StrategyAggregates
-from shared_utils.configuration.conflicts import IDENTITY_FIELDS, check_identity, check_version
+from shared_utils.configuration.changes import changed
+from shared_utils.configuration.conflicts import check_identity, check_version
 from shared_utils.configuration.store import StrategyAggregate
 from shared_utils.domain.enums import ExpiryType, LegCategory
 from shared_utils.domain.errors import Conflict, InvalidInput, NotFound
@@ -58,19 +59,19 @@ class Legs:
         current = _leg(before, leg_no)
         check_identity(request, leg_no=leg_no, strategy_id=strategy_id)
         check_version(request.version, current.version, f"leg {leg_no}")
-        patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
-        merged = current.model_dump() | patch
+        merged = changed(current, request)
+        sent = request.model_fields_set
         if (
-            "entry_by" in patch
-            and "strike_selection_config" not in patch
-            and patch["entry_by"] != current.entry_by
+            "entry_by" in sent
+            and "strike_selection_config" not in sent
+            and request.entry_by != current.entry_by
         ):
             merged["strike_selection_config"] = None  # a new method starts from its defaults
-        if "strike_selection_config" in patch and "entry_by" not in patch:
+        if "strike_selection_config" in sent and "entry_by" not in sent:
             merged["entry_by"] = None
         if (
-            "transaction_type" in patch
-            and "category" not in patch
+            "transaction_type" in sent
+            and "category" not in sent
             and current.category != LegCategory.SPREAD
         ):
             merged["category"] = None

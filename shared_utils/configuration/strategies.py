@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from shared_utils.configuration.aggregates import StrategyAggregates
-from shared_utils.configuration.conflicts import IDENTITY_FIELDS, check_identity, check_version
+from shared_utils.configuration.changes import changed
+from shared_utils.configuration.conflicts import check_identity, check_version
 from shared_utils.configuration.store import ConfigurationStore, StrategyAggregate
 from shared_utils.domain.errors import InvalidInput, NotFound
 from shared_utils.domain.models import (
@@ -100,9 +101,9 @@ class Strategies:
         current = before.strategy
         check_identity(request, strategy_id=strategy_id, basket_id=current.basket_id)
         check_version(request.version, current.version, f"strategy {strategy_id}")
-        patch = request.model_dump(exclude_unset=True, exclude=IDENTITY_FIELDS)
-        merged = current.model_dump() | patch
-        if "product" in patch and "is_intra_day" not in patch:
+        merged = changed(current, request)
+        sent = request.model_fields_set
+        if "product" in sent and "is_intra_day" not in sent:
             merged["is_intra_day"] = None  # derived again from the new product
         merged["execution_schedule"] = execution_schedule(merged)
         strategy = validate(Strategy, merged)

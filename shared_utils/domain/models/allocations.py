@@ -68,6 +68,10 @@ class LegOverride(ApiModel):
 
 
 class AllocationConfig(ApiModel):
+    """How many lots this account trades: the type with its legs or its multiplier. An update
+    replaces it whole: LEG_LEVEL lists every leg the account trades."""
+
+    replaced_whole = True
     type: Annotated[AllocationType, BeforeValidator(upper)]
     leg_overrides: dict[LegKey, LegOverride] | None = Field(
         None, description="LEG_LEVEL: only the legs listed and enabled trade on this account"
@@ -99,7 +103,8 @@ class AllocationConfig(ApiModel):
 
 
 class RiskLimits(ApiModel):
-    """Per account per strategy. A limit left out is not enforced."""
+    """Per account per strategy. A limit left out is not enforced. On an update, the limits sent
+    change and the others are kept; null removes that one limit."""
 
     max_daily_trades: Annotated[int, Field(ge=1, le=100000), WHOLE] | None = None
     max_daily_loss: PositiveMoney | None = None
@@ -108,6 +113,8 @@ class RiskLimits(ApiModel):
 
 
 class ExecutionConfig(ApiModel):
+    """On an update, the settings sent change and the others are kept."""
+
     execution_delay_ms: Annotated[int, Field(ge=0, le=60000), WHOLE] = 0
     prefer_for_entries: Flag = True
     prefer_for_exits: Flag = True
@@ -177,9 +184,17 @@ class AdvancedAllocationsRequest(ApiModel):
 
 class AllocationUpdate(ApiModel):
     priority: Change[Priority] = None
-    allocation_config: Change[AllocationConfig] = None
-    risk_limits: Change[RiskLimits] = None
-    execution_config: Change[ExecutionConfig] = None
+    allocation_config: Change[AllocationConfig] = Field(
+        None,
+        description="Replaced whole: the type with its leg_overrides (every leg this account trades) or its multiplier",
+    )
+    risk_limits: Change[RiskLimits] = Field(
+        None,
+        description="The limits sent change, the others are kept; null removes one limit",
+    )
+    execution_config: Change[ExecutionConfig] = Field(
+        None, description="The settings sent change, the others are kept"
+    )
     status: Change[Status] = None
     version: Change[Version] = None
     client_id: Change[EntityId] = Field(None, description="If sent, must be the path's")

@@ -99,8 +99,10 @@ SizingLots = Annotated[int, Field(ge=1, le=10000), WHOLE]
 
 
 class StrikeSelection(ApiModel):
-    """How the strike is picked at entry. A value left out takes the method's default at entry."""
+    """How the strike is picked at entry: the method with its one value. A value left out takes the
+    method's default at entry. An update replaces it whole: send the method with its value."""
 
+    replaced_whole = True
     method: EntryBy
     delta_value: Delta | None = Field(None, description="Target absolute delta")
     strike_distance: StrikeDistance | None = Field(
@@ -128,6 +130,8 @@ class StrikeSelection(ApiModel):
 
 
 class PositionSizing(ApiModel):
+    """On an update, the fields sent change and the others are kept; null removes max_lots."""
+
     min_lots: SizingLots = 1
     max_lots: SizingLots | None = Field(None, description="No cap when absent")
     lot_increment: SizingLots = 1
@@ -262,7 +266,10 @@ class LegUpdate(ApiModel):
     leg_type: Change[LegType] = None
     underlying: Change[Underlying] = None
     entry_by: Change[EntryBy] = None
-    strike_selection_config: Change[StrikeSelection] = None
+    strike_selection_config: Change[StrikeSelection] = Field(
+        None,
+        description="Replaced whole: the method with its value (a value left out is the method's default at entry)",
+    )
     stop_loss: Points | None = Field(None, description="null removes the stop loss")
     stop_loss_type: Change[StopLossKind] = None
     expiry_type: Change[Expiry] = None
@@ -274,7 +281,10 @@ class LegUpdate(ApiModel):
     exit_slippage: Change[Points] = None
     entry_max_slippage: Points | None = Field(None, description="null removes the limit")
     exit_max_slippage: Points | None = Field(None, description="null removes the limit")
-    position_sizing: Change[PositionSizing] = None
+    position_sizing: Change[PositionSizing] = Field(
+        None,
+        description="The fields sent change, the others are kept; null max_lots removes the cap",
+    )
     enabled: Change[Flag] = None
     version: Change[Version] = None
     leg_no: Change[WholeNumber] = Field(None, description="If sent, must be the path's")
