@@ -17,8 +17,9 @@ def changed(current: BaseModel, change: ApiModel) -> dict[str, Any]:
 
     A nested object of independent settings (risk limits, execution settings, position sizing) is
     merged: its fields sent change, an explicit null clears only that one, the others are kept. An
-    object that is one choice (`replaced_whole`: a strike selection, an allocation's sizing) is
-    taken as sent, since its fields only mean something together."""
+    object whose fields depend on one choice (`chosen_by`: a strike selection's method, an
+    allocation's type) is merged the same way while the choice stays, and taken whole as sent when
+    the choice changes. A list or a map (leg overrides by leg) is taken whole."""
     return _merged(current.model_dump(), change, IDENTITY_FIELDS)
 
 
@@ -26,8 +27,13 @@ def _merged(stored: dict[str, Any], sent: BaseModel, skipped: set[str]) -> dict[
     merged = dict(stored)
     for name in sent.model_fields_set - skipped:
         value, kept = getattr(sent, name), stored.get(name)
-        if isinstance(value, ApiModel) and not value.replaced_whole and isinstance(kept, dict):
+        if isinstance(value, ApiModel) and isinstance(kept, dict) and _same_choice(kept, value):
             merged[name] = _merged(kept, value, set())
         else:
             merged[name] = sent.model_dump(include={name})[name]
     return merged
+
+
+def _same_choice(stored: dict[str, Any], sent: ApiModel) -> bool:
+    choice = sent.chosen_by
+    return choice is None or stored.get(choice) == getattr(sent, choice)

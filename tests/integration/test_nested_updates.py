@@ -1,8 +1,9 @@
 """An update (PUT) changes the fields sent, nested objects included: a partial `risk_limits` changes
 the limits it names and keeps the others (found by an attacker: one partial update used to remove
-the trade cap, the position cap and the margin cap without a word). An object that is one choice
-(a strike selection, an allocation's sizing) is replaced whole, and one sent without its choice is
-a 422 naming it, with nothing written."""
+the trade cap, the position cap and the margin cap without a word). An object whose fields depend
+on one choice (a strike selection's method, an allocation's type) is merged while the choice stays
+and replaced whole when it changes; one sent without its choice is a 422 naming it, with nothing
+written."""
 
 from __future__ import annotations
 
@@ -111,8 +112,8 @@ def test_a_partial_execution_config_keeps_the_other_settings(alice, strategy_id)
     }
 
 
-def test_allocation_config_is_replaced_whole(alice, strategy_id):
-    """One choice: the type with every leg the account trades (or the multiplier)."""
+def test_allocation_config_takes_leg_overrides_whole_and_a_new_type_replaces_it(alice, strategy_id):
+    """The type with every leg the account trades (or the multiplier)."""
     sizing = {"type": "LEG_LEVEL", "leg_overrides": {"1": {"lots": 2}, "2": {"lots": 2}}}
     reply = put_allocation(alice, strategy_id, {"allocation_config": sizing})
     assert reply.status == 200, reply.body
@@ -132,6 +133,10 @@ def test_allocation_config_is_replaced_whole(alice, strategy_id):
         "leg_overrides": None,
         "strategy_lots_multiplier": 2,
     }
+    same_type = {"allocation_config": {"type": "STRATEGY_LEVEL", "strategy_lots_multiplier": 3}}
+    reply = put_allocation(alice, strategy_id, same_type)
+    assert reply.status == 200, reply.body
+    assert allocation(alice, strategy_id)["allocation_config"]["strategy_lots_multiplier"] == 3
 
 
 def test_an_allocation_config_without_its_type_writes_nothing(alice, dynamodb, strategy_id):
@@ -188,8 +193,19 @@ def test_a_partial_position_sizing_is_checked_merged(alice, dynamodb, strategy_i
     }
 
 
-def test_strike_selection_is_replaced_whole(alice, strategy_id):
-    """One choice: the method with its one value; another method's value never lingers."""
+def test_the_same_strike_method_keeps_its_value_unless_sent(alice, strategy_id):
+    delta = {"strike_selection_config": {"method": "DELTA", "delta_value": 0.3}}
+    assert put_leg(alice, strategy_id, delta).status == 200
+    reply = put_leg(alice, strategy_id, {"strike_selection_config": {"method": "DELTA"}})
+    assert reply.status == 200, reply.body
+    assert leg(alice, strategy_id)["strike_selection_config"]["delta_value"] == 0.3
+    to_default = {"strike_selection_config": {"method": "DELTA", "delta_value": None}}
+    assert put_leg(alice, strategy_id, to_default).status == 200
+    assert leg(alice, strategy_id)["strike_selection_config"]["delta_value"] is None
+
+
+def test_another_strike_method_replaces_the_selection_whole(alice, strategy_id):
+    """The old method's value never lingers into the new one."""
     delta = {"strike_selection_config": {"method": "DELTA", "delta_value": 0.3}}
     assert put_leg(alice, strategy_id, delta).status == 200
     distance = {"strike_selection_config": {"method": "STRIKE_DISTANCE", "strike_distance": 100}}

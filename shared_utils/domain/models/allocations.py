@@ -69,9 +69,10 @@ class LegOverride(ApiModel):
 
 class AllocationConfig(ApiModel):
     """How many lots this account trades: the type with its legs or its multiplier. An update
-    replaces it whole: LEG_LEVEL lists every leg the account trades."""
+    always sends the type: the same type changes the field sent, another type replaces the whole
+    object. leg_overrides is taken whole: it lists every leg this account trades."""
 
-    replaced_whole = True
+    chosen_by = "type"
     type: Annotated[AllocationType, BeforeValidator(upper)]
     leg_overrides: dict[LegKey, LegOverride] | None = Field(
         None, description="LEG_LEVEL: only the legs listed and enabled trade on this account"
@@ -186,7 +187,7 @@ class AllocationUpdate(ApiModel):
     priority: Change[Priority] = None
     allocation_config: Change[AllocationConfig] = Field(
         None,
-        description="Replaced whole: the type with its leg_overrides (every leg this account trades) or its multiplier",
+        description="Send the type: the same type changes the field sent (leg_overrides whole: every leg this account trades), another type replaces it whole",
     )
     risk_limits: Change[RiskLimits] = Field(
         None,

@@ -238,9 +238,10 @@ class ApiModel(BaseModel):
     # Left out, these are worked out from others (is_intra_day from product, a leg's underlying
     # from its strategy's): a null would be read as that, not as what was sent.
     derived_when_left_out: ClassVar[frozenset[str]] = frozenset()
-    # A nested object sent in an update is merged into the stored one (its fields sent change),
-    # unless it is one choice whose fields depend on each other: then it is taken whole, as sent.
-    replaced_whole: ClassVar[bool] = False
+    # A nested object sent in an update is merged into the stored one (its fields sent change).
+    # One whose fields depend on a choice (a strike method, an allocation type) names that field:
+    # another choice replaces the object whole, since the old choice's values mean nothing to it.
+    chosen_by: ClassVar[str | None] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -100,9 +100,11 @@ SizingLots = Annotated[int, Field(ge=1, le=10000), WHOLE]
 
 class StrikeSelection(ApiModel):
     """How the strike is picked at entry: the method with its one value. A value left out takes the
-    method's default at entry. An update replaces it whole: send the method with its value."""
+    method's default at entry. An update always sends the method: the same method changes the value
+    sent and keeps it when left out (null returns it to the default); another method replaces the
+    whole object."""
 
-    replaced_whole = True
+    chosen_by = "method"
     method: EntryBy
     delta_value: Delta | None = Field(None, description="Target absolute delta")
     strike_distance: StrikeDistance | None = Field(
@@ -268,7 +270,7 @@ class LegUpdate(ApiModel):
     entry_by: Change[EntryBy] = None
     strike_selection_config: Change[StrikeSelection] = Field(
         None,
-        description="Replaced whole: the method with its value (a value left out is the method's default at entry)",
+        description="Send the method: the same method keeps its value unless sent (null: the default); another method replaces it whole",
     )
     stop_loss: Points | None = Field(None, description="null removes the stop loss")
     stop_loss_type: Change[StopLossKind] = None
