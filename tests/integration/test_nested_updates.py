@@ -137,6 +137,10 @@ def test_allocation_config_takes_leg_overrides_whole_and_a_new_type_replaces_it(
     reply = put_allocation(alice, strategy_id, same_type)
     assert reply.status == 200, reply.body
     assert allocation(alice, strategy_id)["allocation_config"]["strategy_lots_multiplier"] == 3
+    # The same type with the multiplier left out keeps it: 1 is the default of a new one only.
+    reply = put_allocation(alice, strategy_id, {"allocation_config": {"type": "STRATEGY_LEVEL"}})
+    assert reply.status == 200, reply.body
+    assert allocation(alice, strategy_id)["allocation_config"]["strategy_lots_multiplier"] == 3
 
 
 def test_an_allocation_config_without_its_type_writes_nothing(alice, dynamodb, strategy_id):

@@ -100,6 +100,8 @@ class AllocationConfig(ApiModel):
                         "allocation; leave it out for 1"
                     )
                 self.strategy_lots_multiplier = Decimal(1)
+                # A default, not sent: an update of the same type keeps the stored multiplier.
+                self.__pydantic_fields_set__.discard("strategy_lots_multiplier")
         return self
 
 
