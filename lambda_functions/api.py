@@ -88,7 +88,10 @@ NextToken = Annotated[str | None, Query(description="The next_token of the previ
 # An id in a path: any text (a numeric-looking one too), but not longer than an id the platform
 # issues could be, since DynamoDB refuses a key over 1 KB with an error rather than a miss.
 MAX_ID_LENGTH = 128
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+# What no id holds and the router would read as something else: a slash (an encoded %2F is still a
+# path separator to it: strategies/<id>%2Flegs was answered as the legs), and control characters,
+# C1 and the Unicode line and paragraph separators among them.
+_NOT_IN_A_PATH_PARAMETER = re.compile(r"[/\x00-\x1f\x7f-\x9f\u2028\u2029]")
 Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
@@ -199,9 +202,13 @@ def resolve(
     # newline, so `strategies/%0A` would be answered as the list of strategies and
     # `strategies/abc%0A` as strategy abc.
     unprintable = [
-        {"field": name, "location": "path", "message": "must not hold control characters"}
+        {
+            "field": name,
+            "location": "path",
+            "message": "must not hold a slash or a control character",
+        }
         for name, value in sorted((event.get("pathParameters") or {}).items())
-        if _CONTROL_CHARACTER.search(value or "")
+        if _NOT_IN_A_PATH_PARAMETER.search(value or "")
     ]
     if unprintable:
         message = "; ".join(f"{d['field']}: {d['message']}" for d in unprintable)

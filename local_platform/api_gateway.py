@@ -243,10 +243,12 @@ _CHANGING_METHODS = frozenset({"POST", "PUT", "DELETE"})
 
 
 def _not_durable(this_request: bool = False) -> Reply:
-    """Refused as not durable: before the function ran (nothing changed), or after its own write
-    could not be journaled (moto holds it in memory until the restart, which drops it)."""
+    """Refused as not durable: before the function ran (nothing changed), or after one of its own
+    writes could not be journaled (moto holds that one in memory until the restart drops it; the
+    function's writes before it were journaled, so a manual run's claim, say, outlives it)."""
     what = (
-        "this request is not saved: reads may show its change until the restart, which drops it"
+        "this request is saved at most in part: what it wrote before the write that failed is"
+        " kept, and that write shows in reads until the restart drops it"
         if this_request
         else "this request changed nothing"
     )
@@ -299,8 +301,8 @@ _FRONT_ERRORS = {
 }
 
 
-class _HeadTooSlow(Exception):
-    """The request line and headers were not in by their deadline."""
+class _NotInTime(Exception):
+    """The request line and headers, or the body, were not in by their deadline."""
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -311,28 +313,28 @@ class _DeadlineReader(io.RawIOBase):
     def __init__(self, connection: socket.socket, read_timeout: float):
         self.connection = connection
         self.read_timeout = read_timeout
-        self.head_due: float | None = None  # time.monotonic() by which the head must be in
+        self.due_by: float | None = None  # time.monotonic() by which the head (or body) is in
         self.head_bytes = 0  # of the head now due, received so far
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        wait, until_head_due = self.read_timeout, False
-        if self.head_due is not None:
-            left = self.head_due - time.monotonic()
+        wait, until_due = self.read_timeout, False
+        if self.due_by is not None:
+            left = self.due_by - time.monotonic()
             if left <= 0:
-                raise _HeadTooSlow
+                raise _NotInTime
             if left <= wait:
-                wait, until_head_due = left, True
+                wait, until_due = left, True
         self.connection.settimeout(wait)
         try:
             received = self.connection.recv_into(buffer)
         except TimeoutError:
-            if until_head_due:
-                raise _HeadTooSlow from None
+            if until_due:
+                raise _NotInTime from None
             raise
-        if self.head_due is not None:
+        if self.due_by is not None:
             self.head_bytes += received
         return received
 
@@ -394,9 +396,11 @@ def serve(
     port: int,
     head_seconds: float = REQUEST_HEAD_SECONDS,
     max_connections: int = MAX_CONNECTIONS,
+    body_seconds: float = SOCKET_TIMEOUT_SECONDS,
 ) -> ThreadingHTTPServer:
-    """Serve the gateway on 127.0.0.1:port, on a thread of its own; head_seconds and
-    max_connections are REQUEST_HEAD_SECONDS and MAX_CONNECTIONS unless a test says otherwise."""
+    """Serve the gateway on 127.0.0.1:port, on a thread of its own; head_seconds, body_seconds and
+    max_connections are REQUEST_HEAD_SECONDS, SOCKET_TIMEOUT_SECONDS and MAX_CONNECTIONS unless a
+    test says otherwise."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -413,15 +417,15 @@ def serve(
 
         def handle_one_request(self):
             # The head's time runs from the accept, or from the end of the previous answer.
-            self._reader.head_due = time.monotonic() + head_seconds
+            self._reader.due_by = time.monotonic() + head_seconds
             self._reader.head_bytes = 0
             self.raw_requestline = b""
             try:
                 super().handle_one_request()
-            except _HeadTooSlow:
+            except _NotInTime:
                 self._head_too_slow()
             finally:
-                self._reader.head_due = None
+                self._reader.due_by = None
 
         def parse_request(self):
             words = self.raw_requestline.split()
@@ -435,7 +439,7 @@ def serve(
                 return False
             parsed = super().parse_request()
             # The head is in: the body only has the read timeout (and its own 408).
-            self._reader.head_due = None
+            self._reader.due_by = None
             self.connection.settimeout(self.timeout)
             return parsed
 
@@ -446,13 +450,13 @@ def serve(
                 return True
             try:
                 return bool(self._buffered.peek(1))
-            except _HeadTooSlow:
+            except _NotInTime:
                 return False
 
         def _head_too_slow(self) -> None:
             self.close_connection = True
             began = self._head_began()
-            self._reader.head_due = None
+            self._reader.due_by = None
             if not began:
                 return  # nothing was asked (an idle kept-alive connection): close without a word
             self.command = ""
@@ -530,15 +534,20 @@ def serve(
                     "PAYLOAD_TOO_LARGE",
                     f"the body is {length:,} bytes; at most {MAX_BODY_BYTES:,} are taken",
                 )
+            # The body too has a deadline, not only a read timeout: a byte every few seconds
+            # would otherwise hold a connection (and, 256 of them, the whole front) for ever.
+            self._reader.due_by = time.monotonic() + body_seconds
             try:
                 raw = self.rfile.read(length) if length else b""
-            except TimeoutError:
+            except (TimeoutError, _NotInTime):
                 return None, self._refuse(
                     HTTPStatus.REQUEST_TIMEOUT,
                     "REQUEST_TIMEOUT",
-                    f"the body did not arrive in full within {SOCKET_TIMEOUT_SECONDS} s "
+                    f"the body did not arrive in full within {body_seconds:g} s "
                     f"(Content-Length promised {length} bytes)",
                 )
+            finally:
+                self._reader.due_by = None
             if len(raw) < length:
                 return None, self._refuse(
                     HTTPStatus.BAD_REQUEST,

@@ -34,6 +34,7 @@ from shared_utils.engine.records import ExecutionRecord, ExecutionReport, Found
 from shared_utils.market.data import MarketDataProvider
 
 TYPES = {"entry": ExecutionType.ENTRY, "exit": ExecutionType.EXIT}
+_VERBS = {ExecutionType.ENTRY: "enter", ExecutionType.EXIT: "exit"}
 FINISHED = (ExecutionStatus.COMPLETED, ExecutionStatus.PARTIAL, ExecutionStatus.FAILED)
 PLACED = (ExecutionStatus.COMPLETED, ExecutionStatus.PARTIAL)  # an entry that placed orders
 # As long as a Lambda function can run (15 minutes): a lease never runs out under a live run.
@@ -278,7 +279,7 @@ class ExecutionQueries:
             if not self.schedule_store.has_strategy(user_id, strategy_id):
                 raise NotFound(f"strategy {strategy_id} not found")
             raise Conflict(
-                f"strategy {strategy_id} has nothing to {execution_type}: it needs legs, and an active allocation to enter"
+                f"strategy {strategy_id} has nothing to {_VERBS[kind]}: it needs legs, and an active allocation to enter"
             )
         # Before anything is written: a run that cannot start must leave nothing behind.
         if self.executor is None:
@@ -407,9 +408,16 @@ class ExecutionQueries:
 def _held_message(execution_type: str, strategy_id: str, held: HeldRun, force: bool) -> str:
     named = f"a manual {execution_type} of strategy {strategy_id}"
     if held.finished_at is None or held.until is None:
+        # A run that died (a crash, a platform stopped mid-run) holds its claim to the lease's end.
+        lapses = (
+            f" (if it stopped without finishing, its claim lapses at "
+            f"{held.until.astimezone(IST):%H:%M:%S} IST)"
+            if held.until is not None
+            else ""
+        )
         return (
             f"{named} is running ({held.holder}); "
-            "wait for it to finish, then see options/executions/history"
+            f"wait for it to finish{lapses}, then see options/executions/history"
         )
     if not force:
         return (

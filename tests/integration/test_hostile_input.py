@@ -598,9 +598,13 @@ def test_a_control_character_in_a_path_parameter_is_refused_not_routed_elsewhere
     refusals, ids, method, resource, name
 ):
     """`strategies/%0A` was answered as the list of strategies, and `strategies/<id>%0A` would be
-    answered as that strategy: the router's patterns also match before a final newline."""
+    answered as that strategy: the router's patterns also match before a final newline. An
+    encoded slash is a separator to it: `strategies/<id>%2Flegs` was answered as the legs."""
     body = valid_body(method, resource, ids) if (method, resource) in WITH_BODY else None
-    for encoded in ("%0A", "%0D", "%00", "%09", "%7F", "{id}%0A", "{id}%1B", "a%0Ab"):
+    for encoded in (
+        *("%0A", "%0D", "%00", "%09", "%7F", "{id}%0A", "{id}%1B", "a%0Ab"),
+        *("%C2%85", "{id}%E2%80%A8", "{id}%2Flegs", "{id}%2F", "%2F"),  # C1, U+2028, slashes
+    ):
         path = path_of(resource, {**ids, name: encoded.format(id=ids[name])})
         refusals.expect(method, path, body, status=422, field=name, location="path")
     refusals.check()

@@ -344,6 +344,28 @@ def test_a_request_head_not_in_by_its_deadline_is_a_408_and_the_connection_close
     assert 0.9 <= took < 10
 
 
+def test_a_body_trickled_a_byte_at_a_time_is_a_408_at_its_deadline():
+    """A body whose every byte came within the read timeout was waited on for ever: 256 such
+    connections held the whole front."""
+    with (
+        _serving(body_seconds=1) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as connection,
+    ):
+        connection.sendall(
+            b"POST /options/baskets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n{"
+        )
+        asked = time.monotonic()
+        reply = _until_answered(connection, b" ", within=15)
+        took = time.monotonic() - asked
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), reply
+    error = json.loads(body)["error"]
+    assert error["code"] == "REQUEST_TIMEOUT"
+    assert "the body did not arrive in full within 1 s" in error["message"]
+    assert 0.9 <= took < 10
+
+
 def test_on_a_kept_alive_connection_the_deadline_runs_from_the_previous_answer():
     with (
         _serving(head_seconds=1) as port,

@@ -118,8 +118,10 @@ def test_a_run_under_a_new_key_that_placed_nothing_leaves_the_double_submit_wind
             USER, strategy_id, "entry", True, idempotency_key="a-new-key"
         )
     later = queries(repository, FixedClock(MONDAY_0925 + timedelta(seconds=18)))
-    with pytest.raises(Conflict, match=r"placed orders at 09:25:00 IST .* after 09:26:00 IST"):
+    with pytest.raises(Conflict) as refused:
         later.run_now(USER, strategy_id, "entry", force=True)
+    assert f"placed orders at 09:25:00 IST ({first.key})" in str(refused.value)  # that run's key
+    assert "send it again after 09:26:00 IST" in str(refused.value)
     after = queries(repository, FixedClock(MONDAY_0925 + timedelta(seconds=61)))
     assert after.run_now(USER, strategy_id, "entry", force=True).status == "COMPLETED"
     assert len(paper_book(repository, FixedClock(MONDAY_0925), "ZERODHA123").order_book()) == 8

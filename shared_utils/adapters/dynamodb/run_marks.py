@@ -125,7 +125,7 @@ class RunMarks:
                     user_id,
                     sort_key,
                     "SET lease_until = :until, finished_at = :finished, expires_at = :expires,"
-                    " window_until = :until, window_from = :finished",
+                    " window_until = :until, window_from = :finished, window_holder = holder",
                     "holder = :holder",
                     Conflict("not held"),
                     values={
@@ -155,7 +155,7 @@ class RunMarks:
             return db.update(
                 user_id,
                 sort_key,
-                "SET lease_until = window_until, finished_at = window_from",
+                "SET lease_until = window_until, finished_at = window_from, holder = window_holder",
                 "holder = :holder AND window_until = :window",
                 Conflict("not held"),
                 values={":holder": holder, ":window": window},
