@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import os
-import pickle
 import secrets
 import socket
 import sys
@@ -27,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import boto3
 
-from local_platform import wiring
+from local_platform import moto_patches, wiring
 from local_platform.journal import (
     PRIVATE,
     RECORDED_HEADERS,
@@ -430,12 +429,15 @@ class LocalAws:
         # every write is refused and no snapshot is taken, until a restart.
         self.not_durable: str | None = None
         self.replay_seconds = 0.0
+        # How long the last snapshot held `requests` (the pickling itself happens after it).
+        self.snapshot_hold_seconds = 0.0
         self.notes: list[str] = []
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> str:
         """Load the state (snapshot, then journal) and serve it. Raises StateDamaged."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_patches.apply()  # before the replay too: it writes through the same moto
         _register_key_pickling()
         key = signing_key(self.data_dir)
         use_signing_key(key)
@@ -455,7 +457,7 @@ class LocalAws:
         snapshot = self.snapshots.load()
         if snapshot is not None:
             try:
-                saved = pickle.loads(snapshot.pickled)  # noqa: S301 - the state this platform saved
+                saved = moto_patches.load_state(snapshot.pickled)
                 backends = _backends()
                 for service, backend in saved.items():
                     backends[service][DEFAULT_ACCOUNT_ID][self.region] = backend
@@ -553,13 +555,16 @@ class LocalAws:
                     return True
                 if self.not_durable is not None:
                     return False
-                pickled = self._pickle()
+                held = time.perf_counter()
+                frozen = self._freeze()
                 sequence = self.sequence
                 if self.journal is not None:
                     self.journal.open_segment(sequence + 1)
+                self.snapshot_hold_seconds = time.perf_counter() - held
             finally:
                 self.requests.release()
-            self.snapshots.write(sequence, pickled)
+            # Pickled with the requests going on: what was frozen is never changed (moto_patches).
+            self.snapshots.write(sequence, self._pickle(frozen))
             self.snapshot_sequence = sequence
             previous = self.snapshots.previous_sequence()
             if self.journal is not None and previous is not None:
@@ -568,14 +573,18 @@ class LocalAws:
         finally:
             self._compacting.release()
 
-    def _pickle(self) -> bytes:
+    def _freeze(self) -> moto_patches.FrozenState:
+        """Under `requests`: the state as it is now, in a form that later requests do not change."""
         from moto.core import DEFAULT_ACCOUNT_ID
 
         state = {
             service: backend[DEFAULT_ACCOUNT_ID][self.region]
             for service, backend in _backends().items()
         }
-        return pickle.dumps(state)
+        return moto_patches.freeze(state)
+
+    def _pickle(self, frozen: moto_patches.FrozenState) -> bytes:
+        return frozen.pickled()
 
     def stop(self, wait_seconds: float = STOP_WAIT_SECONDS) -> str:
         """Stop serving and take a final snapshot, waiting at most `wait_seconds` for each thing in

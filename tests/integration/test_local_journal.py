@@ -344,10 +344,10 @@ def test_stopping_while_a_snapshot_is_in_progress_ends_within_its_bound(tmp_path
     in_snapshot, release = threading.Event(), threading.Event()
     pickle_state = aws._pickle
 
-    def slow_pickle() -> bytes:  # a snapshot of a large state, as the background one takes
+    def slow_pickle(frozen) -> bytes:  # a snapshot of a large state, as the background one takes
         in_snapshot.set()
         release.wait(60)
-        return pickle_state()
+        return pickle_state(frozen)
 
     monkeypatch.setattr(aws, "_pickle", slow_pickle)
     compactor = threading.Thread(target=aws.compact, daemon=True)
