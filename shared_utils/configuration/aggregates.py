@@ -13,7 +13,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from shared_utils.configuration.allocation_math import AllocationRuleBroken, calculated_totals
-from shared_utils.configuration.store import AggregateChange, ConfigurationStore, StrategyAggregate
+from shared_utils.configuration.store import (
+    AggregateChange,
+    ConfigurationStore,
+    Counts,
+    StrategyAggregate,
+)
 from shared_utils.domain import performance
 from shared_utils.domain.clock import Clock, ist_date, utc_iso
 from shared_utils.domain.errors import InvalidInput, NotFound
@@ -121,10 +126,31 @@ class StrategyAggregates:
             for s in strategies
         ]
 
+    def read_with_metrics(self, user_id: str, strategy_id: str) -> StrategyAggregate:
+        """The aggregate as a trader reads it: the strategy's and every allocation's performance
+        metrics are what executions have added so far."""
+        found = self.store.aggregate_with_counts(user_id, strategy_id)
+        if found is None:
+            raise NotFound(f"strategy {strategy_id} not found")
+        aggregate, own, by_account = found
+        strategy = aggregate.strategy
+        metrics = performance.strategy_view(own, strategy.performance_metrics)
+        return StrategyAggregate(
+            strategy.model_copy(update={"performance_metrics": metrics}),
+            aggregate.legs,
+            self._allocations_counted(aggregate, by_account),
+            aggregate.compiled_schedule,
+        )
+
     def allocations_with_metrics(
         self, user_id: str, aggregate: StrategyAggregate
     ) -> dict[str, Allocation]:
         counted = self.store.allocation_counts(user_id, aggregate.strategy.strategy_id)
+        return self._allocations_counted(aggregate, counted)
+
+    def _allocations_counted(
+        self, aggregate: StrategyAggregate, counted: Mapping[str, Counts]
+    ) -> dict[str, Allocation]:
         return {
             client_id: a.model_copy(
                 update={

@@ -33,9 +33,8 @@ class Allocations:
         self.store, self.aggregates = store, aggregates
 
     def of_strategy(self, user_id: str, strategy_id: str) -> list[Allocation]:
-        aggregate = self.aggregates.read(user_id, strategy_id)
         return sorted(
-            self.aggregates.allocations_with_metrics(user_id, aggregate).values(),
+            self.aggregates.read_with_metrics(user_id, strategy_id).allocations.values(),
             key=lambda a: (a.priority, a.client_id),
         )
 

@@ -123,6 +123,13 @@ class ConfigurationStore(Protocol):
 
     def aggregate(self, user_id: str, strategy_id: str) -> StrategyAggregate | None: ...
 
+    def aggregate_with_counts(
+        self, user_id: str, strategy_id: str
+    ) -> tuple[StrategyAggregate, Counts, Mapping[str, Counts]] | None:
+        """The aggregate, what executions have counted for the strategy, and for each of its
+        accounts by client id: read together (a trader's detail view), None when it is not there."""
+        ...
+
     def commit(self, change: AggregateChange) -> StrategyAggregate:
         """Write the change in one transaction; returns the aggregate as stored."""
         ...

@@ -87,14 +87,7 @@ class Strategies:
         return strategy
 
     def get(self, user_id: str, strategy_id: str) -> StrategyAggregate:
-        aggregate = self.aggregates.read(user_id, strategy_id)
-        (strategy,) = self.aggregates.with_metrics(user_id, [aggregate.strategy])
-        return StrategyAggregate(
-            strategy,
-            aggregate.legs,
-            self.aggregates.allocations_with_metrics(user_id, aggregate),
-            aggregate.compiled_schedule,
-        )
+        return self.aggregates.read_with_metrics(user_id, strategy_id)
 
     def update(self, user_id: str, strategy_id: str, request: StrategyUpdate) -> Strategy:
         before = self.aggregates.read(user_id, strategy_id)

@@ -2,13 +2,17 @@
 
 Every entity is stored under the user's partition with its kind's sort key, an `entity_type`, and
 its fields as they are. A strategy also holds `schedule_keys` (the compiled schedule's items
-written with that version, so the next change knows which ones to remove); an allocation sits in
+written with that version, so the next change knows which ones to remove) and, since issue 12, its
+legs and allocations as stored beside it (`aggregate_legs`, `aggregate_allocations`: every change
+of the aggregate rewrites the strategy item in the same transaction as them, so the copy cannot
+drift, and a strategy's detail is one GetItem, not three reads); an allocation sits in
 GSI1 (a strategy's allocations in priority order); a broker account holds `allocation_count` (how
 many allocations trade on it, so it cannot be deleted from under them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,6 +23,8 @@ from shared_utils.domain.models import Allocation, Basket, BrokerAccount, Leg, S
 
 SCHEDULE_KEYS = "schedule_keys"
 ALLOCATION_COUNT = "allocation_count"
+AGGREGATE_LEGS, AGGREGATE_ALLOCATIONS = "aggregate_legs", "aggregate_allocations"
+_PLACEMENT = frozenset({keys.PK, keys.SK, "entity_type", keys.GSI1_PK, keys.GSI1_SK})
 
 
 def item(user_id: str, sort_key: str, model: BaseModel, entity_type: str) -> dict[str, Any]:
@@ -43,11 +49,36 @@ def basket_item(user_id: str, basket: Basket) -> dict[str, Any]:
 
 
 def strategy_item(
-    user_id: str, strategy: Strategy, schedule_keys: tuple[str, ...] | list[str]
+    user_id: str,
+    strategy: Strategy,
+    schedule_keys: tuple[str, ...] | list[str],
+    legs: Mapping[int, Leg],
+    allocations: Mapping[str, Allocation],
 ) -> dict[str, Any]:
     stored = item(user_id, keys.strategy(strategy.strategy_id), strategy, entity_type="STRATEGY")
     stored[SCHEDULE_KEYS] = list(schedule_keys)
+    # In the order their own items are in (sort key order), each as its item holds it.
+    stored[AGGREGATE_LEGS] = [
+        _as_stored(leg_item(user_id, leg))
+        for leg in sorted(legs.values(), key=lambda leg: keys.leg(leg.strategy_id, leg.leg_no))
+    ]
+    stored[AGGREGATE_ALLOCATIONS] = [
+        _as_stored(allocation_item(user_id, allocation))
+        for allocation in sorted(
+            allocations.values(), key=lambda a: keys.allocation(a.strategy_id, a.client_id)
+        )
+    ]
     return stored
+
+
+def _as_stored(stored: dict[str, Any]) -> dict[str, Any]:
+    """An item's attributes as a read of it returns them: a None is not stored (serialize drops
+    it from an item, not from a map inside one); what places the item in the table stays out."""
+    return {
+        name: value
+        for name, value in stored.items()
+        if value is not None and name not in _PLACEMENT
+    }
 
 
 def leg_item(user_id: str, leg: Leg) -> dict[str, Any]:
@@ -69,6 +100,16 @@ def allocation_item(user_id: str, allocation: Allocation) -> dict[str, Any]:
 
 def stored_strategy(raw: dict[str, Any]) -> StoredStrategy:
     return StoredStrategy(Strategy.model_validate(raw), tuple(raw.get(SCHEDULE_KEYS, [])))
+
+
+def embedded(raw_strategy: dict[str, Any]) -> StrategyAggregate | None:
+    """The aggregate from the strategy item alone; None for an item written before it held its
+    legs and allocations (they are then read from their own items)."""
+    if AGGREGATE_LEGS not in raw_strategy or AGGREGATE_ALLOCATIONS not in raw_strategy:
+        return None
+    return aggregate(
+        raw_strategy, raw_strategy[AGGREGATE_LEGS], raw_strategy[AGGREGATE_ALLOCATIONS]
+    )
 
 
 def aggregate(

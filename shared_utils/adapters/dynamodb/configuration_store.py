@@ -121,14 +121,10 @@ class DynamoConfigurationStore:
                 conflicts.stale(f"basket {basket_id}"),
             )
         ]
-        for read, strategy in detached:
-            writes.append(
-                db.put_versioned(
-                    items.strategy_item(user_id, strategy, read.compiled_schedule),
-                    read.strategy.version,
-                    conflicts.stale(f"strategy {read.strategy.strategy_id}"),
-                )
-            )
+        writes += [
+            _strategy_fields(user_id, strategy, read.strategy.version)
+            for read, strategy in detached
+        ]
         self.repository.commit(writes)
 
     # -- strategies ------------------------------------------------------------------------------
@@ -164,15 +160,42 @@ class DynamoConfigurationStore:
             )
         writes.append(
             db.put_new(
-                items.strategy_item(user_id, strategy, []), conflicts.id_collision("strategy")
+                items.strategy_item(user_id, strategy, [], {}, {}),
+                conflicts.id_collision("strategy"),
             )
         )
         self.repository.commit(writes)
 
     def aggregate(self, user_id: str, strategy_id: str) -> StrategyAggregate | None:
+        return self._aggregate_of(
+            user_id, strategy_id, self.repository.get(user_id, keys.strategy(strategy_id))
+        )
+
+    def aggregate_with_counts(
+        self, user_id: str, strategy_id: str
+    ) -> tuple[StrategyAggregate, dict[str, Decimal], dict[str, dict[str, Decimal]]] | None:
+        # Two requests at once: the strategy item (which holds its legs and allocations) and
+        # every metrics item of the strategy (its own, and one per account).
+        metrics = self.repository.alongside(
+            lambda: self.repository.query_prefix(user_id, keys.metrics_of(strategy_id))[0]
+        )
         raw = self.repository.get(user_id, keys.strategy(strategy_id))
+        counted = [item for item in metrics.result() if item.get("strategy_id") == strategy_id]
+        aggregate = self._aggregate_of(user_id, strategy_id, raw)
+        if aggregate is None:
+            return None
+        own = next((counts_of(item) for item in counted if "client_id" not in item), {})
+        by_account = {item["client_id"]: counts_of(item) for item in counted if "client_id" in item}
+        return aggregate, own, by_account
+
+    def _aggregate_of(
+        self, user_id: str, strategy_id: str, raw: dict[str, Any] | None
+    ) -> StrategyAggregate | None:
         if raw is None:
             return None
+        aggregate = items.embedded(raw)
+        if aggregate is not None:
+            return aggregate
         legs, _ = self.repository.query_prefix(user_id, keys.legs_of(strategy_id))
         allocations, _ = self.repository.query_prefix(user_id, keys.allocations_of(strategy_id))
         return items.aggregate(raw, legs, allocations)
@@ -185,7 +208,9 @@ class DynamoConfigurationStore:
         schedule_keys = tuple(item[keys.SK] for item in schedule)
         writes = [
             db.put_versioned(
-                items.strategy_item(user_id, strategy, schedule_keys),
+                items.strategy_item(
+                    user_id, strategy, schedule_keys, after.legs, after.allocations
+                ),
                 before.strategy.version,
                 conflicts.stale(f"strategy {strategy_id}"),
             )
@@ -271,3 +296,27 @@ class DynamoConfigurationStore:
     def allocation_counts(self, user_id: str, strategy_id: str) -> dict[str, dict[str, Decimal]]:
         raw, _ = self.repository.query_prefix(user_id, keys.metrics_of(strategy_id) + "#")
         return {item["client_id"]: counts_of(item) for item in raw}
+
+
+def _strategy_fields(user_id: str, strategy: Strategy, read_version: int) -> db.Write:
+    """The strategy's own fields replaced (at the version read), and what the store keeps beside
+    them on its item (the compiled schedule's keys, the legs and allocations) left as they are."""
+    fields = list(strategy.model_dump(mode="python").items())
+    names = {f"#f{n}": name for n, (name, _) in enumerate(fields)}
+    values: dict[str, Any] = {f":f{n}": v for n, (_, v) in enumerate(fields) if v is not None}
+    # A None is not stored (as a Put of the item would leave it out): it is removed.
+    expression = "SET " + ", ".join(
+        f"#f{n} = :f{n}" for n, (_, v) in enumerate(fields) if v is not None
+    )
+    removed = [f"#f{n}" for n, (_, v) in enumerate(fields) if v is None]
+    if removed:
+        expression += " REMOVE " + ", ".join(removed)
+    return db.update(
+        user_id,
+        keys.strategy(strategy.strategy_id),
+        expression,
+        "#version = :read_version",
+        conflicts.stale(f"strategy {strategy.strategy_id}"),
+        names={**names, "#version": "version"},
+        values={**values, ":read_version": read_version},
+    )

@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -21,6 +21,7 @@ from shared_utils.adapters.dynamodb import keys
 from shared_utils.domain.errors import Conflict, DomainError, InvalidInput
 
 MAX_TRANSACTION_ACTIONS = 100
+Result = TypeVar("Result")
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 # One pool for every sharded index read in this process: a pool per read started up to 16 threads
 # each time, and a trigger's look-back after a long stop reads thousands of slots. Its threads
@@ -217,6 +218,11 @@ class ConfigurationRepository:
         as (index, partition attribute, partition): read at once, their items in the given order."""
         found = _INDEX_READS.map(lambda read: self.query_index(*read), list(partitions))
         return [item for items in found for item in items]
+
+    def alongside(self, read: Callable[[], Result]) -> Future[Result]:
+        """Start a read while the caller makes another: two requests, one round trip of waiting.
+        The read must not itself read through the pool (none of this repository's reads do)."""
+        return _INDEX_READS.submit(read)
 
     def query_index(
         self, index: str, partition_attribute: str, partition: str
