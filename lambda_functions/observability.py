@@ -17,7 +17,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 METRICS_NAMESPACE = "OptionsStrategyPlatform"
 
 logger = Logger()
-tracer = Tracer()
+# The functions reach nothing but AWS, through botocore: X-Ray's patch_all would also import and
+# patch every other library it knows that is installed (requests, sqlite3, http.client...) at each
+# cold start, for calls these functions never make.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 # Reads add no business metric; Powertools would warn about that on every one of them.
