@@ -19,6 +19,7 @@ from local_platform import wiring
 from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
 from local_platform.aws import FAKE_CREDENTIALS, STOP_WAIT_SECONDS, LocalAws, within
+from local_platform.bounds import forget_expired_tokens
 from local_platform.engine import Engine, build_engine, function_output, session_bounds
 from local_platform.journal import StateDamaged
 from local_platform.lock import DataDirInUse, hold_data_dir
@@ -140,6 +141,7 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
 
     calendar = built_in_calendar()
     session = session_bounds(args.session, calendar) if args.session else None
+    forget_expired_tokens()  # before the state is restored: a restored pool forgets at its next sign-in
     aws = LocalAws(data_dir)
     endpoint = aws.start()
     for note in aws.notes:
@@ -360,11 +362,11 @@ def _run_session(
     json_path, html_path = watch.write_report(
         data_dir, engine.timer.as_dict(), traders_that_day(day)
     )
-    failures = engine.scheduler.failures
+    failed = engine.scheduler.failed
     print(
         f"session of {day} {'ended early' if stopped.is_set() else 'done'}: {watch.executions} executions, "
         f"{watch.orders} orders, P&L {watch.pnl_now():,.2f}\n  report  {html_path}\n          {json_path}"
-        + (f"\n  {len(failures)} engine job(s) failed; see above" if failures else ""),
+        + (f"\n  {failed} engine job(s) failed; see above" if failed else ""),
         flush=True,
     )
     return 0

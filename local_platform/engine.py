@@ -47,6 +47,12 @@ Job = tuple[str, Callable[[], None], bool]
 Log = Callable[[str], None]
 
 ACCOUNT = "000000000000"
+# What the engine keeps of what it ran, whatever the length of the run: the operator's view shows the
+# latest few, and a platform that runs for weeks must not hold every run of every day.
+FINISHED_EXECUTIONS_KEPT = 50
+FAILURES_KEPT = 200
+# Step Functions refuses a STANDARD execution's name again for 90 days after it was used.
+EXECUTION_NAMES_KEPT_FOR = timedelta(days=90)
 WEEKDAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}
 
 
@@ -83,7 +89,8 @@ class Scheduler:
         self._running = 0
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
         self.jobs_run = 0
-        self.failures: list[str] = []
+        self.failed = 0  # every job that failed, since the start
+        self.failures: list[str] = []  # the latest FAILURES_KEPT of them
 
     def submit(self, label: str, job: Callable[[], None], own_thread: bool = False) -> None:
         with self._changed:
@@ -130,7 +137,9 @@ class Scheduler:
         try:
             job()
         except Exception as error:  # one failing job must not stop the platform's day
+            self.failed += 1
             self.failures.append(f"{label}: {type(error).__name__}: {error}")
+            del self.failures[:-FAILURES_KEPT]
             self.log(f"engine: {label} failed: {type(error).__name__}: {error}")
         finally:
             with self._changed:
@@ -353,24 +362,36 @@ class LocalStepFunctions:
             definition = json.loads((ROOT / spec["definition"]).read_text())
             self.machines[arn] = StateMachine(name, definition, dict(spec["invokes"]))
             self.arns[name] = arn
+        # Every running execution and the latest finished ones, by (state machine, name).
         self.executions: dict[tuple[str, str], Execution] = {}
+        self._finished: deque[tuple[str, str]] = deque()
+        # The names of finished executions no longer kept, with when each started: still refused.
+        self.used_names: dict[tuple[str, str], datetime] = {}
+        self._lock = threading.Lock()
 
     def start_execution(self, arn: str, name: str | None, input_text: str | None) -> dict[str, Any]:
         if arn not in self.machines:
             raise ApiError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
         name = name or str(uuid.uuid4())
         document = json.loads(input_text or "{}")
-        known = self.executions.get((arn, name))
         execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
-        if known is not None:
-            # As the service: the same name and input while it runs is that same execution.
-            if known.status == "RUNNING" and known.input == document:
-                return {"executionArn": execution_arn, "startDate": known.started.timestamp()}
-            raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{execution_arn}'")
-        execution = Execution(
-            self.machines[arn], name, document, self.clock.now(), self.functions.invoke
-        )
-        self.executions[(arn, name)] = execution
+        with self._lock:
+            known = self.executions.get((arn, name))
+            if known is not None:
+                # As the service: the same name and input while it runs is that same execution.
+                if known.status == "RUNNING" and known.input == document:
+                    return {"executionArn": execution_arn, "startDate": known.started.timestamp()}
+                raise ApiError(
+                    "ExecutionAlreadyExists", f"Execution Already Exists: '{execution_arn}'"
+                )
+            if (arn, name) in self.used_names:
+                raise ApiError(
+                    "ExecutionAlreadyExists", f"Execution Already Exists: '{execution_arn}'"
+                )
+            execution = Execution(
+                self.machines[arn], name, document, self.clock.now(), self.functions.invoke
+            )
+            self.executions[(arn, name)] = execution
         self.scheduler.submit(
             f"{self.machines[arn].name}:{name}", lambda: self._advance(execution), own_thread=True
         )
@@ -385,8 +406,25 @@ class LocalStepFunctions:
                 lambda: self._advance(execution),
                 own_thread=True,
             )
-        elif execution.status == "FAILED":
-            self.log(f"engine: {execution.machine.name} {execution.name} failed: {execution.error}")
+        else:
+            self._finish(execution)
+            if execution.status == "FAILED":
+                self.log(
+                    f"engine: {execution.machine.name} {execution.name} failed: {execution.error}"
+                )
+
+    def _finish(self, execution: Execution) -> None:
+        """Keep the latest finished executions whole; of older ones only the name, for as long as
+        Step Functions would refuse it again."""
+        key = (self.arns[execution.machine.name], execution.name)
+        with self._lock:
+            self._finished.append(key)
+            while len(self._finished) > FINISHED_EXECUTIONS_KEPT:
+                dropped = self.executions.pop(self._finished.popleft())
+                self.used_names[(self.arns[dropped.machine.name], dropped.name)] = dropped.started
+            forgotten = execution.started - EXECUTION_NAMES_KEPT_FOR
+            for old in [k for k, started in self.used_names.items() if started < forgotten]:
+                del self.used_names[old]
 
 
 # -- EventBridge -------------------------------------------------------------------------------
@@ -757,6 +795,7 @@ class Engine:
         return {
             "now": utc_iso(self.scheduler.clock.now()),
             "jobs_run": self.scheduler.jobs_run,
+            "jobs_failed": self.scheduler.failed,
             "timer": self.timer.as_dict(),
             "failures": self.scheduler.failures[-20:],
             "functions": {

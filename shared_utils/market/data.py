@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -22,6 +24,9 @@ from shared_utils.domain.instruments import Instrument, InstrumentCatalog
 from shared_utils.market.calendar import TradingCalendar
 
 MINUTES_A_YEAR = 365 * 24 * 60
+# Intraday paths kept at once: a few days of every underlying (today's, and the days a report or a
+# settlement still looks back at); an older day's path is drawn again, the same, from its seed.
+PATHS_KEPT = 64
 CALL, PUT = "CALL", "PUT"
 
 
@@ -102,7 +107,8 @@ class SimulatedMarket:
         self.curvature: float = settings.get("smile_curvature", 4.0)
         self.spread_fraction: float = settings.get("spread_fraction", 0.006)
         self.strikes_each_side: int = settings.get("strikes_each_side", 40)
-        self._paths: dict[tuple[str, date], list[float]] = {}
+        self._paths: OrderedDict[tuple[str, date], list[float]] = OrderedDict()
+        self._paths_lock = threading.Lock()
 
     # -- the underlying ------------------------------------------------------------------------
     def spot(self, underlying: str, at: datetime) -> Decimal:
@@ -120,30 +126,41 @@ class SimulatedMarket:
 
     def _path(self, instrument: Instrument, day: date) -> list[float]:
         key = (instrument.underlying, day)
-        if key not in self._paths:
-            rng = random.Random(f"{self.seed}:{instrument.underlying}:{day.isoformat()}")
-            volatility = instrument.atm_volatility or 0.15
-            if instrument.reference_price is None:
-                raise ValueError(
-                    f"{instrument.underlying} has no reference price: the simulated market cannot price it"
-                )
-            # The day's open wanders from the reference level with a few days' worth of volatility.
-            opening = instrument.reference_price * math.exp(
-                rng.gauss(0, volatility * math.sqrt(5 / 252))
-            )
-            minutes = int(
-                (
-                    datetime.combine(day, self.calendar.closes)
-                    - datetime.combine(day, self.calendar.opens)
-                ).seconds
-                / 60
-            )
-            step = volatility / math.sqrt(252 * minutes)
-            path = [opening]
-            for _ in range(minutes):
-                path.append(path[-1] * math.exp(rng.gauss(0, step) - 0.5 * step * step))
+        with self._paths_lock:
+            path = self._paths.get(key)
+            if path is not None:
+                self._paths.move_to_end(key)
+                return path
+        path = self._draw_path(instrument, day)
+        with self._paths_lock:
             self._paths[key] = path
-        return self._paths[key]
+            while len(self._paths) > PATHS_KEPT:
+                self._paths.popitem(last=False)
+        return path
+
+    def _draw_path(self, instrument: Instrument, day: date) -> list[float]:
+        rng = random.Random(f"{self.seed}:{instrument.underlying}:{day.isoformat()}")
+        volatility = instrument.atm_volatility or 0.15
+        if instrument.reference_price is None:
+            raise ValueError(
+                f"{instrument.underlying} has no reference price: the simulated market cannot price it"
+            )
+        # The day's open wanders from the reference level with a few days' worth of volatility.
+        opening = instrument.reference_price * math.exp(
+            rng.gauss(0, volatility * math.sqrt(5 / 252))
+        )
+        minutes = int(
+            (
+                datetime.combine(day, self.calendar.closes)
+                - datetime.combine(day, self.calendar.opens)
+            ).seconds
+            / 60
+        )
+        step = volatility / math.sqrt(252 * minutes)
+        path = [opening]
+        for _ in range(minutes):
+            path.append(path[-1] * math.exp(rng.gauss(0, step) - 0.5 * step * step))
+        return path
 
     # -- the chain -----------------------------------------------------------------------------
     def chain(self, underlying: str, expiry: date, at: datetime) -> OptionChain:
