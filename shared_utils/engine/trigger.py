@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from shared_utils.configuration.schedule import ScheduleEntry
 from shared_utils.domain.clock import IST, Clock, ist_date, utc_iso
@@ -53,6 +54,12 @@ from shared_utils.engine.records import ExecutionRecord, ExecutionRef
 from shared_utils.market.calendar import Session, TradingCalendar
 
 SCHEDULED_TYPES = (ExecutionType.ENTRY, ExecutionType.EXIT)
+# How many of a minute's record writes are in flight at once: one pool for the process (a Lambda's
+# or the local platform's), far below DynamoDB's per-partition limits and boto3's 10-connection
+# pool's reuse (threads past it open connections of their own).
+TRIGGER_WRITES = 10
+_TRIGGER_WRITES = ThreadPoolExecutor(max_workers=TRIGGER_WRITES, thread_name_prefix="trigger-write")
+Item, Done = TypeVar("Item"), TypeVar("Done")
 MAX_EXECUTIONS_PER_WORKFLOW = 400  # keeps a workflow's input far below Step Functions' 256 KB
 # A started workflow claims its executions at their minute; one still unclaimed this long after it
 # has died (or its start was lost).
@@ -261,17 +268,18 @@ def _due_at(
     weekday = weekday_of(day)
     if weekday is None:  # a weekend session (a budget day): no schedule names the day
         return []
-    records = []
+    due: list[ScheduleEntry] = []
     for execution_type in SCHEDULED_TYPES:
         entries = schedule.due_at(execution_type, weekday, hhmm)
         result.discovery_queries += schedule.queries_per_slot
         # A schedule item that does not read is reported: everyone else's minute still runs.
         result.errors += [f"{utc_iso(minute)} {u}" for u in entries.unreadable]
-        for entry in entries.records:
-            record, created = _record(executions, clock, entry, day, hhmm)
-            result.created += created
-            result.already_there += not created
-            records.append(record)
+        due += entries.records
+    records = []
+    for record, created in _each(lambda entry: _record(executions, clock, entry, day, hhmm), due):
+        result.created += created
+        result.already_there += not created
+        records.append(record)
     return records
 
 
@@ -286,8 +294,19 @@ def _start(
         batch = due[start : start + MAX_EXECUTIONS_PER_WORKFLOW]
         start_workflow(minute, [record.ref for record in batch])
         result.workflows_started += 1
-        for record in batch:
-            executions.mark_started(record)
+        _each(executions.mark_started, batch)
+
+
+def _each(write: Callable[[Item], Done], items: Sequence[Item]) -> list[Done]:
+    """One write per item (each its own conditional write: one strategy's record already there
+    must not stop another's), TRIGGER_WRITES at a time: a minute with N strategies due waits for
+    N / TRIGGER_WRITES round trips, not N. The answers in the items' order; the first failure is
+    raised once every write has ended (the next trigger finds the records left PENDING)."""
+    if len(items) <= 1:
+        return [write(item) for item in items]
+    writes = [_TRIGGER_WRITES.submit(write, item) for item in items]
+    wait(writes)
+    return [done.result() for done in writes]
 
 
 class CatchUp:

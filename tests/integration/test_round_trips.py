@@ -3,14 +3,20 @@ detail is at most two, started together; the other GETs are counted here too, so
 adds a request to them shows up. The counts come from the table client's own botocore events."""
 
 import threading
+import time
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
 
 from lambda_functions import composition
 from shared_utils.adapters.dynamodb import metrics
+from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
+from shared_utils.domain.clock import IST
 from shared_utils.engine.performance import MetricCounts
-from tests.conftest import TABLE_NAME
+from shared_utils.engine.trigger import TRIGGER_WRITES
+from tests.conftest import TABLE_NAME, OneRequestAtATime
+from tests.integration.test_schedule_trigger import Workflows, iron_condor, run
 
 USER = "sub-alice"
 
@@ -124,3 +130,62 @@ def test_the_other_configuration_reads_start_their_requests_together(alice, coun
         requests.reset()
         assert alice.get(path).status == 200, path
         assert len(requests.operations) <= most, (path, requests.operations)
+
+
+class Distant:
+    """The table as a trigger in AWS reaches it: each request a few milliseconds away (the wait
+    is outside moto, so requests that are sent together wait together), counted, with how many
+    writes were on their way at once (the discovery's shard queries go together anyway)."""
+
+    WRITES = ("put_item", "update_item")
+
+    DELAY = 0.03
+
+    def __init__(self, client):
+        self._client, self._lock = client, threading.Lock()
+        self.operations: list[str] = []
+        self.in_flight = self.most_in_flight = 0
+
+    def __getattr__(self, name):
+        call = getattr(self._client, name)
+
+        write = name in self.WRITES
+
+        def distant(*args, **kwargs):
+            with self._lock:
+                self.operations.append(name)
+                self.in_flight += write
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                time.sleep(self.DELAY)
+                return call(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.in_flight -= write
+
+        return distant
+
+
+DUE = 24
+
+
+def test_the_trigger_writes_a_minutes_due_strategies_together_not_one_after_another(
+    service, dynamodb
+):
+    for n in range(DUE):
+        iron_condor(service, f"sub-trader-{n}")
+    distant = Distant(OneRequestAtATime(dynamodb))
+    workflows = Workflows()
+    start = datetime(2026, 3, 2, 9, 29, tzinfo=IST)
+    result = run(
+        ConfigurationRepository(distant, TABLE_NAME), workflows, start, start.replace(minute=33)
+    )
+    assert result.created == DUE
+    assert workflows.started
+    writes = [op for op in distant.operations if op in Distant.WRITES]
+    assert writes.count("put_item") == DUE  # one conditional create per record, as before
+    # and one mark of its workflow started; the day's watermark is set before the run and by it
+    assert writes.count("update_item") == DUE + 2
+    # Sent TRIGGER_WRITES at a time: the minute waits for DUE / TRIGGER_WRITES round trips.
+    assert distant.most_in_flight >= TRIGGER_WRITES // 2
+    assert distant.most_in_flight <= TRIGGER_WRITES
