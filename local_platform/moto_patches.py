@@ -417,11 +417,17 @@ def apply() -> None:
 
 
 def unapply() -> None:
-    """moto's own methods back (for the tests that compare patched and unpatched answers)."""
+    """moto's own methods back, for the tests that compare patched and unpatched answers. The
+    partition maps are kept (the tests check how they are kept up to date): a table written while
+    unpatched must not be queried patched afterwards without `forget_partitions()`."""
     for owner, name, _patched in _PATCHES:
         if (owner, name) in _originals:
             setattr(owner, name, _originals[(owner, name)])
-    _PARTITIONS.clear()  # writes made unpatched were not noted in them
+
+
+def forget_partitions() -> None:
+    """Drop every partition map: each is built again from its table's items when next queried."""
+    _PARTITIONS.clear()
 
 
 def applied() -> bool:
