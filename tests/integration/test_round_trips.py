@@ -4,17 +4,21 @@ adds a request to them shows up. The counts come from the table client's own bot
 
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 
 from lambda_functions import composition
 from shared_utils.adapters.dynamodb import metrics
+from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
-from shared_utils.domain.clock import IST
+from shared_utils.domain.clock import IST, FixedClock
+from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.engine.performance import MetricCounts
 from shared_utils.engine.trigger import TRIGGER_WRITES
+from shared_utils.market.calendar import built_in_calendar
+from shared_utils.market.data import SimulatedMarket
 from tests.conftest import TABLE_NAME, OneRequestAtATime
 from tests.integration.test_schedule_trigger import Workflows, iron_condor, run
 
@@ -189,3 +193,22 @@ def test_the_trigger_writes_a_minutes_due_strategies_together_not_one_after_anot
     # Sent TRIGGER_WRITES at a time: the minute waits for DUE / TRIGGER_WRITES round trips.
     assert distant.most_in_flight >= TRIGGER_WRITES // 2
     assert distant.most_in_flight <= TRIGGER_WRITES
+
+
+def test_a_minute_reads_each_chain_from_the_table_once_however_many_price_from_it(dynamodb):
+    """Every execution due in one minute, and the stop-loss watch, price from one snapshot of each
+    chain: the chain item is read once that minute, and again the next minute (where another
+    process's refresh is seen)."""
+    distant = Distant(OneRequestAtATime(dynamodb))
+    repository = ConfigurationRepository(distant, TABLE_NAME)
+    clock = FixedClock(datetime(2026, 3, 2, 9, 30, 5, tzinfo=IST))
+    market = SimulatedMarket(built_in_catalog(), built_in_calendar())
+    CachedMarketData(market, repository, clock).refresh("NIFTY", date(2026, 3, 10))
+    cache = CachedMarketData(market, repository, clock)  # this minute's executions' process
+    distant.operations.clear()
+    chains = {cache.chain("NIFTY", date(2026, 3, 10)) for _execution in range(DUE)}
+    assert len(chains) == 1
+    assert distant.operations == ["get_item"]
+    clock.advance(seconds=60)
+    cache.chain("NIFTY", date(2026, 3, 10))
+    assert distant.operations == ["get_item", "get_item"]

@@ -2,11 +2,17 @@
 
 Freshness is judged by the time the chain was fetched, on the injected clock; the item's TTL
 attribute only lets DynamoDB clear old chains away (it may take hours to), so it is never relied on.
+
+Within one minute of the clock, a process reads each chain from the table once: every execution
+due that minute, and the stop-loss watch, price from the same snapshot (20 strategies entering at
+09:30 read the chain item once, not 20 times). The next minute reads it again, so a refresh made
+by another process (the Refresh Market Data handler's, every minute) is seen a minute later at most.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import threading
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +42,11 @@ class CachedMarketData:
             clock,
             timedelta(seconds=ttl_seconds),
         )
+        # The chains read or fetched in the clock's current minute, by (underlying, expiry), each
+        # with when it was fetched; dropped whole when the minute changes, so it stays small.
+        self._minute: datetime | None = None
+        self._this_minute: dict[tuple[str, date], tuple[datetime, OptionChain]] = {}
+        self._lock = threading.Lock()
 
     def spot(self, underlying: str, at: datetime) -> Decimal:
         return self.provider.spot(underlying, at)
@@ -51,12 +62,16 @@ class CachedMarketData:
             return self.provider.chain(
                 underlying, expiry, at
             )  # another moment than now: not the cache's
+        known = self._read_this_minute(now).get((underlying, expiry))
+        if known is not None and self._fresh(known[0], now):
+            return known[1]
         item = self.repository.get(PARTITION, _key(underlying, expiry))
         if item:
-            age = now - datetime.fromisoformat(item["fetched_at"].replace("Z", "+00:00"))
-            # A negative age is a chain from the clock's future (a simulated clock set back): stale.
-            if timedelta(0) <= age < self.ttl:
-                return _chain_from(item)
+            fetched = datetime.fromisoformat(item["fetched_at"].replace("Z", "+00:00"))
+            if self._fresh(fetched, now):
+                chain = _chain_from(item)
+                self._keep(now, (underlying, expiry), fetched, chain)
+                return chain
         return self.refresh(underlying, expiry)
 
     def refresh(self, underlying: str, expiry: date) -> OptionChain:
@@ -64,7 +79,29 @@ class CachedMarketData:
         now = self.clock.now()
         chain = self.provider.chain(underlying, expiry, now)
         self.repository.commit([db.put(_item(chain, now, self.ttl))])
+        self._keep(now, (underlying, expiry), now, chain)
         return chain
+
+    def _fresh(self, fetched: datetime, now: datetime) -> bool:
+        # A negative age is a chain from the clock's future (a simulated clock set back): stale.
+        return timedelta(0) <= now - fetched < self.ttl
+
+    def _read_this_minute(
+        self, now: datetime
+    ) -> dict[tuple[str, date], tuple[datetime, OptionChain]]:
+        with self._lock:
+            if self._minute != _minute_of(now):
+                self._minute, self._this_minute = _minute_of(now), {}
+            return self._this_minute
+
+    def _keep(
+        self, now: datetime, chain_of: tuple[str, date], fetched: datetime, chain: OptionChain
+    ) -> None:
+        self._read_this_minute(now)[chain_of] = (fetched, chain)
+
+
+def _minute_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def _key(underlying: str, expiry: date) -> str:
