@@ -1,16 +1,20 @@
 """How fast the local platform answers its API over HTTP: a strategy GET and a strategy POST, on one
-thread and on ten at once (median, p95, requests per second).
+thread and on ten at once (median, p95, requests per second), beside a raw DynamoDB GetItem of the
+same strategy's item from the same emulator, so that the GET reads as a multiple of one request.
 
     .venv/bin/python -m benchmarks.api_latency [--root PATH]
 
 Starts `python -m local_platform` from --root (default: this checkout; give another checkout to
-measure a version before a change), signs a trader up, and talks to it only over HTTP, one
-keep-alive connection per thread, as a browser would.
+measure a version before a change), signs a trader up, sets up the spec's journey (its iron condor
+with four legs and two accounts' allocations), and talks to it only over HTTP, one keep-alive
+connection per thread, as a browser would; the GetItem goes to the emulator's endpoint with one
+client per thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import json
 import os
@@ -25,9 +29,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import boto3
 import requests
+
+from shared_utils.adapters.dynamodb import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Tr4der!pass"  # noqa: S105 - a local test trader's, in moto
@@ -48,6 +55,7 @@ STRATEGY = {
     "underlying": "NIFTY",
     "is_intra_day": False,
 }
+JOURNEY = json.loads((ROOT / "local_platform" / "data" / "journey.json").read_text())
 STRATEGIES_PER_BASKET = 10  # the most a basket holds
 ONE_THREAD, TEN_THREADS = 40, 100
 
@@ -84,6 +92,15 @@ class Platform:
         self.outputs = next(iter(json.loads(outputs.read_text()).values()))
         self.api = f"http://127.0.0.1:{self.port}"
 
+    def dynamodb(self) -> Any:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.outputs["AwsEndpointUrl"],
+            region_name=self.outputs["Region"],
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",  # noqa: S106 - the local moto accepts any
+        )
+
     def token(self) -> str:
         idp = boto3.client(
             "cognito-idp",
@@ -119,20 +136,21 @@ class Platform:
 
 
 def measure(
-    request: Callable[[requests.Session, int], requests.Response], threads: int, count: int
+    request: Callable[[Any, int], None],
+    threads: int,
+    count: int,
+    connection: Callable[[], Any] = requests.Session,
 ) -> dict[str, float]:
+    """Time `count` calls of `request`, `threads` at a time, each thread with its own connection."""
     local = threading.local()
     numbers = itertools.count()
 
     def one(_n: int) -> float:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
+        if not hasattr(local, "connection"):
+            local.connection = connection()
         started = time.perf_counter()
-        answer = request(local.session, next(numbers))
-        took = time.perf_counter() - started
-        if answer.status_code >= 300:
-            raise RuntimeError(f"{answer.status_code}: {answer.text}")
-        return took
+        request(local.connection, next(numbers))
+        return time.perf_counter() - started
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -163,42 +181,96 @@ def main(argv: list[str] | None = None) -> None:
                 ).json()["basket_id"]
                 for n in range(posts // STRATEGIES_PER_BASKET + 2)
             ]
-            sid = requests.post(
-                f"{platform.api}/options/baskets/{baskets[-1]}/strategies",
-                json=STRATEGY,
-                headers=headers,
-                timeout=300,
-            ).json()["strategy_id"]
+            sid = _journey(platform.api, headers, baskets[-1])
             offset = itertools.count()
 
-            def get(session: requests.Session, _n: int) -> requests.Response:
-                return session.get(
-                    f"{platform.api}/options/strategies/{sid}", headers=headers, timeout=300
+            def get(session: requests.Session, _n: int) -> None:
+                _ok(
+                    session.get(
+                        f"{platform.api}/options/strategies/{sid}", headers=headers, timeout=300
+                    )
                 )
 
-            def post(session: requests.Session, _n: int) -> requests.Response:
+            def post(session: requests.Session, _n: int) -> None:
                 basket = baskets[next(offset) // STRATEGIES_PER_BASKET]
-                return session.post(
-                    f"{platform.api}/options/baskets/{basket}/strategies",
-                    json=STRATEGY,
-                    headers=headers,
-                    timeout=300,
+                _ok(
+                    session.post(
+                        f"{platform.api}/options/baskets/{basket}/strategies",
+                        json=STRATEGY,
+                        headers=headers,
+                        timeout=300,
+                    )
                 )
+
+            key = {"user_id": {"S": _subject(headers)}, "sort_key": {"S": keys.strategy(sid)}}
+
+            def get_item(client: Any, _n: int) -> None:
+                if "Item" not in client.get_item(
+                    TableName=platform.outputs["TableName"], Key=key, ConsistentRead=True
+                ):
+                    raise RuntimeError(f"no item at {key}")
 
             for _warm in range(5):
                 get(requests.Session(), 0)
-            for label, request in (("GET  strategy", get), ("POST strategy", post)):
+            measured: dict[tuple[str, int], float] = {}
+            runs = (
+                ("raw GetItem  ", get_item, platform.dynamodb),
+                ("GET  strategy", get, requests.Session),
+                ("POST strategy", post, requests.Session),
+            )
+            for label, request, connection in runs:
                 for threads, count in ((1, ONE_THREAD), (10, TEN_THREADS)):
-                    result = measure(request, threads, count)
+                    result = measure(request, threads, count, connection)
+                    measured[(label, threads)] = result["median"]
+                    ratio = result["median"] / measured[("raw GetItem  ", threads)]
                     print(
                         f"{label}, {threads:2d} thread(s), {count} requests: "
                         f"median {result['median'] * 1000:6.1f} ms, "
                         f"p95 {result['p95'] * 1000:6.1f} ms, "
-                        f"{result['per_second']:5.1f} requests/s",
+                        f"{result['per_second']:5.1f} requests/s, "
+                        f"{ratio:4.1f}x a raw GetItem's median",
                         flush=True,
                     )
         finally:
             platform.stop()
+
+
+def _ok(answer: requests.Response) -> None:
+    if answer.status_code >= 300:
+        raise RuntimeError(f"{answer.status_code}: {answer.text}")
+
+
+def _journey(api: str, headers: dict[str, str], basket: str) -> str:
+    """The spec's iron condor in `basket`, with its legs and both accounts' allocations: its id."""
+    for account in JOURNEY["broker_accounts"]:
+        _ok(
+            requests.post(
+                f"{api}/options/broker-accounts", json=account, headers=headers, timeout=300
+            )
+        )
+    answer = requests.post(
+        f"{api}/options/baskets/{basket}/strategies",
+        json=JOURNEY["strategy"],
+        headers=headers,
+        timeout=300,
+    )
+    _ok(answer)
+    sid: str = answer.json()["strategy_id"]
+    for path, body in (("legs", JOURNEY["legs"]), ("allocations/advanced", JOURNEY["allocations"])):
+        _ok(
+            requests.post(
+                f"{api}/options/strategies/{sid}/{path}", json=body, headers=headers, timeout=300
+            )
+        )
+    return sid
+
+
+def _subject(headers: dict[str, str]) -> str:
+    """The trader's id: the `sub` claim of the ID token (the emulator signed it; it is not checked here)."""
+    payload = headers["Authorization"].removeprefix("Bearer ").split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    subject: str = claims["sub"]
+    return subject
 
 
 if __name__ == "__main__":

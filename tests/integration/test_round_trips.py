@@ -10,17 +10,28 @@ from decimal import Decimal
 import pytest
 
 from lambda_functions import composition
-from shared_utils.adapters.dynamodb import metrics
+from shared_utils.adapters.aws.execution_workflow import execution_of
+from shared_utils.adapters.brokers.paper.broker import PaperBroker
+from shared_utils.adapters.dynamodb import keys, metrics
+from shared_utils.adapters.dynamodb.engine_tables import engine_tables
 from shared_utils.adapters.dynamodb.market_cache import CachedMarketData
 from shared_utils.adapters.dynamodb.repository import ConfigurationRepository
 from shared_utils.domain.clock import IST, FixedClock
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.engine.performance import MetricCounts
+from shared_utils.engine.position_watch import PositionWatch
 from shared_utils.engine.trigger import TRIGGER_WRITES
 from shared_utils.market.calendar import built_in_calendar
 from shared_utils.market.data import SimulatedMarket
 from tests.conftest import TABLE_NAME, OneRequestAtATime
 from tests.integration.test_schedule_trigger import Workflows, iron_condor, run
+from tests.integration.test_strategy_executor import (
+    CALENDAR,
+    CATALOG,
+    MARKET,
+    MONDAY_0930,
+    executor_on,
+)
 
 USER = "sub-alice"
 
@@ -212,3 +223,57 @@ def test_a_minute_reads_each_chain_from_the_table_once_however_many_price_from_i
     clock.advance(seconds=60)
     cache.chain("NIFTY", date(2026, 3, 10))
     assert distant.operations == ["get_item", "get_item"]
+
+
+TRADERS = 3
+
+
+def test_a_minutes_stop_loss_check_reads_each_position_and_chain_once(
+    service, repository, dynamodb
+):
+    """Three traders' iron condors entered at 09:30, watched at 09:40: the open positions come from
+    the index's shards, the chain once, each account's book once for its daily loss limit; no
+    position is read again, however many are held."""
+    for n in range(TRADERS):
+        iron_condor(service, f"sub-trader-{n}")
+    workflows = Workflows()
+    opened = MONDAY_0930.replace(microsecond=0, second=0)
+    run(repository, workflows, opened, opened)
+    runner = executor_on(repository, MARKET, FixedClock(MONDAY_0930), _paper(repository))
+    for payload in workflows.started:
+        for execution in payload["executions"]:
+            assert runner.execute(execution_of(execution)).status == "COMPLETED"
+    watched_at = FixedClock(opened.replace(minute=40))
+    # The Refresh Market Data handler has fetched the chains the positions hold this minute.
+    held = engine_tables(repository, watched_at).positions.open_everywhere().records
+    for underlying, expiry in {(p.underlying, p.expiry) for p in held}:
+        CachedMarketData(MARKET, repository, watched_at).refresh(underlying, expiry)
+    distant = Distant(OneRequestAtATime(dynamodb))
+    table = ConfigurationRepository(distant, TABLE_NAME)
+    stores = engine_tables(table, watched_at)
+    market = CachedMarketData(MARKET, table, watched_at)
+    watch = PositionWatch(
+        stores.positions,
+        stores.executions,
+        executor_on(table, market, watched_at, _paper(table)),
+        market,
+        CALENDAR,
+        watched_at,
+    )
+    result = watch.run()
+    assert result.errors == []
+    assert result.stop_losses == []
+    accounts = TRADERS * 2  # each with a max_daily_loss: its whole book is read once
+    assert result.positions_watched > accounts
+    assert sorted(distant.operations) == sorted(
+        ["query"] * (keys.SCHEDULE_SHARDS + accounts) + ["get_item"]
+    )
+
+
+def _paper(repository):
+    def paper(user_id, client_id, broker, mode):
+        return PaperBroker(
+            repository, MARKET, CATALOG, CALENDAR, FixedClock(MONDAY_0930), user_id, client_id
+        )
+
+    return paper
