@@ -59,7 +59,8 @@ SCHEDULED_TYPES = (ExecutionType.ENTRY, ExecutionType.EXIT)
 # pool's reuse (threads past it open connections of their own).
 TRIGGER_WRITES = 10
 _TRIGGER_WRITES = ThreadPoolExecutor(max_workers=TRIGGER_WRITES, thread_name_prefix="trigger-write")
-Item, Done = TypeVar("Item"), TypeVar("Done")
+Item = TypeVar("Item")
+Done = TypeVar("Done")
 MAX_EXECUTIONS_PER_WORKFLOW = 400  # keeps a workflow's input far below Step Functions' 256 KB
 # A started workflow claims its executions at their minute; one still unclaimed this long after it
 # has died (or its start was lost).
