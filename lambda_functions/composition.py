@@ -22,9 +22,9 @@ from lambda_functions.environment import (
 from shared_utils.domain.clock import Clock, ist_date
 
 # Each builder imports what it builds: a handler's cold start then loads only the collaborators it
-# uses (a configuration-plane function never loads the engine, the options maths, the market model
-# or the paper broker; the market reference, not even boto3). tests/unit/test_handler_imports.py
-# checks it.
+# uses (a configuration-plane function never loads the options maths, the market model, the
+# engine's stores and logic or the paper broker; the market reference, not even boto3).
+# tests/unit/test_handler_imports.py checks it.
 if TYPE_CHECKING:
     from shared_utils.adapters.brokers.registry import BrokerRegistry
     from shared_utils.adapters.dynamodb.engine_tables import EngineTables
