@@ -19,7 +19,7 @@ from local_platform import wiring
 from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
 from local_platform.aws import FAKE_CREDENTIALS, STOP_WAIT_SECONDS, LocalAws, within
-from local_platform.bounds import forget_expired_tokens
+from local_platform.bounds import forget_expired_tokens, stop_tracking_model_instances
 from local_platform.engine import Engine, build_engine, function_output, session_bounds
 from local_platform.journal import StateDamaged
 from local_platform.lock import DataDirInUse, hold_data_dir
@@ -141,7 +141,10 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
 
     calendar = built_in_calendar()
     session = session_bounds(args.session, calendar) if args.session else None
-    forget_expired_tokens()  # before the state is restored: a restored pool forgets at its next sign-in
+    # Before the state is restored: what it restores is not tracked, a restored pool forgets
+    # expired tokens at its next sign-in.
+    stop_tracking_model_instances()
+    forget_expired_tokens()
     aws = LocalAws(data_dir)
     endpoint = aws.start()
     for note in aws.notes:

@@ -1,4 +1,15 @@
-"""What the local platform's stand-in for Cognito would otherwise keep for ever.
+"""What the local platform's AWS stand-in (moto) would otherwise keep for ever, and the patches
+that make it forget as AWS does. Each is installed once per process, at the platform's start, and is
+small enough to drop when moto stops keeping the thing (tests/unit/test_memory_bounds.py runs the
+same requests with and without them and compares the answers).
+
+Every model moto makes (a DynamoDB item and each of its attribute values, a user, a token's pool
+entry) is appended at construction to a class-wide list, `instances_tracked`, for its dashboard's
+/moto-api/data.json; nothing takes one out. A DynamoDB write builds a new item, and a copy of an
+item (an update, a transaction's undo, a snapshot) is another construction, so the lists hold every
+version of every item ever written: with 20 traders that was gigabytes within the morning.
+`stop_tracking_model_instances()` makes construction not append, and empties the lists: the local
+platform serves neither the dashboard nor moto's S3 (the only other reader).
 
 moto's user pool remembers every token it ever issued: each sign-in adds an ID token, an access
 token and a refresh token to dicts that nothing empties, and the whole pool is saved with the
@@ -24,6 +35,8 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.cognitoidp.models import CognitoIdpUserPool
+from moto.core.common_models import BaseModel
+from moto.core.model_instances import model_data, reset_model_data
 
 DAY_SECONDS = 86400
 DEFAULT_REFRESH_DAYS = 30  # Cognito's default RefreshTokenValidity
@@ -78,7 +91,7 @@ def forget_expired_tokens(now: Callable[[], float] = time.time) -> None:
     """Patch moto's user pools (once per process) to forget what Cognito would have forgotten.
     Token expiry is real time, as moto issues tokens in real time whatever the market clock says."""
     with _lock:
-        if _patched:
+        if "cognito tokens" in _patched:
             return
         issue_id = CognitoIdpUserPool.create_id_token
         issue_access = CognitoIdpUserPool.create_access_token
@@ -111,3 +124,30 @@ def forget_expired_tokens(now: Callable[[], float] = time.time) -> None:
         setattr(CognitoIdpUserPool, "create_access_token", create_access_token)  # noqa: B010
         setattr(CognitoIdpUserPool, "create_refresh_token", create_refresh_token)  # noqa: B010
         _patched.append("cognito tokens")
+
+
+def _constructed(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:
+    """moto's BaseModel.__new__ without the append to `instances_tracked`."""
+    instance: BaseModel = object.__new__(cls)
+    return instance
+
+
+def stop_tracking_model_instances() -> None:
+    """Patch moto (once per process) so that the models it makes are kept only where its backends
+    keep them; what was tracked until now is let go."""
+    with _lock:
+        if "model instances" in _patched:
+            return
+        # A static method, as __new__ is: replaces moto's on its base class for this process.
+        setattr(BaseModel, "__new__", staticmethod(_constructed))  # noqa: B010
+        reset_model_data()
+        _patched.append("model instances")
+
+
+def tracked_instances() -> int:
+    """How many model instances moto's classes hold in `instances_tracked` now (for the tests)."""
+    return sum(
+        len(getattr(model, "instances_tracked", ()))
+        for models in model_data.values()
+        for model in models.values()
+    )

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.cognitoidp.models import CognitoIdpUserPool
+from moto.core.common_models import BaseModel
 
 from local_platform import bounds
 from local_platform.asl import Execution
@@ -223,3 +224,110 @@ def test_an_expired_access_token_is_refused_as_cognito_refuses_it(patched_pool):
     sign_in()  # issuing forgets the expired one
     with pytest.raises(idp.exceptions.NotAuthorizedException):
         idp.get_user(AccessToken=first["AccessToken"])
+
+
+# -- moto's record of every model it made -----------------------------------------------------
+@pytest.fixture
+def untracked(monkeypatch):
+    """moto with the tracking patch installed (moto's own __new__ put back afterwards)."""
+    monkeypatch.setattr(BaseModel, "__new__", BaseModel.__dict__["__new__"])
+    monkeypatch.setattr(bounds, "_patched", [])
+    bounds.stop_tracking_model_instances()
+
+
+def table_requests(writes: int) -> tuple[list[dict], int]:
+    """A trader's writes to one table, and the reads, failed conditions and cancelled transactions
+    around them: every answer, without its request id, and how many model instances moto tracked
+    at the end (mock_aws's exit empties its record)."""
+    answers = []
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="ap-south-1")
+
+        def answer(call, **request):
+            try:
+                reply = call(**request)
+            except db.exceptions.ClientError as error:
+                reply = {
+                    "error": error.response["Error"],
+                    "reasons": error.response.get("CancellationReasons"),
+                }
+            reply.pop("ResponseMetadata", None)
+            answers.append(reply)
+
+        db.create_table(
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
+        for number in range(writes):
+            key = {"pk": {"S": "USER#alice"}, "sk": {"S": f"ORDER#{number % 7}"}}
+            answer(db.put_item, TableName="t", Item={**key, "price": {"N": str(number)}})
+            answer(
+                db.update_item,
+                TableName="t",
+                Key=key,
+                UpdateExpression="SET filled = :f",
+                ConditionExpression="price < :p",
+                ExpressionAttributeValues={":f": {"BOOL": True}, ":p": {"N": str(number % 3)}},
+                ReturnValues="ALL_NEW",
+            )
+            answer(
+                db.transact_write_items,
+                TransactItems=[
+                    {"Put": {"TableName": "t", "Item": {**key, "sk": {"S": "COPY"}}}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": "t",
+                            "Key": key,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ],
+            )
+        answer(
+            db.query,
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "USER#alice"}},
+        )
+        answer(db.scan, TableName="t", Limit=3)
+        answer(
+            db.delete_item,
+            TableName="t",
+            Key={"pk": {"S": "USER#alice"}, "sk": {"S": "ORDER#1"}},
+            ReturnValues="ALL_OLD",
+        )
+        answer(db.get_item, TableName="t", Key={"pk": {"S": "USER#alice"}, "sk": {"S": "ORDER#1"}})
+        tracked = bounds.tracked_instances()
+    return answers, tracked
+
+
+def test_moto_without_its_instance_record_answers_every_request_the_same():
+    unpatched, _ = table_requests(40)
+    moto_new = BaseModel.__dict__["__new__"]
+    try:
+        bounds._patched.remove("model instances") if "model instances" in bounds._patched else None
+        bounds.stop_tracking_model_instances()
+        patched, _ = table_requests(40)
+    finally:
+        setattr(BaseModel, "__new__", moto_new)  # noqa: B010 - moto's own, put back
+        bounds._patched.remove("model instances")
+    assert patched == unpatched
+
+
+def test_moto_keeps_no_record_of_the_items_written_however_many(untracked):
+    _, tracked = table_requests(150)
+    assert tracked == 0
+
+
+def test_without_the_patch_moto_keeps_every_version_of_every_item_written():
+    """The growth the patch removes (if moto stops it, this fails: drop the patch)."""
+    _, tracked = table_requests(150)
+    assert tracked > 3 * 150
