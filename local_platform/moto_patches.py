@@ -110,6 +110,26 @@ def _note(table: Table, item: Item | None) -> None:
             members.setdefault(value, set()).add((item.hash_key, item.range_key))
 
 
+def _forget(table: Table, item: Item | None) -> None:
+    """Take an item that is no longer stored as it was out of the partitions it was in (so that the
+    maps do not grow with every item ever deleted or moved)."""
+    partitions = _PARTITIONS.get(table)
+    if not partitions or item is None:
+        return
+    for (_index, attribute), members in partitions.items():
+        value = item.attrs.get(attribute)
+        keys = members.get(value) if value is not None and value.type in _KEY_TYPES else None
+        if keys is not None:
+            keys.discard((item.hash_key, item.range_key))
+            if not keys:
+                del members[value]
+
+
+def _replaced(table: Table, before: Item | None, after: Item | None) -> None:
+    _forget(table, before)
+    _note(table, after)
+
+
 def _partition_map(table: Table, index: str, attribute: str) -> dict[DynamoType, set[PrimaryKey]]:
     partitions = _PARTITIONS.setdefault(table, {})
     members = partitions.get((index, attribute))
@@ -148,7 +168,9 @@ def _index_candidates(
             stale.append((hash_key, range_key))
         else:
             found.append(item)
-    members.difference_update(stale)
+    members.difference_update(stale)  # a safety net: every write keeps the maps exact
+    if not members:
+        _partition_map(table, index_name, attribute).pop(value, None)
     return found
 
 
@@ -162,6 +184,7 @@ def _candidates(
         found = list(rows.values()) if isinstance(rows, dict) else [] if rows is None else [rows]
     else:
         return None
+    # In the order all_items() gives them: moto sorts them again, but sees what it saw unpatched.
     return None if found is None else sorted(found, key=_sort_key)
 
 
@@ -190,10 +213,22 @@ def all_items(self: Table) -> list[Item]:
     return items
 
 
-def put_item(self: Table, *args: Any, **kwargs: Any) -> Item:
-    """moto's `Table.put_item`, noting the stored item in the index partition maps."""
-    item: Item = _originals[(Table, "put_item")](self, *args, **kwargs)
-    _note(self, item)
+def put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
+    """moto's `Table.put_item`, keeping the index partition maps up to date."""
+    try:
+        range_key = DynamoType(item_attrs[self.range_key_attr]) if self.range_key_attr else None
+        before = _stored(self, DynamoType(item_attrs[self.hash_key_attr]), range_key)
+    except Exception:  # moto refuses the item itself, in its own words
+        before = None
+    item: Item = _originals[(Table, "put_item")](self, item_attrs, *args, **kwargs)
+    _replaced(self, before, item)
+    return item
+
+
+def delete_item(self: Table, *args: Any, **kwargs: Any) -> Item | None:
+    """moto's `Table.delete_item`, taking the item out of the index partition maps."""
+    item: Item | None = _originals[(Table, "delete_item")](self, *args, **kwargs)
+    _forget(self, item)
     return item
 
 
@@ -226,7 +261,7 @@ def update_item(
         updated: Item = original(self, table_name, key, *args, **kwargs)
         return updated
     finally:
-        _note(table, _stored(table, hash_key, range_key))
+        _replaced(table, stored, _stored(table, hash_key, range_key))
 
 
 # -- a. transactions with an undo log -------------------------------------------------------------
@@ -252,8 +287,9 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
 
     def roll_back() -> None:
         for (_name, (hash_key, range_key)), (table, before) in undo.items():
+            after = _stored(table, hash_key, range_key)
             _store(table, hash_key, range_key, before)
-            _note(table, before)
+            _replaced(table, after, before)
 
     target_items: set[tuple[str, str]] = set()
     errors: list[tuple[str, str, Any] | tuple[None, None, None]] = []
@@ -363,14 +399,10 @@ class FrozenState:
             return
         references: dict[int, int] = {}
         self.items = []
-        for backend in state.values():
-            for table in (
-                getattr(backend, "tables", {}).values()
-                if isinstance(backend, DynamoDBBackend)
-                else ()
-            ):
-                references[id(table.items)] = len(self.items)
-                self.items.append(_frozen_items(table.items))
+        backends = [b for b in state.values() if isinstance(b, DynamoDBBackend)]
+        for table in (table for backend in backends for table in backend.tables.values()):
+            references[id(table.items)] = len(self.items)
+            self.items.append(_frozen_items(table.items))
         out = io.BytesIO()
         _ItemsSetAside(out, references).dump(state)
         self.backends = out.getvalue()
@@ -405,6 +437,7 @@ _PATCHES: tuple[tuple[type, str, Callable[..., Any]], ...] = (
     (Table, "query", query),
     (Table, "all_items", all_items),
     (Table, "put_item", put_item),
+    (Table, "delete_item", delete_item),
 )
 
 
