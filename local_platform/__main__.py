@@ -19,7 +19,11 @@ from local_platform import wiring
 from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
 from local_platform.aws import FAKE_CREDENTIALS, STOP_WAIT_SECONDS, LocalAws, within
-from local_platform.bounds import forget_expired_tokens, stop_tracking_model_instances
+from local_platform.bounds import (
+    forget_expired_tokens,
+    remove_expired_items,
+    stop_tracking_model_instances,
+)
 from local_platform.engine import Engine, build_engine, function_output, session_bounds
 from local_platform.journal import StateDamaged
 from local_platform.lock import DataDirInUse, hold_data_dir
@@ -188,6 +192,16 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
                 }
             )
         clock = clock_from_environment()
+        expired = remove_expired_items(
+            aws.client("dynamodb"),
+            resources["TableName"],
+            table_wiring.table,
+            clock.now().timestamp(),
+        )
+        if expired:
+            print(
+                f"AWS state: {expired} expired item(s) removed (the table's TTL)", file=sys.stderr
+            )
         engine = build_engine(
             table_wiring,
             prefix=stack_name,

@@ -151,3 +151,37 @@ def tracked_instances() -> int:
         for models in model_data.values()
         for model in models.values()
     )
+
+
+def remove_expired_items(client: Any, table_name: str, spec: dict[str, Any], now: float) -> int:
+    """What DynamoDB's TTL does and moto does not: delete the items whose TTL attribute (epoch
+    seconds) has passed. DynamoDB deletes them some time after they expire, so doing it when the
+    platform starts (each `--session` day) is as timely; without it a data dir keeps every day's
+    trigger watermark, claims, answers and option chains for ever. Each delete is conditional on
+    the item still being expired, so an item written again meanwhile stays. The number deleted."""
+    ttl, keys = spec["ttl_attribute"], (spec["partition_key"], spec["sort_key"])
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "ProjectionExpression": "#k0, #k1",
+        "FilterExpression": "#ttl < :now",
+        "ExpressionAttributeNames": {"#k0": keys[0], "#k1": keys[1], "#ttl": ttl},
+        "ExpressionAttributeValues": {":now": {"N": str(int(now))}},
+    }
+    deleted = 0
+    while True:
+        page = client.scan(**request)
+        for key in page.get("Items", []):
+            try:
+                client.delete_item(
+                    TableName=table_name,
+                    Key=key,
+                    ConditionExpression="#ttl < :now",
+                    ExpressionAttributeNames={"#ttl": ttl},
+                    ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                )
+                deleted += 1
+            except client.exceptions.ConditionalCheckFailedException:
+                continue  # written again since the scan: not expired any more
+        if "LastEvaluatedKey" not in page:
+            return deleted
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -21,7 +21,7 @@ from local_platform.engine import (
     LocalStepFunctions,
     Scheduler,
 )
-from local_platform.wiring import load
+from local_platform.wiring import create_table, load
 from shared_utils.domain.clock import SteppedClock
 from shared_utils.domain.instruments import built_in_catalog
 from shared_utils.market.calendar import built_in_calendar
@@ -331,3 +331,33 @@ def test_without_the_patch_moto_keeps_every_version_of_every_item_written():
     """The growth the patch removes (if moto stops it, this fails: drop the patch)."""
     _, tracked = table_requests(150)
     assert tracked > 3 * 150
+
+
+# -- the table's TTL, which moto does not apply -------------------------------------------------
+def test_items_past_their_ttl_are_removed_at_each_start_so_a_month_of_days_leaves_a_weeks_worth():
+    spec = load().table
+    pk, sk, ttl = spec["partition_key"], spec["sort_key"], spec["ttl_attribute"]
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="ap-south-1")
+        create_table(db, "t")
+        day = datetime(2026, 3, 2, 3, 25, tzinfo=UTC)
+        for number in range(30):  # a month of days: each leaves a mark that expires a week later
+            removed = bounds.remove_expired_items(db, "t", spec, day.timestamp())
+            assert removed == (1 if number >= 7 else 0)
+            db.put_item(
+                TableName="t",
+                Item={
+                    pk: {"S": "PLATFORM"},
+                    sk: {"S": f"MARK#{number:02d}"},
+                    ttl: {"N": str(int((day + timedelta(days=7)).timestamp()) - 1)},
+                },
+            )
+            day += timedelta(days=1)
+        db.put_item(TableName="t", Item={pk: {"S": "USER#alice"}, sk: {"S": "ORDER#1"}})
+        bounds.remove_expired_items(db, "t", spec, day.timestamp())
+        left = db.scan(TableName="t")["Items"]
+    # The marks of the last week still to expire, and the trader's order (no TTL) as it was.
+    assert sorted(item[sk]["S"] for item in left) == [
+        *(f"MARK#{number:02d}" for number in range(24, 30)),
+        "ORDER#1",
+    ]
