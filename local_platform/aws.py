@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import boto3
 
-from local_platform import moto_patches, wiring
+from local_platform import moto_answers, moto_patches, wiring
 from local_platform.journal import (
     PRIVATE,
     RECORDED_HEADERS,
@@ -438,6 +438,7 @@ class LocalAws:
         """Load the state (snapshot, then journal) and serve it. Raises StateDamaged."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_patches.apply()  # before the replay too: it writes through the same moto
+        moto_answers.apply()
         _register_key_pickling()
         key = signing_key(self.data_dir)
         use_signing_key(key)
