@@ -1,5 +1,6 @@
 """What one request to the local DynamoDB costs as its table grows, with moto as it ships and with
-the platform's patches (local_platform/moto_patches.py): the median of a 4-action transaction, a
+the platform's patches (local_platform/moto_patches.py, and moto_answers.py's writing of the
+answers' item values, on and off with them): the median of a 4-action transaction, a
 query of one partition of a global secondary index, a query of one partition of the table and a
 put, at 100, 1,000 and 10,000 items, and how long a snapshot holds the lock in front of moto.
 
@@ -22,7 +23,7 @@ from typing import Any
 from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from local_platform import moto_patches, wiring
+from local_platform import moto_answers, moto_patches, wiring
 from local_platform.aws import SERVICES, LocalAws
 
 SIZES = (100, 1_000, 10_000)
@@ -80,8 +81,9 @@ def measure(size: int, patched: bool) -> dict[str, tuple[float, int]]:
     with tempfile.TemporaryDirectory() as directory:
         aws = LocalAws(Path(directory), journaled=False)
         aws.start()  # applies the patches
-        if not patched:
+        if not patched:  # moto as it ships
             moto_patches.unapply()
+            moto_answers.unapply()
         table = aws.ensure_resources(STACK)["TableName"]
         partitions = size // PER_PARTITION
         backend = get_backend("dynamodb")[DEFAULT_ACCOUNT_ID][aws.region]
@@ -167,6 +169,7 @@ def measure(size: int, patched: bool) -> dict[str, tuple[float, int]]:
         if aws._server:
             aws._server.stop()
         moto_patches.apply()
+        moto_answers.apply()
         _forget()
         return results
 
