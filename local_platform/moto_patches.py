@@ -118,11 +118,12 @@ def _forget(table: Table, item: Item | None) -> None:
         return
     for (_index, attribute), members in partitions.items():
         value = item.attrs.get(attribute)
-        keys = members.get(value) if value is not None and value.type in _KEY_TYPES else None
-        if keys is not None:
-            keys.discard((item.hash_key, item.range_key))
-            if not keys:
-                del members[value]
+        if value is None or value.type not in _KEY_TYPES or value not in members:
+            continue
+        keys = members[value]
+        keys.discard((item.hash_key, item.range_key))
+        if not keys:
+            del members[value]
 
 
 def _replaced(table: Table, before: Item | None, after: Item | None) -> None:
