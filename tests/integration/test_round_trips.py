@@ -1,6 +1,8 @@
-"""How many requests the configuration plane's reads make to DynamoDB (issue 12): a strategy's
-detail is at most two, started together; the other GETs are counted here too, so that a change that
-adds a request to them shows up. The counts come from the table client's own botocore events."""
+"""How many requests the hot paths make to DynamoDB (issue 12): a strategy's detail is at most two;
+the other configuration GETs are counted too, so that a change that adds a request shows up; the
+trigger's writes for a minute's due strategies go out together; a minute's stop-loss check and the
+executions of one minute read each item and each chain once. The configuration plane's counts come
+from the table client's own botocore events."""
 
 import threading
 import time
@@ -83,12 +85,13 @@ def _as_before(dynamodb, strategy_id):
     )
 
 
-def test_a_strategy_detail_is_two_requests_started_together(alice, counted, requests):
+def test_a_strategy_detail_is_two_requests(alice, counted, requests):
     _, strategy_id = counted
     requests.reset()
     detail = alice.get(f"/options/strategies/{strategy_id}")
     assert detail.status == 200
-    assert sorted(requests.operations) == ["GetItem", "Query"]
+    # The strategy item, which lists its legs and allocations; then those and the metrics at once.
+    assert requests.operations == ["GetItem", "BatchGetItem"]
     assert len(detail.body["legs"]) == 4
     assert len(detail.body["allocations"]) == 2
 
@@ -123,21 +126,21 @@ def test_every_change_of_the_aggregate_keeps_the_detail_as_its_items_say(
     assert alice.delete(f"/options/baskets/{basket['basket_id']}").status == 204
     requests.reset()
     detail = alice.get(path).body
-    assert sorted(requests.operations) == ["GetItem", "Query"]
+    assert requests.operations == ["GetItem", "BatchGetItem"]
     assert detail["basket_id"] is None
     assert [leg["leg_no"] for leg in detail["legs"]] == [1, 2, 3]
     _as_before(dynamodb, strategy_id)
     assert alice.get(path).body == detail
 
 
-def test_the_other_configuration_reads_start_their_requests_together(alice, counted, requests):
+def test_the_other_configuration_reads_are_counted(alice, counted, requests):
     basket, strategy_id = counted
     reads = {
-        "/options/strategies": 2,  # the page of strategies and the metrics, together
+        "/options/strategies": 2,  # the page of strategies, then the metrics
         f"/options/baskets/{basket['basket_id']}": 3,  # the basket, its strategies, the metrics
         f"/options/strategies?basket_id={basket['basket_id']}": 3,
         f"/options/strategies/{strategy_id}/allocations": 2,
-        f"/options/strategies/{strategy_id}/legs": 1,
+        f"/options/strategies/{strategy_id}/legs": 2,
         "/options/baskets": 1,
         "/options/broker-accounts": 1,
     }

@@ -2,10 +2,11 @@
 
 Every entity is stored under the user's partition with its kind's sort key, an `entity_type`, and
 its fields as they are. A strategy also holds `schedule_keys` (the compiled schedule's items
-written with that version, so the next change knows which ones to remove) and, since issue 12, its
-legs and allocations as stored beside it (`aggregate_legs`, `aggregate_allocations`: every change
-of the aggregate rewrites the strategy item in the same transaction as them, so the copy cannot
-drift, and a strategy's detail is one GetItem, not three reads); an allocation sits in
+written with that version, so the next change knows which ones to remove) and, since issue 12, the
+leg numbers and client ids of its legs and allocations (`aggregate_legs`, `aggregate_allocations`:
+every change of the aggregate rewrites the strategy item in the same transaction as them, so the
+lists cannot drift), so that a strategy's detail is a GetItem and one BatchGetItem of exactly its
+items, not a query per kind; an allocation sits in
 GSI1 (a strategy's allocations in priority order); a broker account holds `allocation_count` (how
 many allocations trade on it, so it cannot be deleted from under them).
 """
@@ -24,7 +25,6 @@ from shared_utils.domain.models import Allocation, Basket, BrokerAccount, Leg, S
 SCHEDULE_KEYS = "schedule_keys"
 ALLOCATION_COUNT = "allocation_count"
 AGGREGATE_LEGS, AGGREGATE_ALLOCATIONS = "aggregate_legs", "aggregate_allocations"
-_PLACEMENT = frozenset({keys.PK, keys.SK, "entity_type", keys.GSI1_PK, keys.GSI1_SK})
 
 
 def item(user_id: str, sort_key: str, model: BaseModel, entity_type: str) -> dict[str, Any]:
@@ -57,28 +57,9 @@ def strategy_item(
 ) -> dict[str, Any]:
     stored = item(user_id, keys.strategy(strategy.strategy_id), strategy, entity_type="STRATEGY")
     stored[SCHEDULE_KEYS] = list(schedule_keys)
-    # In the order their own items are in (sort key order), each as its item holds it.
-    stored[AGGREGATE_LEGS] = [
-        _as_stored(leg_item(user_id, leg))
-        for leg in sorted(legs.values(), key=lambda leg: keys.leg(leg.strategy_id, leg.leg_no))
-    ]
-    stored[AGGREGATE_ALLOCATIONS] = [
-        _as_stored(allocation_item(user_id, allocation))
-        for allocation in sorted(
-            allocations.values(), key=lambda a: keys.allocation(a.strategy_id, a.client_id)
-        )
-    ]
+    stored[AGGREGATE_LEGS] = sorted(legs)
+    stored[AGGREGATE_ALLOCATIONS] = sorted(allocations)
     return stored
-
-
-def _as_stored(stored: dict[str, Any]) -> dict[str, Any]:
-    """An item's attributes as a read of it returns them: a None is not stored (serialize drops
-    it from an item, not from a map inside one); what places the item in the table stays out."""
-    return {
-        name: value
-        for name, value in stored.items()
-        if value is not None and name not in _PLACEMENT
-    }
 
 
 def leg_item(user_id: str, leg: Leg) -> dict[str, Any]:
@@ -102,13 +83,15 @@ def stored_strategy(raw: dict[str, Any]) -> StoredStrategy:
     return StoredStrategy(Strategy.model_validate(raw), tuple(raw.get(SCHEDULE_KEYS, [])))
 
 
-def embedded(raw_strategy: dict[str, Any]) -> StrategyAggregate | None:
-    """The aggregate from the strategy item alone; None for an item written before it held its
-    legs and allocations (they are then read from their own items)."""
+def members(raw_strategy: dict[str, Any]) -> tuple[list[str], list[str]] | None:
+    """The sort keys of the strategy's legs and of its allocations, as its item lists them; None
+    for an item written before it listed them (they are then found by querying)."""
     if AGGREGATE_LEGS not in raw_strategy or AGGREGATE_ALLOCATIONS not in raw_strategy:
         return None
-    return aggregate(
-        raw_strategy, raw_strategy[AGGREGATE_LEGS], raw_strategy[AGGREGATE_ALLOCATIONS]
+    strategy_id = raw_strategy["strategy_id"]
+    return (
+        [keys.leg(strategy_id, int(leg_no)) for leg_no in raw_strategy[AGGREGATE_LEGS]],
+        [keys.allocation(strategy_id, client) for client in raw_strategy[AGGREGATE_ALLOCATIONS]],
     )
 
 

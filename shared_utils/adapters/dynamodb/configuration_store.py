@@ -167,35 +167,41 @@ class DynamoConfigurationStore:
         self.repository.commit(writes)
 
     def aggregate(self, user_id: str, strategy_id: str) -> StrategyAggregate | None:
-        return self._aggregate_of(
-            user_id, strategy_id, self.repository.get(user_id, keys.strategy(strategy_id))
-        )
+        raw = self.repository.get(user_id, keys.strategy(strategy_id))
+        if raw is None:
+            return None
+        listed = items.members(raw)
+        if listed is None:
+            return self._queried(user_id, strategy_id, raw)
+        found = self.repository.get_many(user_id, [*listed[0], *listed[1]]) if any(listed) else []
+        return _assembled(raw, found)
 
     def aggregate_with_counts(
         self, user_id: str, strategy_id: str
     ) -> tuple[StrategyAggregate, dict[str, Decimal], dict[str, dict[str, Decimal]]] | None:
-        # Two requests at once: the strategy item (which holds its legs and allocations) and
-        # every metrics item of the strategy (its own, and one per account).
-        metrics = self.repository.alongside(
-            lambda: self.repository.query_prefix(user_id, keys.metrics_of(strategy_id))[0]
-        )
+        # Two requests: the strategy item (which lists its legs and allocations), then one batch of
+        # those items and the metrics items of the strategy and of each of its accounts.
         raw = self.repository.get(user_id, keys.strategy(strategy_id))
-        counted = [item for item in metrics.result() if item.get("strategy_id") == strategy_id]
-        aggregate = self._aggregate_of(user_id, strategy_id, raw)
-        if aggregate is None:
+        if raw is None:
             return None
+        listed = items.members(raw)
+        if listed is None:
+            aggregate = self._queried(user_id, strategy_id, raw)
+            counted, _ = self.repository.query_prefix(user_id, keys.metrics_of(strategy_id))
+        else:
+            leg_keys, allocation_keys = listed
+            clients = raw[items.AGGREGATE_ALLOCATIONS]
+            metrics = [keys.metrics_of(strategy_id, c) for c in (None, *clients)]
+            found = self.repository.get_many(user_id, [*leg_keys, *allocation_keys, *metrics])
+            aggregate = _assembled(raw, found)
+            counted = [item for item in found if item.get("entity_type") == "METRICS"]
+        counted = [item for item in counted if item.get("strategy_id") == strategy_id]
         own = next((counts_of(item) for item in counted if "client_id" not in item), {})
         by_account = {item["client_id"]: counts_of(item) for item in counted if "client_id" in item}
         return aggregate, own, by_account
 
-    def _aggregate_of(
-        self, user_id: str, strategy_id: str, raw: dict[str, Any] | None
-    ) -> StrategyAggregate | None:
-        if raw is None:
-            return None
-        aggregate = items.embedded(raw)
-        if aggregate is not None:
-            return aggregate
+    def _queried(self, user_id: str, strategy_id: str, raw: dict[str, Any]) -> StrategyAggregate:
+        """An item written before it listed its legs and allocations: they are queried for."""
         legs, _ = self.repository.query_prefix(user_id, keys.legs_of(strategy_id))
         allocations, _ = self.repository.query_prefix(user_id, keys.allocations_of(strategy_id))
         return items.aggregate(raw, legs, allocations)
@@ -320,3 +326,10 @@ def _strategy_fields(user_id: str, strategy: Strategy, read_version: int) -> db.
         names={**names, "#version": "version"},
         values={**values, ":read_version": read_version},
     )
+
+
+def _assembled(raw: dict[str, Any], found: list[dict[str, Any]]) -> StrategyAggregate:
+    by_kind: dict[str, list[dict[str, Any]]] = {"LEG": [], "ALLOCATION": []}
+    for item in found:
+        by_kind.get(item.get("entity_type", ""), []).append(item)
+    return items.aggregate(raw, by_kind["LEG"], by_kind["ALLOCATION"])

@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -21,7 +21,7 @@ from shared_utils.adapters.dynamodb import keys
 from shared_utils.domain.errors import Conflict, DomainError, InvalidInput
 
 MAX_TRANSACTION_ACTIONS = 100
-Result = TypeVar("Result")
+MAX_BATCH_GET_KEYS = 100
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 # One pool for every sharded index read in this process: a pool per read started up to 16 threads
 # each time, and a trigger's look-back after a long stop reads thousands of slots. Its threads
@@ -158,6 +158,27 @@ class ConfigurationRepository:
         item = response.get("Item")
         return deserialize(item) if item else None
 
+    def get_many(self, user_id: str, sort_keys: Iterable[str]) -> list[dict[str, Any]]:
+        """The user's items at these sort keys that exist, in sort key order (as a query returns
+        them): one BatchGetItem per 100 keys, consistent, again for what DynamoDB left unprocessed."""
+        wanted = sorted(set(sort_keys))
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), MAX_BATCH_GET_KEYS):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [
+                        serialize({keys.PK: user_id, keys.SK: sort_key})
+                        for sort_key in wanted[start : start + MAX_BATCH_GET_KEYS]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                found += map(deserialize, response.get("Responses", {}).get(self.table_name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return sorted(found, key=lambda item: str(item[keys.SK]))
+
     def query_prefix(
         self,
         user_id: str,
@@ -218,11 +239,6 @@ class ConfigurationRepository:
         as (index, partition attribute, partition): read at once, their items in the given order."""
         found = _INDEX_READS.map(lambda read: self.query_index(*read), list(partitions))
         return [item for items in found for item in items]
-
-    def alongside(self, read: Callable[[], Result]) -> Future[Result]:
-        """Start a read while the caller makes another: two requests, one round trip of waiting.
-        The read must not itself read through the pool (none of this repository's reads do)."""
-        return _INDEX_READS.submit(read)
 
     def query_index(
         self, index: str, partition_attribute: str, partition: str
