@@ -14,7 +14,7 @@ shape it does not expect) goes to moto's own walk. The bytes on the wire are the
 
 To drop it: when moto's serializer stops walking AttributeValue member by member (see
 `BaseJSONSerializer._serialize_type_structure`), delete this module and its call in
-`local_platform.moto_patches.apply`.
+`LocalAws.start()` (local_platform/aws.py).
 """
 
 from __future__ import annotations
