@@ -432,24 +432,13 @@ def load_state(payload: bytes) -> Any:
     return _ItemsPutBack(io.BytesIO(payload[start + length :]), items).load()
 
 
-class _Untracked(list[Any]):
-    """Where moto's `BaseModel.__new__` appends every model it makes, for its dashboard and its
-    reset: for DynamoDB items that is every item ever put, every update's copies and every query
-    result's copy, kept for as long as the process lives (the platform has no dashboard and never
-    resets). Appending to this keeps nothing."""
-
-    def append(self, instance: Any) -> None:
-        return None
-
-
-_PATCHES: tuple[tuple[type, str, Any], ...] = (
+_PATCHES: tuple[tuple[type, str, Callable[..., Any]], ...] = (
     (DynamoDBBackend, "transact_write_items", transact_write_items),
     (DynamoDBBackend, "update_item", update_item),
     (Table, "query", query),
     (Table, "all_items", all_items),
     (Table, "put_item", put_item),
     (Table, "delete_item", delete_item),
-    (Item, "instances_tracked", _Untracked()),
 )
 
 

@@ -841,24 +841,3 @@ def test_apply_is_idempotent_and_unapply_restores_moto():
         assert Table.query is moto_patches._originals[(Table, "query")]
     finally:
         moto_patches.apply() if was_applied else moto_patches.unapply()
-
-
-def test_items_written_updated_and_read_are_not_kept_once_the_table_lets_them_go(twins):
-    from moto.dynamodb.models.dynamo_type import Item
-
-    moto_patches.apply()
-    tracked = len(Item.instances_tracked)
-    for n in range(50):
-        twins.patched.put_item(TableName=TABLE, Item=_item("u-kept", f"S#{n}"))
-        twins.patched.update_item(
-            TableName=TABLE,
-            Key=_key("u-kept", f"S#{n}"),
-            UpdateExpression="SET n = :n",
-            ExpressionAttributeValues={":n": {"N": str(n)}},
-        )
-    twins.patched.query(
-        TableName=TABLE,
-        KeyConditionExpression=f"{PK} = :u",
-        ExpressionAttributeValues={":u": _s("u-kept")},
-    )
-    assert len(Item.instances_tracked) == tracked  # moto's own list would hold 150 and more
