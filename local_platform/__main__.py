@@ -18,7 +18,8 @@ from lambda_functions.environment import check_functions, clock_from_environment
 from local_platform import wiring
 from local_platform.api_gateway import LocalApiGateway, serve
 from local_platform.auth import IdTokenVerifier
-from local_platform.aws import FAKE_CREDENTIALS, STOP_WAIT_SECONDS, LocalAws, within
+from local_platform.aws import FAKE_CREDENTIALS, STOP_WAIT_SECONDS, within
+from local_platform.aws_process import AwsProcess
 from local_platform.bounds import (
     forget_expired_tokens,
     remove_expired_items,
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not started: {error}", file=sys.stderr)
         return 1
     try:
-        return _run(args, data_dir)
+        return _run(args, data_dir, held.fileno())
     except StateDamaged as error:
         print(f"not started: {error}", file=sys.stderr)
         return 1
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         held.close()
 
 
-def _run(args: argparse.Namespace, data_dir: Path) -> int:
+def _run(args: argparse.Namespace, data_dir: Path, lock_descriptor: int) -> int:
     outputs_file = data_dir / "outputs.json"
     outputs_file.unlink(missing_ok=True)
     table_wiring = wiring.load()
@@ -149,7 +150,8 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
     # expired tokens at its next sign-in.
     stop_tracking_model_instances()
     forget_expired_tokens()
-    aws = LocalAws(data_dir)
+    # moto in a process of its own: the functions' botocore and moto's answers on two cores.
+    aws = AwsProcess(data_dir, close_in_child=[lock_descriptor])
     endpoint = aws.start()
     for note in aws.notes:
         print(f"AWS state: {note}", file=sys.stderr, flush=True)

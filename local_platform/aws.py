@@ -400,7 +400,73 @@ class _MotoServer:
         self._thread.join(timeout=wait_seconds)
 
 
-class LocalAws:
+class AwsEndpoint:
+    """The local AWS as its clients see it: an endpoint and a region, and the platform's resources
+    on it. Served in this process (`LocalAws`) or in one of its own (`local_platform.aws_process`)."""
+
+    def __init__(self, data_dir: Path, region: str = REGION):
+        self.data_dir = data_dir
+        self.region = region
+        self.endpoint_url = ""
+
+    def client(self, service: str) -> Any:
+        # boto3-stubs types only the services whose stubs are installed (not cognito-idp).
+        return boto3.session.Session(  # type: ignore[call-overload]  # any service name, as above
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
+            region_name=self.region,
+        ).client(service, endpoint_url=self.endpoint_url)
+
+    def ensure_resources(self, stack_name: str) -> dict[str, str]:
+        """The table, user pool and app client: created on first start, found again after that,
+        by the ids in resources.json or, if that file is gone, by their names."""
+        recorded_file = self.data_dir / RESOURCES_FILE
+        recorded = _recorded_resources(recorded_file)
+        table_name = recorded.get("TableName") or f"{stack_name}-{wiring.load().table['name']}"
+        dynamodb = self.client("dynamodb")
+        if table_name not in _all_tables(dynamodb):
+            wiring.create_table(dynamodb, table_name)
+        cognito = self.client("cognito-idp")
+        pools = _all_pools(cognito)
+        pool_id = recorded.get("UserPoolId")
+        if pool_id not in pools.values():
+            pool_id = pools.get(f"{stack_name}-users")
+        if pool_id is None:
+            pool_id = cognito.create_user_pool(
+                PoolName=f"{stack_name}-users",
+                Policies={"PasswordPolicy": {"MinimumLength": 8, "RequireNumbers": True}},
+                AutoVerifiedAttributes=["email"],
+            )["UserPool"]["Id"]
+        clients = _all_clients(cognito, pool_id)
+        client_id = recorded.get("UserPoolClientId")
+        if client_id not in clients.values():
+            client_id = clients.get(f"{stack_name}-web")
+        if client_id is None:
+            client_id = cognito.create_user_pool_client(
+                UserPoolId=pool_id,
+                ClientName=f"{stack_name}-web",
+                ExplicitAuthFlows=[
+                    "ALLOW_USER_PASSWORD_AUTH",
+                    "ALLOW_REFRESH_TOKEN_AUTH",
+                    "ALLOW_USER_SRP_AUTH",
+                ],
+                GenerateSecret=False,
+            )["UserPoolClient"]["ClientId"]
+        resources = {"TableName": table_name, "UserPoolId": pool_id, "UserPoolClientId": client_id}
+        temporary = recorded_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(resources, indent=2))
+        temporary.replace(recorded_file)
+        return resources
+
+    def jwks_url(self, pool_id: str) -> str:
+        return f"{self.endpoint_url}/{pool_id}/.well-known/jwks.json"
+
+    def issuer(self, pool_id: str) -> str:
+        """What moto writes into `iss`: the AWS issuer, as a real pool's tokens carry."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{pool_id}"
+
+
+class LocalAws(AwsEndpoint):
     def __init__(
         self,
         data_dir: Path,
@@ -409,9 +475,7 @@ class LocalAws:
         compact_every: int = 1000,
         compact_after_seconds: float = 60.0,
     ):
-        self.data_dir = data_dir
-        self.region = region
-        self.endpoint_url = ""
+        super().__init__(data_dir, region)
         self._server: _MotoServer | None = None
         self._compacting = threading.Lock()
         self._stop = threading.Event()
@@ -617,63 +681,6 @@ class LocalAws:
             finally:
                 self.requests.release()
         return saved
-
-    # -- clients and resources -----------------------------------------------------------------
-    def client(self, service: str) -> Any:
-        # boto3-stubs types only the services whose stubs are installed (not cognito-idp).
-        return boto3.session.Session(  # type: ignore[call-overload]  # any service name, as above
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
-            region_name=self.region,
-        ).client(service, endpoint_url=self.endpoint_url)
-
-    def ensure_resources(self, stack_name: str) -> dict[str, str]:
-        """The table, user pool and app client: created on first start, found again after that,
-        by the ids in resources.json or, if that file is gone, by their names."""
-        recorded_file = self.data_dir / RESOURCES_FILE
-        recorded = _recorded_resources(recorded_file)
-        table_name = recorded.get("TableName") or f"{stack_name}-{wiring.load().table['name']}"
-        dynamodb = self.client("dynamodb")
-        if table_name not in _all_tables(dynamodb):
-            wiring.create_table(dynamodb, table_name)
-        cognito = self.client("cognito-idp")
-        pools = _all_pools(cognito)
-        pool_id = recorded.get("UserPoolId")
-        if pool_id not in pools.values():
-            pool_id = pools.get(f"{stack_name}-users")
-        if pool_id is None:
-            pool_id = cognito.create_user_pool(
-                PoolName=f"{stack_name}-users",
-                Policies={"PasswordPolicy": {"MinimumLength": 8, "RequireNumbers": True}},
-                AutoVerifiedAttributes=["email"],
-            )["UserPool"]["Id"]
-        clients = _all_clients(cognito, pool_id)
-        client_id = recorded.get("UserPoolClientId")
-        if client_id not in clients.values():
-            client_id = clients.get(f"{stack_name}-web")
-        if client_id is None:
-            client_id = cognito.create_user_pool_client(
-                UserPoolId=pool_id,
-                ClientName=f"{stack_name}-web",
-                ExplicitAuthFlows=[
-                    "ALLOW_USER_PASSWORD_AUTH",
-                    "ALLOW_REFRESH_TOKEN_AUTH",
-                    "ALLOW_USER_SRP_AUTH",
-                ],
-                GenerateSecret=False,
-            )["UserPoolClient"]["ClientId"]
-        resources = {"TableName": table_name, "UserPoolId": pool_id, "UserPoolClientId": client_id}
-        temporary = recorded_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(resources, indent=2))
-        temporary.replace(recorded_file)
-        return resources
-
-    def jwks_url(self, pool_id: str) -> str:
-        return f"{self.endpoint_url}/{pool_id}/.well-known/jwks.json"
-
-    def issuer(self, pool_id: str) -> str:
-        """What moto writes into `iss`: the AWS issuer, as a real pool's tokens carry."""
-        return f"https://cognito-idp.{self.region}.amazonaws.com/{pool_id}"
 
 
 def _recorded_resources(file: Path) -> dict[str, str]:
