@@ -6,8 +6,9 @@
 One data dir, set up once on a Saturday evening (nothing is due then) with the spec's journey per
 trader (the Weekly Iron Condor NIFTY: it enters on Mondays and exits on Fridays), then
 `./deploy.sh -e local --session DAY` for each trading day after the other, as an operator would run
-a month of paper trading. Each day is timed from the command to its exit, and the peak resident
-memory of its process (VmHWM) is read from /proc while it runs.
+a month of paper trading. Each day is timed from the command to its exit, and the peak of the
+summed resident memory of its process group (the platform and its moto process) is sampled from
+/proc while it runs.
 
 Printed, one line per day as it ends: the wall time, the peak RSS, the executions and orders of
 its report, the size of the data dir's state on disk, and the wall time and RSS against the first
@@ -22,12 +23,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from benchmarks.local_day import GroupMemory
 from benchmarks.realtime_day import set_up
 from shared_utils.market.calendar import built_in_calendar
 from tests.e2e.conftest import WEEKEND_EVENING, Client, Platform, Session
@@ -41,39 +42,6 @@ class DayRun:
     executions: int
     orders: int
     state_bytes: int
-
-
-class PeakMemory:
-    """The process's own high-water mark of resident memory (VmHWM), read until it exits."""
-
-    def __init__(self, pid: int, every_seconds: float = 0.25):
-        self.status, self.every_seconds = Path(f"/proc/{pid}/status"), every_seconds
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while True:
-            self.peak = max(self.peak, self.read())
-            if self._stop.wait(self.every_seconds):
-                return
-
-    def read(self) -> int:
-        try:
-            for line in self.status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        except OSError:  # the process has ended (or is a zombie without its memory)
-            return 0
-        return 0
 
 
 def trading_days(first: date, count: int) -> list[date]:
@@ -109,7 +77,7 @@ def state_bytes(data_dir: Path) -> int:
 def run_day(data_dir: Path, day: date, bound: float) -> DayRun:
     session = Session(data_dir, day.isoformat()).start()
     assert session.process is not None
-    with PeakMemory(session.process.pid) as memory:
+    with GroupMemory(session.process.pid) as memory:
         report = session.wait(bound)
     return DayRun(
         day,
