@@ -156,6 +156,7 @@ def _run(args: argparse.Namespace, data_dir: Path, lock_descriptor: int) -> int:
     for note in aws.notes:
         print(f"AWS state: {note}", file=sys.stderr, flush=True)
     stopped = threading.Event()
+    aws.watch(stopped)
 
     def stop(signum, frame):
         if stopped.is_set():  # asked twice: stop now, whatever is in hand
@@ -291,15 +292,21 @@ def _run(args: argparse.Namespace, data_dir: Path, lock_descriptor: int) -> int:
         )
         engine.rules.start()
         if session:
-            return _run_session(
-                engine,
-                args.session,
-                session,
-                clock,
-                stopped,
-                data_dir,
-                lambda day: _traders_on(aws.client("dynamodb"), resources["TableName"], day),
-            )
+            try:
+                code = _run_session(
+                    engine,
+                    args.session,
+                    session,
+                    clock,
+                    stopped,
+                    data_dir,
+                    lambda day: _traders_on(aws.client("dynamodb"), resources["TableName"], day),
+                )
+            except Exception:
+                if aws.lost:  # the report reads the table, which went with it: its line says so
+                    return 1
+                raise
+            return 1 if aws.lost else code
         worker = threading.Thread(
             target=engine.scheduler.run, args=(stopped,), name="engine", daemon=True
         )
@@ -308,7 +315,7 @@ def _run(args: argparse.Namespace, data_dir: Path, lock_descriptor: int) -> int:
         # A short job in hand may finish; one that does not is cut off with the AWS endpoint
         # (what it had written and was acknowledged is journaled, as after a kill).
         worker.join(timeout=STOP_GRACE_SECONDS)
-        return 0
+        return 1 if aws.lost else 0
     finally:
         stopped.set()
         # The front first (no new requests), then the engine, then AWS (a final snapshot). Each

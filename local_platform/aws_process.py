@@ -19,9 +19,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
@@ -111,6 +113,9 @@ class AwsProcess(AwsEndpoint):
         self._reason: Any = self._context.Array("c", REASON_BYTES)
         self._pipe: Connection | None = None
         self._process: Any = None
+        self._stopping = False
+        # Why the child is gone though nobody stopped it (it was killed, or it crashed), or None.
+        self.lost: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -119,7 +124,36 @@ class AwsProcess(AwsEndpoint):
     @property
     def not_durable(self) -> str | None:
         reason: bytes = self._reason.value
-        return reason.decode("utf-8", "replace") if reason else None
+        if reason:
+            return reason.decode("utf-8", "replace")
+        return self.lost
+
+    def watch(self, stopped: threading.Event) -> None:
+        """Stop the platform (set `stopped`) if the child exits before it is asked to: every
+        request would otherwise fail against an endpoint that is gone. Until the platform has
+        stopped, writes are refused as not durable (`lost`); a restart recovers every write the
+        child acknowledged."""
+
+        def wait() -> None:
+            process = self._process
+            if process is None:
+                return
+            multiprocessing.connection.wait([process.sentinel])
+            if self._stopping:
+                return
+            process.join()
+            self.lost = (
+                f"the local AWS process (PID {process.pid}) exited with code {process.exitcode}"
+            )
+            line = (
+                f"AWS state: {self.lost}; the platform stops. Start it again: every write it "
+                f"acknowledged is in the journal"
+            )
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+            stopped.set()
+
+        threading.Thread(target=wait, name="local-aws-watch", daemon=True).start()
 
     def start(self, timeout: float = 600.0) -> str:
         """Fork the child, which loads the state (snapshot, then journal) and serves it; its
@@ -168,6 +202,7 @@ class AwsProcess(AwsEndpoint):
     def stop(self, wait_seconds: float = STOP_WAIT_SECONDS) -> str:
         """Stop the child: it stops serving and takes the final snapshot (each thing in hand
         waited for at most `wait_seconds`, as `LocalAws.stop`); what it saved, in words."""
+        self._stopping = True
         saved = (
             "no final snapshot (the local AWS did not answer); the journal holds every "
             "acknowledged write"

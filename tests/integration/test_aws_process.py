@@ -111,3 +111,35 @@ def test_the_child_dies_with_a_parent_killed_without_a_word(tmp_path):
     finally:
         parent.kill()
         parent.wait(30)
+
+
+def test_a_child_that_dies_unasked_stops_the_platform_and_refuses_writes_as_not_durable(tmp_path):
+    import threading
+
+    aws = AwsProcess(tmp_path)
+    aws.start()
+    stopped = threading.Event()
+    aws.watch(stopped)
+    try:
+        assert aws.not_durable is None
+        child = aws.pid
+        assert child is not None
+        os.kill(child, signal.SIGKILL)
+        assert stopped.wait(30), "the platform was not told to stop"
+        assert aws.not_durable == f"the local AWS process (PID {child}) exited with code -9"
+        assert not _alive(child)  # reaped, not left a zombie
+    finally:
+        saved = aws.stop()
+    assert saved.startswith("no final snapshot")
+
+
+def test_a_child_stopped_on_purpose_does_not_stop_the_platform(tmp_path):
+    import threading
+
+    aws = AwsProcess(tmp_path)
+    aws.start()
+    stopped = threading.Event()
+    aws.watch(stopped)
+    assert aws.stop() == "state saved"
+    assert not stopped.wait(1)
+    assert aws.lost is None
